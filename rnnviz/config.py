@@ -1,0 +1,96 @@
+"""One dataclass of hyper-parameters, used by the core, the CLI and the GUI."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+OPTIMIZERS = ("adam", "sgd", "momentum")
+HEADS = ("softmax", "tanh")
+INITS = ("uniform", "xavier", "orthogonal")
+CLIPS = ("norm", "value", "none")
+LEVELS = ("word", "char")
+TASKS = ("classify", "lm")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that defines a run. Frozen: change it with `config.replace(...)`."""
+
+    task: str = "classify"  # "classify" (label per text) or "lm" (next token)
+    level: str = "word"  # tokenizer level: "word" or "char"
+    split_punctuation: bool = True  # False: the seed's plain whitespace split
+    maxlen: int = 0  # padded length; 0 = longest training text, capped at 100
+    embed_dim: int = 32  # D: embedding size
+    hidden_size: int = 64  # H: recurrent state size
+    head: str = "softmax"  # "softmax" + cross-entropy, or the seed's "tanh" + squared error
+    mask_padding: bool = True  # carry the state through [PAD] steps
+    init: str = "xavier"  # "uniform" (the seed's), "xavier", "orthogonal" (recurrent)
+    optimizer: str = "adam"  # "adam", "sgd" (the seed's), "momentum"
+    lr: float = 5e-3  # learning rate
+    momentum: float = 0.9  # for "momentum"; Adam's beta1
+    weight_decay: float = 0.0  # decoupled (AdamW-style) decay on weight matrices
+    clip: str = "norm"  # "norm" (global), "value" (element-wise, the seed's), "none"
+    clip_value: float = 5.0  # threshold for either clipping mode
+    batch_size: int = 32  # examples (classify) or windows (lm) per step
+    epochs: int = 10  # how many passes the CLI trains for
+    val_fraction: float = 0.2  # held-out share (stratified for classify; tail for lm)
+    eval_every: int = 0  # steps between validation passes; 0 = once per epoch
+    patience: int = 0  # early stopping after this many evaluations without gain; 0 = off
+    bptt: int = 64  # lm: truncated BPTT window length
+    seed: int = 0  # one seed for init, split and shuffling
+    dtype: str = "float32"  # "float32" (fast) or "float64" (exact checks)
+
+    def replace(self, **changes) -> Config:
+        """A copy with some fields changed (validated)."""
+        return replace(self, **changes)
+
+    def __post_init__(self) -> None:
+        choices = {
+            "task": TASKS,
+            "level": LEVELS,
+            "head": HEADS,
+            "init": INITS,
+            "optimizer": OPTIMIZERS,
+            "clip": CLIPS,
+            "dtype": ("float32", "float64"),
+        }
+        for name, allowed in choices.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        positive = ("embed_dim", "hidden_size", "batch_size", "bptt")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive; got {self.lr}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1); got {self.val_fraction}")
+        if self.maxlen < 0 or self.epochs < 0 or self.patience < 0 or self.eval_every < 0:
+            raise ValueError("maxlen, epochs, patience and eval_every cannot be negative")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Config:
+        """Build from a dict, ignoring unknown keys (older or newer checkpoints)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    # Fields whose change alters array shapes or the data pipeline (needs a reset).
+    SHAPE_FIELDS = (
+        "task",
+        "level",
+        "split_punctuation",
+        "maxlen",
+        "embed_dim",
+        "hidden_size",
+        "head",
+        "init",
+        "optimizer",
+        "val_fraction",
+        "bptt",
+        "seed",
+        "dtype",
+    )
