@@ -2,3 +2,11 @@
 
 The core imports no Qt: everything here runs headless.
 """
+
+from rnnviz.config import Config
+from rnnviz.model import RNNClassifier
+from rnnviz.optim import SGD, Adam, Momentum
+from rnnviz.tokenizer import Tokenizer
+
+__all__ = ["Adam", "Config", "Momentum", "RNNClassifier", "SGD", "Tokenizer"]
+__version__ = "0.1.0"

@@ -1,0 +1,135 @@
+"""Embedding, RNN and Dense layers: each forward caches what its backward needs.
+
+Inside the layers sequences are time-major, `(T, B, ...)`: the recurrence walks over
+time, so each step's slice `x[t]` is then one contiguous block. The models convert
+from and to the batch-major `(B, T, ...)` the rest of the code uses.
+
+Every layer reads its weights from, and writes its gradients into, the model's
+`params` / `grads` dicts (entries of one flat buffer each), so nothing is copied.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnviz.tokenizer import PAD_ID
+
+
+class Embedding:
+    """ids -> vectors. Row [PAD] is zero and receives no gradient."""
+
+    def __init__(self, params: dict, grads: dict, name: str = "embedding") -> None:
+        self.weight = params[name]  # (V, D)
+        self.grad = grads[name]  # (V, D)
+
+    def forward(self, ids: np.ndarray) -> np.ndarray:
+        self.ids = ids  # (T, B)
+        return self.weight.take(ids, axis=0)  # (T, B, D)
+
+    def backward(self, d_x: np.ndarray) -> None:
+        """Scatter-add d_x (T, B, D) into the rows that were used."""
+        grad = self.grad
+        grad.fill(0)
+        np.add.at(grad, self.ids.ravel(), d_x.reshape(-1, grad.shape[1]))
+        grad[PAD_ID] = 0
+
+
+class RNN:
+    """Vanilla tanh RNN: h_t = tanh(x_t W + h_{t-1} W_h + b_h), h_0 given (default 0).
+
+    With a padding mask, a step whose token is [PAD] carries the state unchanged:
+    h_t = h_{t-1}. Without one, every step is computed, exactly like torch.nn.RNN.
+    """
+
+    def __init__(self, params: dict, grads: dict) -> None:
+        self.params, self.grads = params, grads
+
+    def forward(
+        self, x: np.ndarray, mask: np.ndarray | None = None, h0: np.ndarray | None = None
+    ) -> np.ndarray:
+        """x (T, B, D), mask (T, B) bool (True = real token) -> states hs (T+1, B, H).
+
+        hs[0] is h0 and hs[t+1] the state after step t.
+        """
+        W, W_h, b_h = self.params["W"], self.params["W_h"], self.params["b_h"]
+        T, B, D = x.shape
+        H = W_h.shape[0]
+        hs = np.empty((T + 1, B, H), dtype=W.dtype)
+        hs[0] = 0 if h0 is None else h0
+        # The input part of every step at once: one (T*B, D) @ (D, H) matmul.
+        a = np.dot(x.reshape(T * B, D), W).reshape(T, B, H)
+        a += b_h
+        start, partial = 0, None
+        if mask is not None:
+            # Leading steps where every row is [PAD] leave the state at h0: skip them.
+            real_any = mask.any(axis=1)
+            start = int(real_any.argmax()) if real_any.any() else T
+            hs[1 : start + 1] = hs[0]
+            partial = ~mask.all(axis=1)  # (T,) steps where some rows are [PAD]
+        dot, tanh = np.dot, np.tanh
+        for t in range(start, T):
+            a_t = a[t]
+            a_t += dot(hs[t], W_h)
+            if partial is not None and partial[t]:
+                hs[t + 1] = np.where(mask[t][:, None], tanh(a_t), hs[t])
+            else:
+                tanh(a_t, out=hs[t + 1])
+        self.x, self.mask, self.hs, self.start, self.partial = x, mask, hs, start, partial
+        return hs
+
+    def backward(
+        self, dh_seq: np.ndarray | None = None, dh_last: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Backpropagation through time.
+
+        dh_seq (T, B, H): loss gradient on every state h_1..h_T (language model), and/or
+        dh_last (B, H): on the last state only (classifier). Fills grads W, W_h, b_h and
+        returns (dx (T, B, D), dh0 (B, H)).
+        """
+        W, W_h = self.params["W"], self.params["W_h"]
+        x, mask, hs, start, partial = self.x, self.mask, self.hs, self.start, self.partial
+        T, B, D = x.shape
+        H = W_h.shape[0]
+        dh = np.zeros((B, H), W.dtype) if dh_last is None else dh_last.astype(W.dtype, copy=True)
+        da_all = np.zeros((T, B, H), dtype=W.dtype)
+        one_minus_h2 = 1.0 - np.square(hs[start + 1 :])  # tanh' for all steps at once
+        W_h_T = W_h.T
+        dot, multiply = np.dot, np.multiply
+        for t in range(T - 1, start - 1, -1):
+            if dh_seq is not None:
+                dh += dh_seq[t]
+            da = da_all[t]
+            multiply(dh, one_minus_h2[t - start], out=da)
+            if partial is not None and partial[t]:
+                keep = ~mask[t][:, None]  # [PAD] rows pass their gradient straight on
+                da[keep[:, 0]] = 0
+                dh = dot(da, W_h_T) + dh * keep
+            else:
+                dh = dot(da, W_h_T)
+        if dh_seq is not None and start > 0:
+            dh += dh_seq[:start].sum(axis=0)  # all-[PAD] steps carry h0 unchanged
+        # Weight gradients of all steps at once: one matmul each.
+        da_flat = da_all[start:].reshape(-1, H)
+        np.dot(x[start:].reshape(-1, D).T, da_flat, out=self.grads["W"])
+        np.dot(hs[start:T].reshape(-1, H).T, da_flat, out=self.grads["W_h"])
+        np.sum(da_flat, axis=0, out=self.grads["b_h"])
+        dx = np.dot(da_all.reshape(T * B, H), W.T).reshape(T, B, D)
+        return dx, dh
+
+
+class Dense:
+    """z = h W_out + b_out on a (N, H) batch of states."""
+
+    def __init__(self, params: dict, grads: dict) -> None:
+        self.params, self.grads = params, grads
+
+    def forward(self, h: np.ndarray) -> np.ndarray:
+        self.h = h  # (N, H)
+        z = np.dot(h, self.params["W_out"])
+        z += self.params["b_out"]
+        return z  # (N, C)
+
+    def backward(self, dz: np.ndarray) -> np.ndarray:
+        np.dot(self.h.T, dz, out=self.grads["W_out"])
+        np.sum(dz, axis=0, out=self.grads["b_out"])
+        return np.dot(dz, self.params["W_out"].T)  # (N, H)

@@ -1,0 +1,62 @@
+"""Output losses: softmax + cross-entropy (default), and the seed's tanh + squared error."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, stable for large logits."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
+
+
+def softmax_cross_entropy(
+    z: np.ndarray, targets: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Mean cross-entropy of logits z (N, C) against integer targets (N,).
+
+    weights (N,) of 0/1 leave rows out (e.g. [PAD] targets); the mean is over the kept
+    rows. Returns (loss, dL/dz, probabilities).
+    """
+    N = z.shape[0]
+    proba = z - z.max(axis=1, keepdims=True)  # shifted logits: exp cannot overflow
+    np.exp(proba, out=proba)
+    total = proba.sum(axis=1, keepdims=True)
+    proba /= total
+    rows = np.arange(N)
+    picked = proba[rows, targets]  # (N,) probability of the right class
+    # -log p computed from p: exact to float precision once p is above the tiny range.
+    nll = -np.log(np.maximum(picked, np.finfo(proba.dtype).tiny))
+    dz = proba.copy()
+    dz[rows, targets] -= 1.0
+    if weights is None:
+        count = N
+    else:
+        count = max(float(weights.sum()), 1.0)
+        nll = nll * weights
+        dz *= weights[:, None]
+    dz /= count
+    return float(nll.sum() / count), dz, proba
+
+
+def tanh_squared_error(z: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """The seed's head: y = tanh(z) against one-hot targets, mean squared error.
+
+    The loss is the mean over rows and classes of (y - onehot)^2. Returns
+    (loss, dL/dz, y).
+    """
+    N, C = z.shape
+    y = np.tanh(z)
+    diff = y.copy()
+    diff[np.arange(N), targets] -= 1.0  # y - onehot
+    loss = float(np.mean(np.square(diff)))
+    dz = diff * (1.0 - np.square(y)) * (2.0 / (N * C))
+    return loss, dz, y
+
+
+def tanh_scores_to_proba(y: np.ndarray) -> np.ndarray:
+    """Map the tanh head's outputs (-1..1 per class) to a distribution for display."""
+    score = np.clip((y + 1.0) / 2.0, 1e-6, None)
+    return score / score.sum(axis=-1, keepdims=True)

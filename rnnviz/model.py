@@ -1,0 +1,159 @@
+"""The RNN text classifier: embedding -> tanh RNN -> dense head on the last state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnviz.init import init_recurrent
+from rnnviz.layers import RNN, Dense, Embedding
+from rnnviz.losses import softmax, softmax_cross_entropy, tanh_scores_to_proba, tanh_squared_error
+from rnnviz.params import ParamDict
+from rnnviz.tokenizer import PAD_ID
+
+PARAM_NAMES = ("embedding", "W", "W_h", "b_h", "W_out", "b_out")
+
+
+@dataclass(frozen=True)
+class ForwardResult:
+    hidden: np.ndarray  # (B, T, H) state after each step
+    logits: np.ndarray  # (B, C) z = h_T W_out + b_out
+    proba: np.ndarray  # (B, C) class probabilities (softmax; tanh head: normalised scores)
+    output: np.ndarray  # (B, C) what the head outputs: softmax(z), or tanh(z)
+
+
+def param_shapes(vocab_size: int, embed_dim: int, hidden_size: int, out_size: int) -> dict:
+    V, D, H, C = vocab_size, embed_dim, hidden_size, out_size
+    return {
+        "embedding": (V, D),
+        "W": (D, H),
+        "W_h": (H, H),
+        "b_h": (H,),
+        "W_out": (H, C),
+        "b_out": (C,),
+    }
+
+
+class RNNClassifier:
+    """Classifies a padded batch of token ids from the RNN's last hidden state.
+
+    Parameters
+    ----------
+    vocab_size, embed_dim, hidden_size, num_classes : V, D, H, C.
+    head : "softmax" (cross-entropy) or "tanh" (the seed's tanh output, squared error
+        against one-hot targets).
+    mask_padding : carry the state through [PAD] steps (False: exactly torch.nn.RNN on
+        the padded input).
+    dtype : np.float32 for speed, np.float64 for exact gradient checks.
+    seed : seeds the initialisation.
+    init : "xavier" (default), "uniform" (the seed's), or "orthogonal".
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int,
+        hidden_size: int,
+        num_classes: int,
+        head: str = "softmax",
+        mask_padding: bool = True,
+        dtype=np.float32,
+        seed: int = 0,
+        init: str = "xavier",
+    ) -> None:
+        if head not in ("softmax", "tanh"):
+            raise ValueError(f"head must be 'softmax' or 'tanh'; got {head!r}")
+        if num_classes < 2:
+            raise ValueError(f"a classifier needs at least 2 classes; got {num_classes}")
+        self.head = head
+        self.mask_padding = mask_padding
+        shapes = param_shapes(vocab_size, embed_dim, hidden_size, num_classes)
+        self.params = ParamDict.allocate(shapes, np.dtype(dtype))
+        self.grads = self.params.zeros_like()
+        init_recurrent(self.params, init, np.random.default_rng(seed))
+        self._build_layers()
+
+    def _build_layers(self) -> None:
+        self.embedding = Embedding(self.params, self.grads)
+        self.rnn = RNN(self.params, self.grads)
+        self.dense = Dense(self.params, self.grads)
+
+    @classmethod
+    def from_params(
+        cls, params: dict, head: str = "softmax", mask_padding: bool = True
+    ) -> RNNClassifier:
+        """A model holding copies of `params` (e.g. a snapshot's read-only arrays)."""
+        missing = [name for name in PARAM_NAMES if name not in params]
+        if missing:
+            raise ValueError(f"parameters missing: {', '.join(missing)}")
+        model = cls.__new__(cls)
+        model.head, model.mask_padding = head, mask_padding
+        model.params = ParamDict.from_arrays({k: params[k] for k in PARAM_NAMES})
+        model.grads = model.params.zeros_like()
+        model._build_layers()
+        return model
+
+    @property
+    def sizes(self) -> tuple[int, int, int, int]:
+        """(V, D, H, C)."""
+        V, D = self.params["embedding"].shape
+        H, C = self.params["W_out"].shape
+        return V, D, H, C
+
+    # ------------------------------------------------------------------ forward
+    def _run(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """ids (B, T) -> (states hs (T+1, B, H), logits (B, C))."""
+        ids = np.asarray(ids)
+        if ids.ndim != 2:
+            raise ValueError(f"ids must be a (batch, time) array; got shape {ids.shape}")
+        V = self.params["embedding"].shape[0]
+        if ids.size and (ids.min() < 0 or ids.max() >= V):
+            raise ValueError(f"token ids must be in [0, {V}); got {ids.min()}..{ids.max()}")
+        ids_tm = np.ascontiguousarray(ids.T)  # (T, B)
+        x = self.embedding.forward(ids_tm)  # (T, B, D)
+        mask = ids_tm != PAD_ID if self.mask_padding else None
+        hs = self.rnn.forward(x, mask)  # (T+1, B, H)
+        z = self.dense.forward(hs[-1])  # (B, C)
+        return hs, z
+
+    def forward(self, ids: np.ndarray) -> ForwardResult:
+        """Run the network on ids (B, T); returns states, logits and probabilities."""
+        hs, z = self._run(ids)
+        if self.head == "softmax":
+            output = proba = softmax(z)
+        else:
+            output = np.tanh(z)
+            proba = tanh_scores_to_proba(output)
+        return ForwardResult(hs[1:].transpose(1, 0, 2), z, proba, output)
+
+    def predict_proba(self, ids: np.ndarray) -> np.ndarray:
+        """(B, C) class probabilities."""
+        return self.forward(ids).proba
+
+    def predict(self, ids: np.ndarray) -> np.ndarray:
+        """(B,) most likely class per row."""
+        return self.predict_proba(ids).argmax(axis=1)
+
+    # ------------------------------------------------------------------ training
+    def loss_and_grads(
+        self, ids: np.ndarray, labels: np.ndarray, return_output: bool = False
+    ) -> tuple[float, ParamDict]:
+        """Mean loss over the batch and its gradient for every parameter.
+
+        The returned grads are the model's own buffer (same keys and shapes as
+        `params`), overwritten by the next call: copy them to keep them. With
+        `return_output`, a third value holds the head's (B, C) output.
+        """
+        labels = np.asarray(labels)
+        hs, z = self._run(ids)
+        if self.head == "softmax":
+            loss, dz, output = softmax_cross_entropy(z, labels)
+        else:
+            loss, dz, output = tanh_squared_error(z, labels)
+        dh_last = self.dense.backward(dz.astype(z.dtype, copy=False))
+        dx, _ = self.rnn.backward(dh_last=dh_last)
+        self.embedding.backward(dx)
+        if return_output:
+            return loss, self.grads, output
+        return loss, self.grads

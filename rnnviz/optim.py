@@ -1,0 +1,168 @@
+"""Optimisers (SGD, momentum, Adam) and gradient clipping.
+
+Each optimiser updates `params` in place from `grads` (dicts with the same keys).
+When both are ParamDicts with one layout (as the models' are), the whole update is a
+few NumPy calls on the flat buffers instead of a Python loop over parameters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnviz.params import ParamDict, same_layout
+
+
+def clip_gradients(grads: dict, mode: str = "norm", value: float = 5.0) -> tuple[float, bool]:
+    """Clip in place. mode "norm": rescale so the global L2 norm is at most `value`;
+    "value": clamp every element to [-value, value] (the seed's); "none".
+
+    Returns (global norm before clipping, whether anything changed).
+    """
+    arrays = [grads.flat] if isinstance(grads, ParamDict) else list(grads.values())
+    total = float(np.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in arrays)))
+    if mode == "none" or not np.isfinite(total):
+        return total, False
+    if mode == "norm":
+        if total > value:
+            scale = value / (total + 1e-12)
+            for g in arrays:
+                g *= scale
+            return total, True
+        return total, False
+    if mode == "value":
+        clipped = any(bool(np.abs(g).max(initial=0) > value) for g in arrays)
+        if clipped:
+            for g in arrays:
+                np.clip(g, -value, value, out=g)
+        return total, clipped
+    raise ValueError(f"clip mode must be 'norm', 'value' or 'none'; got {mode!r}")
+
+
+class Optimizer:
+    """Base class: optional clipping, then `_update` on (param, grad, state) triples.
+
+    Parameters
+    ----------
+    lr : learning rate (may be changed between steps: `opt.lr = ...`).
+    clip_norm : clip the global gradient norm to this (None: off).
+    clip_value : clamp each gradient element to +-this (None: off).
+    weight_decay : decoupled decay, p -= lr * weight_decay * p, on the weight matrices.
+    """
+
+    def __init__(
+        self,
+        lr: float,
+        clip_norm: float | None = None,
+        clip_value: float | None = None,
+        weight_decay: float = 0.0,
+    ) -> None:
+        self.lr = lr
+        self.clip_norm, self.clip_value = clip_norm, clip_value
+        self.weight_decay = weight_decay
+        self.t = 0
+        self.state: dict = {}
+        self.last_norm = 0.0  # global gradient norm before clipping, from the last step
+        self.last_clipped = False
+
+    def step(self, params: dict, grads: dict) -> None:
+        """Clip `grads` (in place) if configured, then update `params` in place."""
+        if self.clip_norm is not None:
+            self.last_norm, self.last_clipped = clip_gradients(grads, "norm", self.clip_norm)
+        elif self.clip_value is not None:
+            self.last_norm, self.last_clipped = clip_gradients(grads, "value", self.clip_value)
+        else:
+            self.last_norm, self.last_clipped = clip_gradients(grads, "none")
+        self.t += 1
+        if self.weight_decay:
+            for name, p in params.items():
+                if p.ndim == 2:
+                    p *= 1.0 - self.lr * self.weight_decay
+        if same_layout(params, grads):
+            self._update(params.flat, grads.flat, self._slot("__flat__", params.flat))
+        else:
+            for name, p in params.items():
+                self._update(p, grads[name], self._slot(name, p))
+
+    def _slot(self, name: str, like: np.ndarray) -> dict:
+        slot = self.state.get(name)
+        if slot is None or slot["shape"] != like.shape:
+            slot = self.state[name] = {"shape": like.shape}
+        return slot
+
+    def _update(self, p: np.ndarray, g: np.ndarray, slot: dict) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """p -= lr * g (the seed's optimiser)."""
+
+    def __init__(self, lr: float = 0.05, **kwargs) -> None:
+        super().__init__(lr, **kwargs)
+
+    def _update(self, p, g, slot):
+        p -= self.lr * g
+
+
+class Momentum(Optimizer):
+    """Heavy-ball momentum: v = mu v + g; p -= lr v."""
+
+    def __init__(self, lr: float = 0.02, momentum: float = 0.9, **kwargs) -> None:
+        super().__init__(lr, **kwargs)
+        self.momentum = momentum
+
+    def _update(self, p, g, slot):
+        v = slot.get("v")
+        if v is None:
+            v = slot["v"] = np.zeros_like(p)
+        v *= self.momentum
+        v += g
+        p -= self.lr * v
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with bias correction."""
+
+    def __init__(
+        self, lr: float = 2e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, **kw
+    ) -> None:
+        super().__init__(lr, **kw)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+
+    def _update(self, p, g, slot):
+        m = slot.get("m")
+        if m is None:
+            m = slot["m"] = np.zeros_like(p)
+            slot["v"] = np.zeros_like(p)
+            slot["tmp"] = np.empty_like(p)
+        v, tmp = slot["v"], slot["tmp"]
+        b1, b2 = self.beta1, self.beta2
+        m *= b1
+        np.multiply(g, 1.0 - b1, out=tmp)
+        m += tmp
+        v *= b2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - b2
+        v += tmp
+        # Bias correction folded into the step size and epsilon (one pass fewer).
+        correction1 = 1.0 - b1**self.t
+        correction2 = np.sqrt(1.0 - b2**self.t)
+        np.sqrt(v, out=tmp)
+        tmp += self.eps * correction2
+        np.divide(m, tmp, out=tmp)
+        tmp *= self.lr * correction2 / correction1
+        p -= tmp
+
+
+def make_optimizer(config) -> Optimizer:
+    """The optimiser a Config asks for."""
+    clip = {"clip_norm": None, "clip_value": None}
+    if config.clip == "norm":
+        clip["clip_norm"] = config.clip_value
+    elif config.clip == "value":
+        clip["clip_value"] = config.clip_value
+    common = dict(weight_decay=config.weight_decay, **clip)
+    if config.optimizer == "sgd":
+        return SGD(config.lr, **common)
+    if config.optimizer == "momentum":
+        return Momentum(config.lr, momentum=config.momentum, **common)
+    return Adam(config.lr, beta1=config.momentum, **common)
