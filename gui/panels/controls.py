@@ -1,0 +1,310 @@
+"""Train / Pause / Step / Reset and the hyper-parameters, live where the maths allows."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rnnviz.config import CLIPS, HEADS, INITS, OPTIMIZERS, Config
+
+LR_MIN_EXP, LR_MAX_EXP = -5.0, 0.0  # the learning-rate slider spans 1e-5 .. 1
+LR_TICKS = 100  # slider ticks per decade
+LIVE_FIELDS = (
+    "lr",
+    "clip",
+    "clip_value",
+    "batch_size",
+    "mask_padding",
+    "weight_decay",
+    "epochs",
+    "patience",
+    "eval_every",
+)
+
+
+class ControlsPanel(QWidget):
+    """Buttons and hyper-parameter widgets.
+
+    Live fields (Config fields the trainer accepts mid-run) are sent at once through
+    `live_changed`; the others are kept pending and a banner asks for a reset.
+    """
+
+    train_toggled = Signal(bool)  # True: train, False: pause
+    step_requested = Signal()
+    reset_requested = Signal()
+    live_changed = Signal(dict)  # {field: value} for Config fields that change live
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._config = Config()
+        self._applied = Config()  # the config the running trainer was built with
+        self._updating = False
+
+        self.train_button = QPushButton("Train")
+        self.train_button.setCheckable(True)
+        self.train_button.setToolTip("Train / pause (Space)")
+        self.step_button = QPushButton("Step")
+        self.step_button.setToolTip("One batch (S)")
+        self.reset_button = QPushButton("Reset")
+        self.reset_button.setToolTip("Fresh weights with the settings below (Ctrl+R)")
+        for b in (self.train_button, self.step_button, self.reset_button):
+            b.setFocusPolicy(Qt.NoFocus)
+            b.setMinimumHeight(30)
+        self.train_button.setStyleSheet("QPushButton:checked { background: #f3c969; }")
+
+        self.embed_dim = _spin(1, 1024)
+        self.hidden_size = _spin(1, 2048)
+        self.maxlen = _spin(0, 10000, special="auto")
+        self.batch_size = _spin(1, 4096)
+        self.lr_slider = QSlider(Qt.Horizontal)
+        self.lr_slider.setRange(int(LR_MIN_EXP * LR_TICKS), int(LR_MAX_EXP * LR_TICKS))
+        self.lr_label = QLabel()
+        self.lr_label.setMinimumWidth(60)
+        self.optimizer = _combo(OPTIMIZERS)
+        self.head = _combo(HEADS)
+        self.init = _combo(INITS)
+        self.clip = _combo(CLIPS)
+        self.clip_value = QDoubleSpinBox()
+        self.clip_value.setRange(0.001, 1e6)
+        self.clip_value.setDecimals(3)
+        self.mask_padding = QCheckBox("mask [PAD] steps")
+        self.epochs = _spin(0, 100000, special="until stopped")
+        self.patience = _spin(0, 1000, special="off")
+        self.patience.setToolTip(
+            "Early stopping: stop after this many evaluations without a better validation "
+            "loss, and keep the best weights"
+        )
+
+        lr_row = QHBoxLayout()
+        lr_row.addWidget(self.lr_slider, 1)
+        lr_row.addWidget(self.lr_label)
+        clip_row = QHBoxLayout()
+        clip_row.addWidget(self.clip)
+        clip_row.addWidget(self.clip_value)
+
+        model_box = QGroupBox("Model (reset to apply)")
+        model_form = QFormLayout(model_box)
+        model_form.addRow("Embedding size D", self.embed_dim)
+        model_form.addRow("Hidden size H", self.hidden_size)
+        model_form.addRow("Max length T", self.maxlen)
+        model_form.addRow("Head", self.head)
+        model_form.addRow("Init", self.init)
+        model_form.addRow("Optimiser", self.optimizer)
+        train_box = QGroupBox("Training (live)")
+        train_form = QFormLayout(train_box)
+        train_form.addRow("Learning rate", lr_row)
+        train_form.addRow("Clipping", clip_row)
+        train_form.addRow("Batch size", self.batch_size)
+        train_form.addRow("Padding", self.mask_padding)
+        train_form.addRow("Epochs", self.epochs)
+        train_form.addRow("Early stopping", self.patience)
+
+        self.banner = QFrame()
+        self.banner.setStyleSheet("QFrame { background: #fff3cd; border-radius: 4px; }")
+        self.banner_label = QLabel()
+        self.banner_label.setWordWrap(True)
+        self.banner_reset = QPushButton("Reset to apply")
+        banner_layout = QHBoxLayout(self.banner)
+        banner_layout.addWidget(self.banner_label, 1)
+        banner_layout.addWidget(self.banner_reset)
+        self.banner.setVisible(False)
+
+        self.epoch_label = QLabel("Epoch 0")
+        self.epoch_label.setStyleSheet("font-weight: bold")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(10)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.train_button, 2)
+        buttons.addWidget(self.step_button, 1)
+        buttons.addWidget(self.reset_button, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(buttons)
+        layout.addWidget(self.epoch_label)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.banner)
+        layout.addWidget(train_box)
+        layout.addWidget(model_box)
+        layout.addStretch(1)
+
+        self.set_config(self._config)
+        self.train_button.toggled.connect(self._on_train_toggled)
+        self.step_button.clicked.connect(self.step_requested)
+        self.reset_button.clicked.connect(self.reset_requested)
+        self.banner_reset.clicked.connect(self.reset_requested)
+        self.lr_slider.valueChanged.connect(self._on_lr_slider)
+        for w in (
+            self.embed_dim,
+            self.hidden_size,
+            self.maxlen,
+            self.batch_size,
+            self.epochs,
+        ):
+            w.valueChanged.connect(self._on_widget_changed)
+        self.patience.valueChanged.connect(self._on_widget_changed)
+        self.clip_value.valueChanged.connect(self._on_widget_changed)
+        for w in (self.optimizer, self.head, self.init, self.clip):
+            w.currentIndexChanged.connect(self._on_widget_changed)
+        self.mask_padding.toggled.connect(self._on_widget_changed)
+
+    # -- public API -------------------------------------------------------------------
+    def config(self) -> Config:
+        """The configuration the widgets show now (pending shape changes included)."""
+        return self._config
+
+    def set_config(self, config: Config, applied: bool = True) -> None:
+        """Show `config` without emitting; `applied` marks it as the trainer's own."""
+        self._updating = True
+        try:
+            self._config = config
+            if applied:
+                self._applied = config
+            self.embed_dim.setValue(config.embed_dim)
+            self.hidden_size.setValue(config.hidden_size)
+            self.maxlen.setValue(config.maxlen)
+            self.batch_size.setValue(config.batch_size)
+            self.lr_slider.setValue(round(math.log10(config.lr) * LR_TICKS))
+            self.lr_label.setText(_format_lr(config.lr))
+            self.optimizer.setCurrentText(config.optimizer)
+            self.head.setCurrentText(config.head)
+            self.init.setCurrentText(config.init)
+            self.clip.setCurrentText(config.clip)
+            self.clip_value.setValue(config.clip_value)
+            self.clip_value.setEnabled(config.clip != "none")
+            self.mask_padding.setChecked(config.mask_padding)
+            self.epochs.setValue(config.epochs)
+            self.patience.setValue(config.patience)
+        finally:
+            self._updating = False
+        self._update_banner()
+
+    def set_lr(self, lr: float) -> None:
+        """Move the learning-rate slider (emits `live_changed` like a user would)."""
+        self.lr_slider.setValue(round(math.log10(lr) * LR_TICKS))
+
+    def set_running(self, running: bool) -> None:
+        """Reflect the worker's state on the Train button without emitting."""
+        self.train_button.blockSignals(True)
+        self.train_button.setChecked(running)
+        self.train_button.setText("Pause" if running else "Train")
+        self.train_button.blockSignals(False)
+
+    def set_progress(self, epoch: int, epochs: int, fraction: float, step: int) -> None:
+        total = f" / {epochs}" if epochs else ""
+        self.epoch_label.setText(
+            f"Epoch {epoch + 1 if fraction < 1 else epoch}{total}  ·  step {step:,}"
+        )
+        self.progress.setValue(int(fraction * 1000))
+
+    def set_finished(self, epoch: int, epochs: int, step: int, reason: str) -> None:
+        total = f" / {epochs}" if epochs else ""
+        self.epoch_label.setText(
+            f"Epoch {epoch}{total}  ·  step {step:,}  ·  done ({reason})"
+        )
+        self.progress.setValue(1000)
+
+    # -- handlers ---------------------------------------------------------------------
+    def _on_train_toggled(self, checked: bool) -> None:
+        self.train_button.setText("Pause" if checked else "Train")
+        self.train_toggled.emit(checked)
+
+    def _on_lr_slider(self, value: int) -> None:
+        lr = 10 ** (value / LR_TICKS)
+        lr = float(f"{lr:.3g}")
+        self.lr_label.setText(_format_lr(lr))
+        if not self._updating:
+            self._apply({"lr": lr})
+
+    def _on_widget_changed(self, *_args) -> None:
+        if self._updating:
+            return
+        self.clip_value.setEnabled(self.clip.currentText() != "none")
+        self._apply(
+            {
+                "embed_dim": self.embed_dim.value(),
+                "hidden_size": self.hidden_size.value(),
+                "maxlen": self.maxlen.value(),
+                "batch_size": self.batch_size.value(),
+                "optimizer": self.optimizer.currentText(),
+                "head": self.head.currentText(),
+                "init": self.init.currentText(),
+                "clip": self.clip.currentText(),
+                "clip_value": float(self.clip_value.value()),
+                "mask_padding": self.mask_padding.isChecked(),
+                "epochs": self.epochs.value(),
+                "patience": self.patience.value(),
+            }
+        )
+
+    def _apply(self, values: dict) -> None:
+        changed = {k: v for k, v in values.items() if getattr(self._config, k) != v}
+        if not changed:
+            return
+        self._config = self._config.replace(**changed)
+        live = {k: v for k, v in changed.items() if k in LIVE_FIELDS}
+        if live:
+            self._applied = self._applied.replace(**live)
+            self.live_changed.emit(live)
+        self._update_banner()
+
+    def _update_banner(self) -> None:
+        pending = [
+            f
+            for f in Config.SHAPE_FIELDS
+            if getattr(self._config, f) != getattr(self._applied, f)
+        ]
+        self.banner.setVisible(bool(pending))
+        if pending:
+            names = ", ".join(f.replace("_", " ") for f in pending)
+            self.banner_label.setText(f"Changed {names}: this needs fresh weights.")
+
+
+def _spin(low: int, high: int, special: str = "") -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setKeyboardTracking(False)  # typing "128" must not build models of 1 and 12
+    if special:
+        box.setSpecialValueText(special)
+    return box
+
+
+def _combo(items: tuple[str, ...]) -> QComboBox:
+    box = QComboBox()
+    box.addItems(list(items))
+    return box
+
+
+def _format_lr(lr: float) -> str:
+    return f"{lr:.2e}" if lr < 1e-3 else f"{lr:.4g}"
+
+
+if __name__ == "__main__":
+    import pyqtgraph as pg
+
+    from gui.preview import run_preview
+
+    app = pg.mkQApp("controls")
+    panel = ControlsPanel()
+    panel.set_progress(2, 10, 0.4, 1234)
+    panel.live_changed.connect(lambda d: print("live", d))
+    raise SystemExit(run_preview(panel, (320, 640)))

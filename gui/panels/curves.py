@@ -1,0 +1,223 @@
+"""Loss and accuracy against steps: smoothing, log scale, hover read-out, ln C reference."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.history import DecimatedHistory, ema
+
+TRAIN_COLOUR = (31, 119, 180)
+VAL_COLOUR = (255, 127, 14)
+RAW_COLOUR = (190, 212, 232)  # the unsmoothed curve, faint behind the smoothed one
+
+
+class CurvesPanel(QWidget):
+    """Two plots (loss, accuracy) built once and updated in place with `set_history`."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._train: dict[str, np.ndarray] = {}
+        self._val: dict[str, np.ndarray] = {}
+        self._chance: float | None = None
+        self._dirty = False
+
+        self.smoothing = QSlider(Qt.Horizontal)
+        self.smoothing.setRange(0, 99)
+        self.smoothing.setValue(60)
+        self.smoothing.setToolTip(
+            "Exponential moving average weight, as in TensorBoard"
+        )
+        self.smoothing_label = QLabel()
+        self.log_scale = QCheckBox("Log-scale loss")
+        self.hover_label = QLabel("Hover a curve to read step, epoch and value")
+        self.hover_label.setStyleSheet("color: #555")
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Smoothing"))
+        top.addWidget(self.smoothing, 1)
+        top.addWidget(self.smoothing_label)
+        top.addSpacing(12)
+        top.addWidget(self.log_scale)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        self.loss_plot = self.graphics.addPlot(row=0, col=0, title="Loss")
+        self.acc_plot = self.graphics.addPlot(row=0, col=1, title="Accuracy")
+        self.acc_plot.setXLink(self.loss_plot)
+        self.acc_plot.setYRange(0, 1, padding=0.02)
+        self.curves: dict[str, dict[str, pg.PlotDataItem]] = {}
+        for key, plot in (("loss", self.loss_plot), ("accuracy", self.acc_plot)):
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.setLabel("bottom", "step")
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
+            legend = plot.addLegend(offset=(-10, 10) if key == "loss" else (-10, -10))
+            raw = plot.plot(pen=pg.mkPen(RAW_COLOUR, width=1), skipFiniteCheck=True)
+            smooth = plot.plot(
+                pen=pg.mkPen(TRAIN_COLOUR, width=2), name="train", skipFiniteCheck=True
+            )
+            val = plot.plot(
+                pen=pg.mkPen(VAL_COLOUR, width=2),
+                symbol="o",
+                symbolSize=5,
+                symbolBrush=VAL_COLOUR,
+                symbolPen=None,
+                name="validation",
+            )
+            self.curves[key] = {"raw": raw, "smooth": smooth, "val": val}
+            cursor = pg.InfiniteLine(
+                angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.DotLine)
+            )
+            cursor.setVisible(False)
+            plot.addItem(cursor, ignoreBounds=True)
+            self.curves[key]["cursor"] = cursor
+            legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        self.chance_line = pg.InfiniteLine(
+            angle=0,
+            pen=pg.mkPen((200, 40, 40), width=1, style=Qt.DashLine),
+            label="ln C (untrained)",
+            labelOpts={
+                "position": 0.12,
+                "color": (200, 40, 40),
+                "anchors": [(0, 1), (0, 1)],
+            },
+        )
+        self.chance_line.setVisible(False)
+        self.loss_plot.addItem(self.chance_line, ignoreBounds=True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.hover_label)
+
+        self.smoothing.valueChanged.connect(self._on_smoothing)
+        self.log_scale.toggled.connect(self._on_log_scale)
+        self._mouse_proxy = pg.SignalProxy(
+            self.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved
+        )
+        self._on_smoothing(self.smoothing.value())
+
+    # -- public API -------------------------------------------------------------------
+    def set_num_classes(self, num_classes: int) -> None:
+        """Place the dashed reference at ln C, the loss an untrained softmax starts at."""
+        self._chance = math.log(num_classes) if num_classes > 1 else None
+        self.chance_line.setVisible(self._chance is not None)
+        self._place_chance_line()
+
+    def set_history(self, train: DecimatedHistory, val: DecimatedHistory) -> None:
+        """Redraw from the two histories (cheap: a few thousand points at most)."""
+        self._train = train.arrays()
+        self._val = val.arrays()
+        self._redraw()
+
+    def clear(self) -> None:
+        self._train, self._val = {}, {}
+        for parts in self.curves.values():
+            for name in ("raw", "smooth", "val"):
+                parts[name].setData([], [])
+
+    def plots(self) -> dict[str, pg.PlotItem]:
+        """Plot items by name, for PNG export."""
+        return {"loss": self.loss_plot, "accuracy": self.acc_plot}
+
+    # -- drawing ----------------------------------------------------------------------
+    def _weight(self) -> float:
+        return self.smoothing.value() / 100.0
+
+    def _redraw(self) -> None:
+        if not self._train:
+            return
+        steps = self._train["step"]
+        for key in ("loss", "accuracy"):
+            y = self._train[key]
+            parts = self.curves[key]
+            parts["raw"].setData(steps, y)
+            parts["smooth"].setData(steps, ema(y, self._weight()))
+            if self._val and len(self._val["step"]):
+                parts["val"].setData(self._val["step"], self._val[key])
+            else:
+                parts["val"].setData([], [])
+
+    def _place_chance_line(self) -> None:
+        if self._chance is None:
+            return
+        log = self.log_scale.isChecked()
+        self.chance_line.setPos(math.log10(self._chance) if log else self._chance)
+
+    def _on_smoothing(self, value: int) -> None:
+        self.smoothing_label.setText(f"{value / 100:.2f}")
+        self._redraw()
+
+    def _on_log_scale(self, checked: bool) -> None:
+        self.loss_plot.setLogMode(y=checked)
+        self._place_chance_line()
+
+    def _on_mouse_moved(self, event: tuple) -> None:
+        pos: QPointF = event[0]
+        if not self._train or not len(self._train["step"]):
+            return
+        for key, plot in (("loss", self.loss_plot), ("accuracy", self.acc_plot)):
+            if plot.sceneBoundingRect().contains(pos):
+                x = plot.vb.mapSceneToView(pos).x()
+                self._show_hover(key, x)
+                return
+        for parts in self.curves.values():
+            parts["cursor"].setVisible(False)
+
+    def _show_hover(self, key: str, x: float) -> None:
+        steps = self._train["step"]
+        i = int(np.clip(np.searchsorted(steps, x), 0, len(steps) - 1))
+        if i > 0 and abs(steps[i - 1] - x) < abs(steps[i] - x):
+            i -= 1
+        value = self._train[key][i]
+        smooth = ema(self._train[key], self._weight())[i]
+        text = (
+            f"step {int(steps[i]):,}  ·  epoch {self._train['epoch'][i]:.2f}  ·  "
+            f"train {key} {value:.4f} (smoothed {smooth:.4f})"
+        )
+        if self._val and len(self._val["step"]):
+            j = int(np.argmin(np.abs(self._val["step"] - steps[i])))
+            text += f"  ·  val {key} {self._val[key][j]:.4f} @ step {int(self._val['step'][j]):,}"
+        self.hover_label.setText(text)
+        for parts in self.curves.values():
+            parts["cursor"].setPos(steps[i])
+            parts["cursor"].setVisible(True)
+
+
+def _synthetic(train: DecimatedHistory, val: DecimatedHistory, steps: int) -> None:
+    rng = np.random.default_rng(0)
+    s = np.arange(1, steps + 1, dtype=np.float64)
+    loss = 0.7 * np.exp(-s / 800) + 0.1 + 0.08 * rng.standard_normal(steps)
+    acc = 1 - loss / 1.6 + 0.03 * rng.standard_normal(steps)
+    train.append(np.column_stack([s, s / 250, loss, acc]))
+    v = s[249::250]
+    val.append(
+        np.column_stack(
+            [v, v / 250, 0.7 * np.exp(-v / 800) + 0.15, 0.93 - np.exp(-v / 600)]
+        )
+    )
+
+
+if __name__ == "__main__":
+    from gui.preview import run_preview
+
+    app = pg.mkQApp("curves")
+    panel = CurvesPanel()
+    train, val = DecimatedHistory(), DecimatedHistory()
+    _synthetic(train, val, 5000)
+    panel.set_num_classes(2)
+    panel.set_history(train, val)
+    raise SystemExit(run_preview(panel))
