@@ -125,7 +125,7 @@ class HeatmapView:
         ):
             return None
         p = self.plot.vb.mapSceneToView(scene_pos)
-        r, c = int(math.floor(p.y())), int(math.floor(p.x()))
+        r, c = math.floor(p.y()), math.floor(p.x())
         if not (0 <= r < self.data.shape[0] and 0 <= c < self.data.shape[1]):
             return None
         row = self.row_labels[r] if self.row_labels else str(r)

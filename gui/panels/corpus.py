@@ -1,0 +1,329 @@
+"""The corpus view: source picker, class counts, length histogram, vocabulary, examples."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+PAD_ID, UNK_ID = 0, 1
+EXAMPLES_SHOWN = 6
+
+
+class VocabularyModel(QAbstractTableModel):
+    """(word, id, count) rows; sorting and filtering are done by a proxy."""
+
+    HEADERS = ("word", "id", "count")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.words: list[str] = []
+        self.counts = np.zeros(0, np.int64)
+
+    def set_vocabulary(self, words: list[str], counts: np.ndarray) -> None:
+        self.beginResetModel()
+        self.words = list(words)
+        self.counts = np.zeros(len(words), np.int64)
+        n = min(len(words), len(counts))
+        self.counts[:n] = np.asarray(counts)[:n]
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.words)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 3
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole):
+        r, c = index.row(), index.column()
+        if role == Qt.DisplayRole:
+            return self.words[r] if c == 0 else r if c == 1 else int(self.counts[r])
+        if role == Qt.UserRole:  # numeric sort key
+            return self.words[r] if c == 0 else r if c == 1 else int(self.counts[r])
+        if role == Qt.TextAlignmentRole and c > 0:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        return None
+
+    def headerData(self, section: int, orientation, role: int = Qt.DisplayRole):
+        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
+            return self.HEADERS[section]
+        return None
+
+
+class CorpusPanel(QWidget):
+    """Shows what the model trains on; asks the window to load a new source."""
+
+    load_requested = Signal(str)  # a path or "sample:NAME"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.samples = QComboBox()
+        self.samples.setToolTip("Built-in samples")
+        self.open_file = QPushButton("Open file…")
+        self.open_folder = QPushButton("Open folder…")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setVisible(False)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.summary = QLabel(
+            "No corpus loaded. Pick a sample, open a file, or drop one here."
+        )
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.RichText)
+
+        self.hist_widget = pg.PlotWidget(
+            background="w", title="Sequence lengths (tokens)"
+        )
+        self.hist_widget.setMinimumHeight(150)
+        self.hist_plot = self.hist_widget.getPlotItem()
+        self.hist_plot.setLabel("bottom", "tokens per text")
+        self.hist_plot.setLabel("left", "texts")
+        self.hist_plot.setMouseEnabled(x=False, y=False)
+        self.hist_curve = self.hist_plot.plot(
+            stepMode="center",
+            fillLevel=0,
+            brush=(31, 119, 180, 120),
+            pen=(31, 119, 180),
+        )
+        self.maxlen_line = pg.InfiniteLine(
+            angle=90,
+            pen=pg.mkPen((200, 40, 40), width=2, style=Qt.DashLine),
+            label="maxlen",
+            labelOpts={"position": 0.9, "color": (200, 40, 40)},
+        )
+        self.hist_plot.addItem(self.maxlen_line)
+
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search the vocabulary…")
+        self.search.setClearButtonEnabled(True)
+        self.vocab_model = VocabularyModel()
+        self.proxy = QSortFilterProxyModel()
+        self.proxy.setSourceModel(self.vocab_model)
+        self.proxy.setFilterKeyColumn(0)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseInsensitive)
+        self.proxy.setSortRole(Qt.UserRole)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(2, Qt.DescendingOrder)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+
+        self.examples = QPlainTextEdit()
+        self.examples.setReadOnly(True)
+        self.examples.setLineWrapMode(QPlainTextEdit.NoWrap)
+        mono = QFont("monospace")
+        mono.setStyleHint(QFont.Monospace)
+        self.examples.setFont(mono)
+
+        source_row = QHBoxLayout()
+        source_row.addWidget(QLabel("Sample"))
+        source_row.addWidget(self.samples, 1)
+        source_row.addWidget(self.open_file)
+        source_row.addWidget(self.open_folder)
+
+        vocab_box = QWidget()
+        vocab_layout = QVBoxLayout(vocab_box)
+        vocab_layout.setContentsMargins(0, 0, 0, 0)
+        vocab_layout.addWidget(self.search)
+        vocab_layout.addWidget(self.table)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.summary)
+        left_layout.addWidget(self.hist_widget, 1)
+        examples_box = QWidget()
+        ex_layout = QVBoxLayout(examples_box)
+        ex_layout.setContentsMargins(0, 0, 0, 0)
+        ex_layout.addWidget(QLabel("Examples as the model sees them (pre-padded ids):"))
+        ex_layout.addWidget(self.examples)
+
+        top = QSplitter(Qt.Horizontal)
+        top.addWidget(left)
+        top.addWidget(vocab_box)
+        top.setSizes([500, 300])
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(top)
+        split.addWidget(examples_box)
+        split.setSizes([300, 200])
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(source_row)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(split, 1)
+
+        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.samples.activated.connect(self._on_sample_chosen)
+        self.open_file.clicked.connect(self.choose_file)
+        self.open_folder.clicked.connect(self.choose_folder)
+
+    # -- public API -------------------------------------------------------------------
+    def set_samples(self, samples: list[tuple[str, str]], current: str = "") -> None:
+        """Fill the sample picker with (name, description) pairs."""
+        self.samples.blockSignals(True)
+        self.samples.clear()
+        self.samples.addItem("(a file or folder)", "")
+        for name, description in samples:
+            self.samples.addItem(f"{name} — {description}", f"sample:{name}")
+        self.set_current_source(current)
+        self.samples.blockSignals(False)
+
+    def set_current_source(self, source: str) -> None:
+        index = self.samples.findData(source)
+        self.samples.setCurrentIndex(max(index, 0))
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open corpus",
+            "",
+            "Text corpora (*.tsv *.csv *.txt *.jsonl);;All files (*)",
+        )
+        if path:
+            self.load_requested.emit(path)
+
+    def choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(
+            self, "Open a folder (one subfolder per class)"
+        )
+        if path:
+            self.load_requested.emit(path)
+
+    def set_loading(self, fraction: float, text: str = "") -> None:
+        """Progress of a load in the worker; a fraction >= 1 hides the bar."""
+        busy = fraction < 1.0
+        self.progress.setVisible(busy)
+        self.progress.setValue(int(max(fraction, 0.0) * 1000))
+        if busy:
+            self.message.setStyleSheet("color: #555")
+            self.message.setText(text or "Loading…")
+
+    def show_error(self, text: str) -> None:
+        self.progress.setVisible(False)
+        self.message.setStyleSheet("color: #b00020; font-weight: bold")
+        self.message.setText(text)
+
+    def set_info(self, info) -> None:
+        """Fill every view from a `gui.worker.RunInfo`."""
+        self.progress.setVisible(False)
+        warnings = list(info.warnings)
+        self.message.setStyleSheet("color: #8a6d00")
+        self.message.setText(
+            "\n".join(warnings[:3])
+            + (f"\n(+{len(warnings) - 3} more)" if len(warnings) > 3 else "")
+        )
+        self.set_current_source(info.source)
+        counts = ", ".join(
+            f"{html.escape(name)}: <b>{n:,}</b>"
+            for name, n in info.class_counts.items()
+        )
+        self.summary.setText(
+            f"<b>{html.escape(info.source)}</b><br>"
+            f"{info.num_texts:,} texts ({info.num_train:,} train, {info.num_val:,} validation)"
+            f"<br>per class: {counts}<br>"
+            f"vocabulary: <b>{len(info.words):,}</b> tokens (incl. [PAD], [UNK]) · "
+            f"maxlen T = <b>{info.maxlen}</b> · {info.truncated:,} texts truncated"
+        )
+        self._draw_histogram(info.lengths, info.maxlen)
+        self.vocab_model.set_vocabulary(info.words, info.token_counts)
+        self.table.sortByColumn(2, Qt.DescendingOrder)
+        self.examples.setPlainText(_examples_text(info))
+
+    # -- internals --------------------------------------------------------------------
+    def _draw_histogram(self, lengths: np.ndarray, maxlen: int) -> None:
+        lengths = np.asarray(lengths)
+        if not len(lengths):
+            self.hist_curve.setData([0, 1], [0])
+            return
+        top = int(max(lengths.max(), maxlen)) + 1
+        bins = np.linspace(0, top, min(top, 60) + 1)
+        hist, edges = np.histogram(lengths, bins=bins)
+        self.hist_curve.setData(edges, hist)
+        self.maxlen_line.setPos(maxlen)
+        self.maxlen_line.label.setFormat(f"maxlen {maxlen}")
+
+    def _on_sample_chosen(self, index: int) -> None:
+        source = self.samples.itemData(index)
+        if source:
+            self.load_requested.emit(source)
+
+
+def _examples_text(info) -> str:
+    lines = []
+    words = info.words
+    for text, ids, label in info.examples[:EXAMPLES_SHOWN]:
+        n_pad = int((ids == PAD_ID).sum())
+        shown = " ".join(
+            "UNK" if t == UNK_ID else str(int(t)) for t in ids if t != PAD_ID
+        )
+        tokens = " ".join(
+            ("[UNK]" if t == UNK_ID else words[t])
+            for t in ids
+            if t != PAD_ID and t < len(words)
+        )
+        lines.append(f"[{label}] {text[:100]}")
+        lines.append(f"   tokens: {tokens}")
+        lines.append(f"   ids:    [PAD]x{n_pad} {shown}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    from types import SimpleNamespace
+
+    from gui.preview import run_preview
+
+    app = pg.mkQApp("corpus")
+    rng = np.random.default_rng(0)
+    words = ["[PAD]", "[UNK]"] + [f"word{i}" for i in range(200)]
+    ids = np.zeros((3, 12), np.int64)
+    ids[:, 5:] = rng.integers(1, 202, (3, 7))
+    info = SimpleNamespace(
+        source="sample:sentiment",
+        warnings=["line 7: empty text skipped"],
+        class_counts={"negative": 120, "positive": 118},
+        num_texts=238,
+        num_train=190,
+        num_val=48,
+        words=words,
+        token_counts=rng.integers(1, 100, 202),
+        maxlen=12,
+        truncated=4,
+        lengths=rng.poisson(7, 238),
+        examples=[("a synthetic example text", row, "positive") for row in ids],
+    )
+    panel = CorpusPanel()
+    panel.set_samples(
+        [("sentiment", "movie-review sentences, 2 classes")], "sample:sentiment"
+    )
+    panel.set_info(info)
+    raise SystemExit(run_preview(panel, (900, 600)))

@@ -1,0 +1,229 @@
+"""The prediction box: type a sentence, see its tokens, class probabilities and hidden states."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.panels.heatmaps import HeatmapView
+
+MAX_CLASSES_SHOWN = 12
+PAD_ID, UNK_ID = 0, 1
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A sentence as the model sees it."""
+
+    ids: np.ndarray  # (T,) padded ids
+    tokens: list[str]  # the tokens the tokenizer produced (before padding/truncation)
+    unknown: list[bool]  # token i is out of vocabulary ([UNK])
+    truncated: int  # tokens cut off to fit maxlen
+
+
+def encode_sentence(tokenizer, maxlen: int, text: str) -> Encoded:
+    """Tokenise, map to ids ([UNK] for unseen words), keep the last `maxlen`, pre-pad."""
+    tokens = tokenizer.tokenize(text)
+    vocab = tokenizer.vocab
+    unknown = [t not in vocab for t in tokens]
+    if getattr(tokenizer, "unknown", "unk") == "drop":
+        ids = [vocab[t] for t in tokens if t in vocab]
+    else:
+        ids = [vocab.get(t, UNK_ID) for t in tokens]
+    truncated = max(0, len(ids) - maxlen)
+    ids = ids[-maxlen:] if maxlen else []  # the last state reads the end of the text
+    out = np.zeros(maxlen, np.int64)
+    if ids:
+        out[maxlen - len(ids) :] = ids
+    return Encoded(out, tokens, unknown, truncated)
+
+
+class PredictionPanel(QWidget):
+    """Re-evaluates the typed sentence whenever new parameters arrive."""
+
+    text_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tokenizer = None
+        self.maxlen = 0
+        self.class_names: list[str] = []
+        self.head = "softmax"
+        self.mask_padding = True
+        self._params: dict | None = None
+        self.last_proba: np.ndarray | None = None
+
+        self.input = QLineEdit()
+        self.input.setPlaceholderText("Type a sentence to classify…")
+        self.input.setClearButtonEnabled(True)
+        self.tokens_label = QLabel()
+        self.tokens_label.setWordWrap(True)
+        self.tokens_label.setTextFormat(Qt.RichText)
+        self.tokens_label.setMinimumHeight(40)
+        self.tokens_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.bars_widget = QWidget()
+        self.bars = QGridLayout(self.bars_widget)
+        self.bars.setContentsMargins(0, 0, 0, 0)
+        self._bar_rows: list[tuple[QLabel, QProgressBar, QLabel]] = []
+        self.verdict = QLabel()
+        self.verdict.setStyleSheet("font-weight: bold")
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        self.hidden_view = HeatmapView(
+            self.graphics.ci,
+            "Hidden state h_t for this sentence",
+            0,
+            0,
+            fixed_level=1.0,
+        )
+        self.graphics.setMinimumHeight(160)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.input)
+        layout.addWidget(self.tokens_label)
+        layout.addWidget(self.bars_widget)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.graphics, 1)
+
+        self.input.textChanged.connect(self._on_text_changed)
+
+    # -- public API -------------------------------------------------------------------
+    def set_model_info(
+        self,
+        tokenizer,
+        maxlen: int,
+        class_names: list[str],
+        head: str = "softmax",
+        mask_padding: bool = True,
+    ) -> None:
+        """What is needed to encode text and read the output (after a load or reset)."""
+        self.tokenizer, self.maxlen = tokenizer, maxlen
+        self.head, self.mask_padding = head, mask_padding
+        if list(class_names) != self.class_names:
+            self.class_names = list(class_names)
+            self._build_bars()
+        self._params = None
+        self._refresh()
+
+    def set_mask_padding(self, mask_padding: bool) -> None:
+        self.mask_padding = mask_padding
+        self._refresh()
+
+    def update_params(self, params: dict) -> None:
+        """New read-only parameter copies from a snapshot: re-evaluate the sentence."""
+        if params:
+            self._params = params
+            self._refresh()
+
+    # -- internals --------------------------------------------------------------------
+    def _build_bars(self) -> None:
+        for row in self._bar_rows:
+            for w in row:
+                w.deleteLater()
+        self._bar_rows = []
+        for i, name in enumerate(self.class_names[:MAX_CLASSES_SHOWN]):
+            label, bar, value = QLabel(name), QProgressBar(), QLabel("–")
+            bar.setRange(0, 1000)
+            bar.setTextVisible(False)
+            bar.setMaximumHeight(14)
+            value.setMinimumWidth(48)
+            value.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            self.bars.addWidget(label, i, 0)
+            self.bars.addWidget(bar, i, 1)
+            self.bars.addWidget(value, i, 2)
+            self._bar_rows.append((label, bar, value))
+
+    def _on_text_changed(self, text: str) -> None:
+        self._refresh()
+        self.text_changed.emit(text)
+
+    def _refresh(self) -> None:
+        text = self.input.text()
+        if self.tokenizer is None or not self.maxlen:
+            self.tokens_label.setText("<i>Load a corpus to start.</i>")
+            return
+        enc = encode_sentence(self.tokenizer, self.maxlen, text)
+        self.tokens_label.setText(_tokens_html(enc))
+        if self._params is None or not text.strip():
+            self.last_proba = None
+            self.verdict.setText("" if text.strip() else "")
+            for _label, bar, value in self._bar_rows:
+                bar.setValue(0)
+                value.setText("–")
+            return
+        from rnnviz.model import RNNClassifier
+
+        model = RNNClassifier.from_params(self._params, self.head, self.mask_padding)
+        out = model.forward(enc.ids[None, :])
+        proba = out.proba[0]  # (C,)
+        self.last_proba = proba
+        for (_label, bar, value), p in zip(self._bar_rows, proba):
+            bar.setValue(int(round(float(p) * 1000)))
+            value.setText(f"{p:.1%}")
+        best = int(np.argmax(proba))
+        name = self.class_names[best] if best < len(self.class_names) else str(best)
+        self.verdict.setText(f"→ {name}  ({proba[best]:.1%})")
+        hidden = out.hidden[0]  # (T, H)
+        first = (
+            int(np.argmax(enc.ids != PAD_ID))
+            if (enc.ids != PAD_ID).any()
+            else len(enc.ids)
+        )
+        start = first if self.mask_padding else 0
+        start = min(start, len(enc.ids) - 1)
+        words = self.tokenizer.id_to_word
+        labels = ["·" if t == PAD_ID else words[t] for t in enc.ids[start:]]
+        self.hidden_view.set_data(hidden[start:], row_labels=labels)
+
+
+def _tokens_html(enc: Encoded) -> str:
+    if not enc.tokens:
+        return "<i>no tokens</i>"
+    parts = []
+    for token, unk in zip(enc.tokens, enc.unknown):
+        t = html.escape(token)
+        if unk:
+            parts.append(
+                f"<span style='background:#f8d7da;color:#842029' title='not in vocabulary'>"
+                f"{t}&nbsp;→&nbsp;[UNK]</span>"
+            )
+        else:
+            parts.append(f"<span style='background:#e2ecf7'>{t}</span>")
+    n_real = int((enc.ids != PAD_ID).sum())
+    tail = f"  <span style='color:#777'>+{len(enc.ids) - n_real} [PAD] before</span>"
+    if enc.truncated:
+        tail += f"  <span style='color:#842029'>({enc.truncated} cut to fit T)</span>"
+    return " ".join(parts) + tail
+
+
+if __name__ == "__main__":
+    from types import SimpleNamespace
+
+    from gui.panels.heatmaps import synthetic_snapshot
+    from gui.preview import run_preview
+
+    app = pg.mkQApp("prediction")
+    words = ["[PAD]", "[UNK]"] + [f"w{i}" for i in range(58)] + ["good", "movie"]
+    vocab = {w: i for i, w in enumerate(words[:60])}
+    tok = SimpleNamespace(
+        tokenize=lambda s: s.lower().split(), vocab=vocab, id_to_word=words
+    )
+    panel = PredictionPanel()
+    panel.set_model_info(tok, 12, ["negative", "positive"])
+    panel.update_params(synthetic_snapshot().params)
+    panel.input.setText("w3 w7 good w12 zebra")
+    raise SystemExit(run_preview(panel, (420, 500)))
