@@ -10,6 +10,8 @@ INITS = ("uniform", "xavier", "orthogonal")
 CLIPS = ("norm", "value", "none")
 LEVELS = ("word", "char")
 TASKS = ("classify", "lm")
+# A learning rate that works out of the box for each optimiser (Config.lr is Adam's).
+DEFAULT_LR = {"adam": 5e-3, "momentum": 0.05, "sgd": 0.1}
 
 
 @dataclass(frozen=True)

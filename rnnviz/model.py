@@ -146,7 +146,7 @@ class RNNClassifier:
         `return_output`, a third value holds the head's (B, C) output.
         """
         labels = np.asarray(labels)
-        hs, z = self._run(ids)
+        _, z = self._run(ids)
         if self.head == "softmax":
             loss, dz, output = softmax_cross_entropy(z, labels)
         else:

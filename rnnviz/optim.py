@@ -74,7 +74,7 @@ class Optimizer:
             self.last_norm, self.last_clipped = clip_gradients(grads, "none")
         self.t += 1
         if self.weight_decay:
-            for name, p in params.items():
+            for p in params.values():
                 if p.ndim == 2:
                     p *= 1.0 - self.lr * self.weight_decay
         if same_layout(params, grads):

@@ -22,7 +22,7 @@ class ParamDict(dict):
         sizes = [int(np.prod(shape)) for shape in shapes.values()]
         out = cls()
         out.flat = np.zeros(sum(sizes), dtype=dtype)
-        out.offsets = np.cumsum([0] + sizes[:-1]).astype(np.intp)
+        out.offsets = np.cumsum([0, *sizes[:-1]]).astype(np.intp)
         for (name, shape), start, size in zip(shapes.items(), out.offsets, sizes, strict=True):
             dict.__setitem__(out, name, out.flat[start : start + size].reshape(shape))
         return out

@@ -1,0 +1,230 @@
+"""Headless command line: train, predict, samples (no Qt anywhere on this path)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from rnnviz import checkpoint
+from rnnviz.config import CLIPS, DEFAULT_LR, HEADS, INITS, LEVELS, OPTIMIZERS, TASKS, Config
+from rnnviz.data import CorpusError, load_corpus
+
+SUBCOMMANDS = ("train", "predict", "samples", "generate")
+
+
+class UsageError(Exception):
+    """A problem the user can fix; printed as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rnnviz",
+        description=(
+            "Watch a from-scratch NumPy RNN learn. With no subcommand the desktop app opens "
+            "(options: --data, --steps, --screenshot PNG, --panel NAME, --profile-ui SECONDS)."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a model headless and report its metrics")
+    train.add_argument("--data", default="sample:sentiment", help="file, folder or sample:NAME")
+    train.add_argument("--format", default="auto", help="auto, tsv, csv, folder or text")
+    train.add_argument("--label-column", default=None, help="label column (index or header)")
+    train.add_argument("--task", choices=TASKS, default="classify")
+    train.add_argument("--level", choices=LEVELS, default=None, help="word (default) or char")
+    train.add_argument("--epochs", type=int, default=None, help="passes over the data")
+    train.add_argument("--hidden", type=int, default=None, help="hidden size H")
+    train.add_argument("--embed", type=int, default=None, help="embedding size D")
+    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--maxlen", type=int, default=None, help="padded length (0 = auto)")
+    train.add_argument("--lr", type=float, default=None, help="learning rate")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    train.add_argument("--head", choices=HEADS, default="softmax")
+    train.add_argument("--init", choices=INITS, default=None)
+    train.add_argument("--clip", choices=CLIPS, default=None)
+    train.add_argument("--clip-value", type=float, default=None)
+    train.add_argument("--no-mask", action="store_true", help="do not mask [PAD] steps")
+    train.add_argument("--patience", type=int, default=None, help="early stopping patience")
+    train.add_argument("--val-fraction", type=float, default=None)
+    train.add_argument("--bptt", type=int, default=None, help="lm: truncated BPTT length")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--save", default=None, help="write the trained model here (.npz)")
+    train.add_argument("--json", action="store_true", help="print one final JSON line")
+    train.add_argument("--max-seconds", type=float, default=None, help="stop after this long")
+
+    predict = sub.add_parser("predict", help="classify texts with a saved model")
+    predict.add_argument("--model", required=True, help="a model saved by train --save")
+    predict.add_argument("texts", nargs="*", help="texts to classify (default: stdin lines)")
+    predict.add_argument("--json", action="store_true", help="one JSON object per text")
+
+    sub.add_parser("samples", help="list the built-in sample corpora")
+
+    generate = sub.add_parser("generate", help="sample text from a saved language model")
+    generate.add_argument("--model", required=True)
+    generate.add_argument("--prime", default="")
+    generate.add_argument("--length", type=int, default=300)
+    generate.add_argument("--temperature", type=float, default=0.8)
+    generate.add_argument("--top-k", type=int, default=None)
+    generate.add_argument("--seed", type=int, default=None)
+    return parser
+
+
+def config_from_args(args) -> Config:
+    """A Config from the train options; unset options keep the defaults."""
+    values = {
+        "task": args.task,
+        "optimizer": args.optimizer,
+        "head": args.head,
+        "seed": args.seed,
+        "mask_padding": not args.no_mask,
+        "lr": args.lr if args.lr is not None else DEFAULT_LR[args.optimizer],
+    }
+    optional = {
+        "level": args.level,
+        "epochs": args.epochs,
+        "hidden_size": args.hidden,
+        "embed_dim": args.embed,
+        "batch_size": args.batch_size,
+        "maxlen": args.maxlen,
+        "init": args.init,
+        "clip": args.clip,
+        "clip_value": args.clip_value,
+        "patience": args.patience,
+        "val_fraction": args.val_fraction,
+        "bptt": args.bptt,
+    }
+    values.update({k: v for k, v in optional.items() if v is not None})
+    return Config(**values)
+
+
+def cmd_train(args) -> int:
+    config = config_from_args(args)
+    corpus = load_corpus(args.data, format=args.format, label_column=args.label_column,
+                         task=config.task)  # fmt: skip
+    for warning in corpus.warnings[:5]:
+        print(f"warning: {warning}", file=sys.stderr)
+    if len(corpus.warnings) > 5:
+        print(f"warning: ... and {len(corpus.warnings) - 5} more", file=sys.stderr)
+    if config.task == "lm":
+        from rnnviz.language_model import LanguageModelTrainer
+
+        trainer = LanguageModelTrainer(corpus, config)
+    else:
+        from rnnviz.trainer import Trainer
+
+        trainer = Trainer(corpus, config)
+    report = run_training(trainer, args)
+    if args.save:
+        trainer.save(args.save)
+        report["saved"] = args.save
+    if args.json:
+        print(json.dumps(report))
+    else:
+        summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                            for k, v in report.items())  # fmt: skip
+        print(summary)
+    return 0
+
+
+def run_training(trainer, args) -> dict:
+    """Step until the trainer finishes (or --max-seconds), with a progress bar."""
+    from tqdm import tqdm
+
+    config = trainer.config
+    total = config.epochs * trainer.steps_per_epoch if config.epochs else None
+    started = time.perf_counter()
+    tokens = 0
+    snap = None
+    bar = tqdm(total=total, unit="step", file=sys.stderr, disable=None, dynamic_ncols=True)
+    try:
+        while not trainer.finished:
+            snap = trainer.step()
+            tokens += snap.tokens
+            bar.update(1)
+            if snap.val_loss is not None or snap.step % 20 == 0:
+                postfix = {"epoch": snap.epoch, "loss": f"{snap.loss:.4f}"}
+                if trainer.last_val:
+                    postfix["val_loss"] = f"{trainer.last_val[0]:.4f}"
+                    postfix["val_acc"] = f"{trainer.last_val[1]:.3f}"
+                bar.set_postfix(postfix, refresh=False)
+            if args.max_seconds and time.perf_counter() - started > args.max_seconds:
+                break
+    except KeyboardInterrupt:
+        print("interrupted: reporting the model as it is", file=sys.stderr)
+    finally:
+        bar.close()
+    if snap is not None and not np.isfinite(snap.loss):
+        raise UsageError(trainer.stop_reason)
+    return trainer.report(
+        seconds=time.perf_counter() - started,
+        tokens_per_second=tokens / max(trainer.seconds, 1e-9),
+    )
+
+
+def cmd_predict(args) -> int:
+    ck = checkpoint.load(args.model)
+    if ck.config.task != "classify":
+        raise UsageError(f"{args.model} is a language model: use 'generate'")
+    texts = args.texts or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not texts:
+        raise UsageError("no text to classify: pass texts as arguments or on stdin")
+    maxlen = int(ck.meta.get("maxlen") or ck.config.maxlen or 100)
+    ids = ck.tokenizer.padding(ck.tokenizer.encode(texts), maxlen, truncating="pre")
+    proba = ck.model.predict_proba(ids)
+    for text, p in zip(texts, proba, strict=True):
+        label = ck.label_names[int(p.argmax())]
+        scores = {name: round(float(v), 4) for name, v in zip(ck.label_names, p, strict=True)}
+        if args.json:
+            print(json.dumps({"text": text, "label": label, "probabilities": scores}))
+        else:
+            shown = "  ".join(f"{name}={v:.3f}" for name, v in scores.items())
+            print(f"{label}\t{shown}\t{text}")
+    return 0
+
+
+def cmd_samples(args) -> int:
+    from rnnviz.data import list_samples
+
+    for name, description in list_samples():
+        print(f"sample:{name:<14} {description}")
+    return 0
+
+
+def cmd_generate(args) -> int:
+    ck = checkpoint.load(args.model)
+    if ck.config.task != "lm":
+        raise UsageError(f"{args.model} is a classifier: use 'predict'")
+    from rnnviz.language_model import generate
+
+    text = generate(ck.model, ck.tokenizer, args.prime, args.length,
+                    temperature=args.temperature, top_k=args.top_k, seed=args.seed)  # fmt: skip
+    print(text)
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "predict": cmd_predict, "samples": cmd_samples,
+            "generate": cmd_generate}  # fmt: skip
+
+
+def main(argv: list[str]) -> int:
+    """Run a subcommand; user errors print one line to stderr and return 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except (CorpusError, checkpoint.CheckpointError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except ValueError as exc:  # invalid settings (Config validation, shapes)
+        print(f"error: {exc}", file=sys.stderr)
+    except OSError as exc:  # e.g. --save into a folder that does not exist
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+    except BrokenPipeError:
+        return 0
+    return 2

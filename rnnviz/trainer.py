@@ -1,0 +1,324 @@
+"""The training loop, one step at a time: what the CLI runs and the GUI's worker drives.
+
+It knows nothing of threads or Qt. Each `step()` trains on one batch and returns an
+immutable `Snapshot`; arrays go into a snapshot only when asked (`capture=True`), as
+read-only copies, so a watcher on another thread never sees live model memory.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from rnnviz import checkpoint
+from rnnviz.config import Config
+from rnnviz.data import Corpus, stratified_split
+from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
+from rnnviz.model import RNNClassifier
+from rnnviz.optim import make_optimizer
+from rnnviz.snapshot import Snapshot, frozen_copy
+from rnnviz.tokenizer import Tokenizer
+
+AUTO_MAXLEN_CAP = 100  # maxlen=0 means the longest training text, but at most this
+LIVE_FIELDS = (
+    "lr",
+    "clip",
+    "clip_value",
+    "batch_size",
+    "mask_padding",
+    "weight_decay",
+    "momentum",
+    "epochs",
+    "patience",
+    "eval_every",
+)
+EVAL_CHUNK = 512  # rows per forward pass when evaluating
+
+
+class Trainer:
+    """Trains an RNNClassifier on a labelled corpus, one batch per `step()`.
+
+    Parameters
+    ----------
+    corpus : texts and integer labels (at least two classes).
+    config : hyper-parameters; `config.seed` fixes the split, init and batch order.
+    tokenizer, model : reuse these (e.g. from a checkpoint) instead of building new ones.
+    """
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        config: Config | None = None,
+        tokenizer: Tokenizer | None = None,
+        model: RNNClassifier | None = None,
+    ) -> None:
+        self.config = config = config or Config()
+        if config.task != "classify":
+            raise ValueError("Trainer trains classifiers; use LanguageModelTrainer for task 'lm'")
+        self.corpus = corpus
+        self.label_names = list(corpus.label_names)
+        labels = np.asarray(corpus.labels, dtype=np.int64)
+        if len(self.label_names) < 2 or len(np.unique(labels)) < 2:
+            raise ValueError("a classifier needs examples of at least two classes")
+        train_idx, val_idx = stratified_split(labels, config.val_fraction, config.seed)
+        train_texts = [corpus.texts[i] for i in train_idx]
+        val_texts = [corpus.texts[i] for i in val_idx]
+        self.tokenizer = tokenizer or Tokenizer(
+            config.level, split_punctuation=config.split_punctuation
+        ).fit(train_texts)
+        train_seqs = self.tokenizer.encode(train_texts)
+        longest = max((len(s) for s in train_seqs), default=1)
+        self.maxlen = config.maxlen or max(1, min(longest, AUTO_MAXLEN_CAP))
+        self.train_lengths = np.array([len(s) for s in train_seqs], dtype=np.int64)
+        self.train_ids = self.tokenizer.padding(train_seqs, self.maxlen, truncating="pre")
+        self.val_ids = self.encode(val_texts)
+        self.train_labels, self.val_labels = labels[train_idx], labels[val_idx]
+        self.train_texts, self.val_texts = train_texts, val_texts
+        if len(self.train_ids) == 0:
+            raise ValueError("no training examples left after the validation split")
+        self.token_counts = np.bincount(self.train_ids.ravel(), minlength=self.tokenizer.vocab_size)
+        self.token_counts[0] = 0  # [PAD] is padding, not text
+        if model is None:
+            model = RNNClassifier(
+                self.tokenizer.vocab_size,
+                config.embed_dim,
+                config.hidden_size,
+                len(self.label_names),
+                head=config.head,
+                mask_padding=config.mask_padding,
+                dtype=np.dtype(config.dtype),
+                seed=config.seed,
+                init=config.init,
+            )
+        self.model = model
+        self.optimizer = make_optimizer(config)
+        self._rng = np.random.default_rng(config.seed + 1)  # batch order
+        self._order = self._rng.permutation(len(self.train_ids))
+        self._cursor = 0
+        self.step_count = 0
+        self.epoch = 0
+        self.seconds = 0.0
+        self.finished = False
+        self.stop_reason = ""
+        self.best_val_loss: float | None = None
+        self.last_val: tuple[float, float] | None = None
+        self._best_params: np.ndarray | None = None
+        self._evals_since_best = 0
+        self._epoch_loss_sum, self._epoch_batches = 0.0, 0
+        self.last_epoch_train_loss: float | None = None
+        source = self.val_ids if len(self.val_ids) else self.train_ids
+        self.probe_ids = source[:8].copy()
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.train_ids) / self.config.batch_size)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.label_names)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Texts -> (B, maxlen) ids, pre-padded, keeping the last maxlen tokens."""
+        return self.tokenizer.padding(self.tokenizer.encode(texts), self.maxlen, "pre")
+
+    # ------------------------------------------------------------------ training
+    def _next_batch(self) -> tuple[np.ndarray, bool]:
+        n, size = len(self._order), self.config.batch_size
+        batch = self._order[self._cursor : self._cursor + size]
+        self._cursor += size
+        epoch_done = self._cursor >= n
+        if epoch_done:
+            self._order = self._rng.permutation(n)
+            self._cursor = 0
+        return batch, epoch_done
+
+    def step(self, capture: bool = False) -> Snapshot:
+        """Train on one batch; return the state after it.
+
+        capture=True also puts read-only copies of the parameters, gradients and the
+        probe batch's hidden states and probabilities into the snapshot.
+        """
+        # A diverging run overflows; that is detected and reported in the snapshot
+        # (finished, stop_reason) rather than as a stream of NumPy warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._step(capture)
+
+    def _step(self, capture: bool) -> Snapshot:
+        started = time.perf_counter()
+        batch, epoch_done = self._next_batch()
+        ids, labels = self.train_ids[batch], self.train_labels[batch]
+        loss, grads, output = self.model.loss_and_grads(ids, labels, return_output=True)
+        accuracy = float(np.mean(output.argmax(axis=1) == labels))
+        grad_norms = grads.norms()
+        lr = self.optimizer.lr
+        if np.isfinite(loss) and all(map(np.isfinite, grad_norms.values())):
+            self.optimizer.step(self.model.params, grads)
+            grad_norm, clipped = self.optimizer.last_norm, self.optimizer.last_clipped
+        else:  # keep the last good weights; the watcher decides what to do
+            grad_norm, clipped = float("nan"), False
+            self.finished = True
+            self.stop_reason = (
+                f"loss became {loss} at step {self.step_count + 1}: lower the learning "
+                f"rate (now {lr:g}) or turn on gradient clipping, then Reset"
+            )
+        self.step_count += 1
+        self.seconds += time.perf_counter() - started
+        self._epoch_loss_sum += loss
+        self._epoch_batches += 1
+        if epoch_done:
+            self.epoch += 1
+            self.last_epoch_train_loss = self._epoch_loss_sum / self._epoch_batches
+            self._epoch_loss_sum, self._epoch_batches = 0.0, 0
+        val_loss = val_accuracy = None
+        every = self.config.eval_every
+        eval_due = self.step_count % every == 0 if every else epoch_done
+        if not self.finished and eval_due:
+            val_loss, val_accuracy = self._validate()
+        if not self.finished and self.config.epochs and self.epoch >= self.config.epochs:
+            self.finished, self.stop_reason = True, "epochs"
+        return self._snapshot(
+            loss, accuracy, lr, grad_norms, grad_norm, clipped, int(np.count_nonzero(ids)),
+            val_loss, val_accuracy, capture,
+        )  # fmt: skip
+
+    def _validate(self) -> tuple[float, float] | tuple[None, None]:
+        if len(self.val_ids) == 0:
+            return None, None
+        val_loss, val_accuracy = self.evaluate()
+        self.last_val = (val_loss, val_accuracy)
+        patience = self.config.patience
+        if self.best_val_loss is None or val_loss < self.best_val_loss:
+            self.best_val_loss = val_loss
+            self._evals_since_best = 0
+            if patience:
+                self._best_params = self.model.params.flat.copy()
+        else:
+            self._evals_since_best += 1
+            if patience and self._evals_since_best >= patience:
+                self.restore_best()
+                self.finished, self.stop_reason = True, "early stopping"
+        return val_loss, val_accuracy
+
+    def _snapshot(self, loss, accuracy, lr, grad_norms, grad_norm, clipped, tokens,
+                  val_loss, val_accuracy, capture) -> Snapshot:  # fmt: skip
+        arrays = {}
+        if capture:
+            probe = self.model.forward(self.probe_ids)
+            arrays = dict(
+                params={k: frozen_copy(v) for k, v in self.model.params.items()},
+                grads={k: frozen_copy(v) for k, v in self.model.grads.items()},
+                probe_ids=frozen_copy(self.probe_ids),
+                probe_hidden=frozen_copy(probe.hidden),
+                probe_proba=frozen_copy(probe.proba),
+            )
+        progress = self._cursor / len(self._order)
+        return Snapshot(
+            step=self.step_count,
+            epoch=self.epoch,
+            epoch_progress=progress,
+            loss=float(loss),
+            accuracy=accuracy,
+            lr=lr,
+            grad_norms=grad_norms,
+            grad_norm=float(grad_norm),
+            clipped=bool(clipped),
+            tokens=tokens,
+            seconds=self.seconds,
+            val_loss=val_loss,
+            val_accuracy=val_accuracy,
+            best_val_loss=self.best_val_loss,
+            finished=self.finished,
+            stop_reason=self.stop_reason,
+            **arrays,
+        )
+
+    def evaluate(self, ids: np.ndarray | None = None, labels: np.ndarray | None = None):
+        """(mean loss, accuracy) on the validation split, or on the given ids/labels."""
+        if ids is None:
+            ids, labels = self.val_ids, self.val_labels
+        total_loss, correct = 0.0, 0
+        for start in range(0, len(ids), EVAL_CHUNK):
+            chunk, target = ids[start : start + EVAL_CHUNK], labels[start : start + EVAL_CHUNK]
+            out = self.model.forward(chunk)
+            if self.model.head == "softmax":
+                loss = softmax_cross_entropy(out.logits, target)[0]
+            else:
+                loss = tanh_squared_error(out.logits, target)[0]
+            total_loss += loss * len(chunk)
+            correct += int(np.sum(out.proba.argmax(axis=1) == target))
+        n = max(len(ids), 1)
+        return total_loss / n, correct / n
+
+    def report(self, **extra) -> dict:
+        """Final metrics of the model as it is now (the CLI's JSON line)."""
+        train_loss, train_accuracy = self.evaluate(self.train_ids, self.train_labels)
+        val_loss, val_accuracy = self.evaluate() if len(self.val_ids) else (None, None)
+        return {
+            "train_loss": train_loss,
+            "train_accuracy": train_accuracy,
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+            "best_val_loss": self.best_val_loss,
+            "steps": self.step_count,
+            "epochs": self.epoch,
+            "stop_reason": self.stop_reason or "stopped",
+            "train_examples": len(self.train_ids),
+            "val_examples": len(self.val_ids),
+            "vocab_size": self.tokenizer.vocab_size,
+            "maxlen": self.maxlen,
+            "train_seconds": self.seconds,
+            **extra,
+        }
+
+    # ------------------------------------------------------------------ control
+    def update(self, **changes) -> None:
+        """Change settings that do not alter shapes, between steps (live)."""
+        bad = [name for name in changes if name not in LIVE_FIELDS]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} cannot change during a run: reset to apply")
+        self.config = self.config.replace(**changes)
+        cfg, opt = self.config, self.optimizer
+        opt.lr, opt.weight_decay = cfg.lr, cfg.weight_decay
+        opt.clip_norm = cfg.clip_value if cfg.clip == "norm" else None
+        opt.clip_value = cfg.clip_value if cfg.clip == "value" else None
+        if hasattr(opt, "momentum"):
+            opt.momentum = cfg.momentum
+        if hasattr(opt, "beta1"):
+            opt.beta1 = cfg.momentum
+        self.model.mask_padding = cfg.mask_padding
+        if self.stop_reason == "epochs" and (not cfg.epochs or self.epoch < cfg.epochs):
+            self.finished, self.stop_reason = False, ""
+
+    def set_probe(self, ids: np.ndarray) -> None:
+        """The (P, T) batch whose hidden states `step(capture=True)` records."""
+        self.probe_ids = np.array(ids, dtype=np.int64, copy=True)
+
+    def restore_best(self) -> None:
+        """Put back the weights of the best validation loss (early stopping)."""
+        if self._best_params is not None:
+            self.model.params.flat[...] = self._best_params
+
+    # ------------------------------------------------------------------ files
+    def save(self, path) -> None:
+        """Checkpoint model + tokenizer + config (atomic .npz)."""
+        meta = {"maxlen": self.maxlen, "step": self.step_count, "epoch": self.epoch}
+        if self.last_val:
+            meta.update(val_loss=self.last_val[0], val_accuracy=self.last_val[1])
+        checkpoint.save(path, self.model, self.tokenizer, self.config, self.label_names, meta)
+
+    @classmethod
+    def load(cls, path, corpus: Corpus) -> Trainer:
+        """Continue from a checkpoint on `corpus` (its labels must match the model's)."""
+        ck = checkpoint.load(path)
+        if ck.config.task != "classify":
+            raise checkpoint.CheckpointError(f"{path} holds a language model, not a classifier")
+        if list(corpus.label_names) != ck.label_names:
+            raise checkpoint.CheckpointError(
+                f"{path} was trained on labels {ck.label_names}, this corpus has "
+                f"{list(corpus.label_names)}"
+            )
+        config = ck.config.replace(maxlen=int(ck.meta.get("maxlen", ck.config.maxlen)))
+        return cls(corpus, config, tokenizer=ck.tokenizer, model=ck.model)

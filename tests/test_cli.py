@@ -1,0 +1,84 @@
+"""The headless command line: train, predict, and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env=env,
+        timeout=300,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture
+def labelled_file(tmp_path):
+    pos = ["i love deep learning", "what a great day", "wonderful work", "so good"]
+    neg = ["i hate bugs in my code", "this is terrible", "awful bugs again", "so bad"]
+    lines = [f"positive\t{t}" for t in pos] + [f"negative\t{t}" for t in neg]
+    path = tmp_path / "small.tsv"
+    path.write_text("\n".join(lines * 15) + "\n", encoding="utf-8")
+    return path
+
+
+def test_train_json_then_predict(labelled_file, tmp_path):
+    model = tmp_path / "m.npz"
+    run = cli("train", "--data", labelled_file, "--epochs", "8", "--json", "--save", model)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    for key in ("train_loss", "val_loss", "val_accuracy", "steps", "seconds", "tokens_per_second"):
+        assert key in report
+    assert report["val_accuracy"] == 1.0 and report["steps"] > 0
+    assert model.exists()
+
+    run = cli("predict", "--model", model, "i love deep learning", "awful bugs in my code")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert lines[0].startswith("positive\t") and lines[1].startswith("negative\t")
+    assert "negative=" in lines[0] and "positive=" in lines[0]
+
+    run = cli("predict", "--model", model, "--json", stdin="so good\n")
+    assert json.loads(run.stdout)["label"] == "positive"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["predict", "--model", "{tmp}/missing.npz", "hi"], "no such file"),
+        (["predict", "--model", "{tmp}/garbage.npz", "hi"], "not an rnnviz model file"),
+        (["train", "--data", "{tmp}/missing.tsv"], ""),
+        (["train", "--data", "{labelled}", "--hidden", "0"], "hidden_size must be at least 1"),
+        (["train", "--data", "{labelled}", "--epochs", "1", "--save", "{tmp}/no/dir/m.npz"], ""),
+    ],
+)
+def test_errors_are_one_line_and_exit_2(tmp_path, labelled_file, args, message):
+    (tmp_path / "garbage.npz").write_bytes(b"not a model at all")
+    args = [a.format(tmp=tmp_path, labelled=labelled_file) for a in args]
+    run = cli(*args)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), run.stderr
+    assert message in lines[0]
+
+
+def test_help_lists_subcommands():
+    run = cli("--help")
+    assert run.returncode == 0
+    for word in ("train", "predict", "samples"):
+        assert word in run.stdout

@@ -1,0 +1,122 @@
+"""Trainer: learns, reproducible, snapshots are immutable copies, NaN and early stopping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnviz.config import Config
+from rnnviz.data import Corpus
+from rnnviz.trainer import Trainer
+
+POS = ["i love deep learning", "what a great day", "wonderful work", "this is nice", "so good"]
+NEG = ["i hate bugs in my code", "this is terrible", "awful bugs again", "so bad", "not nice"]
+
+
+def separable_corpus(repeat: int = 12) -> Corpus:
+    texts = (POS + NEG) * repeat
+    labels = np.array(([1] * len(POS) + [0] * len(NEG)) * repeat)
+    return Corpus(texts, labels, ["negative", "positive"], "test")
+
+
+def run(config: Config, steps: int):
+    trainer = Trainer(separable_corpus(), config)
+    return trainer, [trainer.step() for _ in range(steps)]
+
+
+def test_loss_falls_and_accuracy_reaches_100_percent():
+    trainer, snaps = run(Config(epochs=0, batch_size=8, hidden_size=16), 150)
+    assert snaps[-1].loss < 0.05 * snaps[0].loss
+    assert trainer.evaluate()[1] == 1.0
+    assert trainer.evaluate(trainer.train_ids, trainer.train_labels)[1] == 1.0
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("head", ["softmax", "tanh"])
+def test_every_optimizer_and_head_learns(optimizer, head):
+    lr = {"sgd": 0.5, "momentum": 0.1, "adam": 0.01}[optimizer]
+    trainer, _ = run(Config(optimizer=optimizer, head=head, lr=lr, epochs=0), 300)
+    assert trainer.evaluate(trainer.train_ids, trainer.train_labels)[1] == 1.0
+
+
+def test_first_loss_is_near_ln_c():
+    _, snaps = run(Config(), 1)
+    assert abs(snaps[0].loss - np.log(2)) < 0.1
+
+
+def test_same_seed_same_numbers_and_other_seed_differs():
+    a = [s.loss for s in run(Config(seed=3), 30)[1]]
+    b = [s.loss for s in run(Config(seed=3), 30)[1]]
+    c = [s.loss for s in run(Config(seed=4), 30)[1]]
+    assert a == b
+    assert a != c
+
+
+def test_epochs_validation_and_finish():
+    trainer = Trainer(separable_corpus(), Config(epochs=2, batch_size=16))
+    snaps = []
+    while not trainer.finished:
+        snaps.append(trainer.step())
+    assert len(snaps) == 2 * trainer.steps_per_epoch
+    assert snaps[-1].finished and snaps[-1].stop_reason == "epochs"
+    assert [s.epoch for s in snaps if s.val_loss is not None] == [1, 2]
+    trainer.update(epochs=3)  # a larger budget resumes the run
+    assert not trainer.finished
+
+
+def test_snapshot_arrays_are_read_only_copies():
+    trainer = Trainer(separable_corpus(), Config())
+    snap = trainer.step(capture=True)
+    assert set(snap.params) == set(trainer.model.params) == set(snap.grads)
+    before = snap.params["W_h"].copy()
+    trainer.step()
+    np.testing.assert_array_equal(snap.params["W_h"], before)  # not the live array
+    with pytest.raises(ValueError):
+        snap.params["W_h"][0, 0] = 1.0
+    P, T = trainer.probe_ids.shape
+    assert snap.probe_hidden.shape == (P, T, trainer.config.hidden_size)
+    assert snap.probe_proba.shape == (P, 2)
+    assert trainer.step().params == {}  # no copies unless asked
+
+
+def test_nan_loss_stops_with_advice_and_keeps_finite_weights():
+    config = Config(lr=1e38, clip="none", optimizer="sgd", epochs=0)
+    trainer = Trainer(separable_corpus(), config)
+    for _ in range(50):
+        snap = trainer.step()
+        if snap.finished:
+            break
+    assert snap.finished and not snap.finite
+    assert "lower the learning rate" in snap.stop_reason
+    assert f"step {snap.step}" in snap.stop_reason
+    assert all(np.isfinite(v).all() for v in trainer.model.params.values())
+
+
+def test_early_stopping_restores_best_weights():
+    config = Config(epochs=0, patience=2, eval_every=5, lr=0.05)
+    trainer = Trainer(separable_corpus(), config)
+    best = None
+    while not trainer.finished and trainer.step_count < 2000:
+        snap = trainer.step()
+        if snap.val_loss is not None and snap.val_loss == snap.best_val_loss:
+            best = trainer.model.params.flat.copy()
+    assert trainer.stop_reason == "early stopping"
+    np.testing.assert_array_equal(trainer.model.params.flat, best)
+
+
+def test_live_updates_and_shape_changes_refused():
+    trainer = Trainer(separable_corpus(), Config())
+    trainer.update(lr=0.123, clip="value", clip_value=0.5, batch_size=4)
+    assert trainer.optimizer.lr == 0.123 and trainer.optimizer.clip_value == 0.5
+    assert trainer.optimizer.clip_norm is None
+    assert trainer.step().lr == 0.123
+    with pytest.raises(ValueError, match="reset"):
+        trainer.update(hidden_size=8)
+
+
+def test_save_and_continue(tmp_path):
+    trainer, _ = run(Config(), 40)
+    trainer.save(tmp_path / "m.npz")
+    again = Trainer.load(tmp_path / "m.npz", separable_corpus())
+    np.testing.assert_array_equal(again.model.params.flat, trainer.model.params.flat)
+    assert again.evaluate() == trainer.evaluate()
