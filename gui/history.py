@@ -26,9 +26,7 @@ class DecimatedHistory:
 
     def clear(self) -> None:
         """Forget everything (a reset)."""
-        self._data = np.zeros(
-            (self.capacity, len(COLUMNS)), np.float64
-        )  # (capacity, 4)
+        self._data = np.zeros((self.capacity, len(COLUMNS)), np.float64)  # (capacity, 4)
         self._n = 0  # full bins stored
         self.stride = 1  # raw rows per stored bin
         self._pending = np.zeros(len(COLUMNS), np.float64)  # sum of the open bin

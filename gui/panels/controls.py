@@ -218,9 +218,7 @@ class ControlsPanel(QWidget):
 
     def set_finished(self, epoch: int, epochs: int, step: int, reason: str) -> None:
         total = f" / {epochs}" if epochs else ""
-        self.epoch_label.setText(
-            f"Epoch {epoch}{total}  ·  step {step:,}  ·  done ({reason})"
-        )
+        self.epoch_label.setText(f"Epoch {epoch}{total}  ·  step {step:,}  ·  done ({reason})")
         self.progress.setValue(1000)
 
     # -- handlers ---------------------------------------------------------------------
@@ -269,9 +267,7 @@ class ControlsPanel(QWidget):
 
     def _update_banner(self) -> None:
         pending = [
-            f
-            for f in Config.SHAPE_FIELDS
-            if getattr(self._config, f) != getattr(self._applied, f)
+            f for f in Config.SHAPE_FIELDS if getattr(self._config, f) != getattr(self._applied, f)
         ]
         self.banner.setVisible(bool(pending))
         if pending:

@@ -91,15 +91,11 @@ class CorpusPanel(QWidget):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.summary = QLabel(
-            "No corpus loaded. Pick a sample, open a file, or drop one here."
-        )
+        self.summary = QLabel("No corpus loaded. Pick a sample, open a file, or drop one here.")
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.RichText)
 
-        self.hist_widget = pg.PlotWidget(
-            background="w", title="Sequence lengths (tokens)"
-        )
+        self.hist_widget = pg.PlotWidget(background="w", title="Sequence lengths (tokens)")
         self.hist_widget.setMinimumHeight(150)
         self.hist_plot = self.hist_widget.getPlotItem()
         self.hist_plot.setLabel("bottom", "tokens per text")
@@ -212,9 +208,7 @@ class CorpusPanel(QWidget):
             self.load_requested.emit(path)
 
     def choose_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(
-            self, "Open a folder (one subfolder per class)"
-        )
+        path = QFileDialog.getExistingDirectory(self, "Open a folder (one subfolder per class)")
         if path:
             self.load_requested.emit(path)
 
@@ -243,8 +237,7 @@ class CorpusPanel(QWidget):
         )
         self.set_current_source(info.source)
         counts = ", ".join(
-            f"{html.escape(name)}: <b>{n:,}</b>"
-            for name, n in info.class_counts.items()
+            f"{html.escape(name)}: <b>{n:,}</b>" for name, n in info.class_counts.items()
         )
         self.summary.setText(
             f"<b>{html.escape(info.source)}</b><br>"
@@ -282,13 +275,9 @@ def _examples_text(info) -> str:
     words = info.words
     for text, ids, label in info.examples[:EXAMPLES_SHOWN]:
         n_pad = int((ids == PAD_ID).sum())
-        shown = " ".join(
-            "UNK" if t == UNK_ID else str(int(t)) for t in ids if t != PAD_ID
-        )
+        shown = " ".join("UNK" if t == UNK_ID else str(int(t)) for t in ids if t != PAD_ID)
         tokens = " ".join(
-            ("[UNK]" if t == UNK_ID else words[t])
-            for t in ids
-            if t != PAD_ID and t < len(words)
+            ("[UNK]" if t == UNK_ID else words[t]) for t in ids if t != PAD_ID and t < len(words)
         )
         lines.append(f"[{label}] {text[:100]}")
         lines.append(f"   tokens: {tokens}")
@@ -322,8 +311,6 @@ if __name__ == "__main__":
         examples=[("a synthetic example text", row, "positive") for row in ids],
     )
     panel = CorpusPanel()
-    panel.set_samples(
-        [("sentiment", "movie-review sentences, 2 classes")], "sample:sentiment"
-    )
+    panel.set_samples([("sentiment", "movie-review sentences, 2 classes")], "sample:sentiment")
     panel.set_info(info)
     raise SystemExit(run_preview(panel, (900, 600)))

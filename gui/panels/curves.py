@@ -36,9 +36,7 @@ class CurvesPanel(QWidget):
         self.smoothing = QSlider(Qt.Horizontal)
         self.smoothing.setRange(0, 99)
         self.smoothing.setValue(60)
-        self.smoothing.setToolTip(
-            "Exponential moving average weight, as in TensorBoard"
-        )
+        self.smoothing.setToolTip("Exponential moving average weight, as in TensorBoard")
         self.smoothing_label = QLabel()
         self.log_scale = QCheckBox("Log-scale loss")
         self.hover_label = QLabel("Hover a curve to read step, epoch and value")
@@ -77,9 +75,7 @@ class CurvesPanel(QWidget):
                 name="validation",
             )
             self.curves[key] = {"raw": raw, "smooth": smooth, "val": val}
-            cursor = pg.InfiniteLine(
-                angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.DotLine)
-            )
+            cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.DotLine))
             cursor.setVisible(False)
             plot.addItem(cursor, ignoreBounds=True)
             self.curves[key]["cursor"] = cursor
@@ -205,9 +201,7 @@ def _synthetic(train: DecimatedHistory, val: DecimatedHistory, steps: int) -> No
     train.append(np.column_stack([s, s / 250, loss, acc]))
     v = s[249::250]
     val.append(
-        np.column_stack(
-            [v, v / 250, 0.7 * np.exp(-v / 800) + 0.15, 0.93 - np.exp(-v / 600)]
-        )
+        np.column_stack([v, v / 250, 0.7 * np.exp(-v / 800) + 0.15, 0.93 - np.exp(-v / 600)])
     )
 
 

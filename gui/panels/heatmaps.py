@@ -35,8 +35,8 @@ def nice_ceiling(value: float) -> float:
 class HeatmapView:
     """One plot: an image (row-major), a colour bar with symmetric fixed levels, labels.
 
-    Levels only grow (to the next 1-2-5 step) so successive frames stay comparable;
-    `rescale()` fits them to the current data again.
+    Levels sit on a 1-2-5 step and move only when the values outgrow them or fall a
+    decade below, so successive frames stay comparable; `rescale()` refits them now.
     """
 
     def __init__(
@@ -51,9 +51,7 @@ class HeatmapView:
         y_label: str = "",
     ) -> None:
         self.title = title
-        self.plot: pg.PlotItem = layout.addPlot(
-            row=row, col=col, colspan=colspan, title=title
-        )
+        self.plot: pg.PlotItem = layout.addPlot(row=row, col=col, colspan=colspan, title=title)
         self.plot.invertY(True)
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
@@ -90,7 +88,10 @@ class HeatmapView:
         shape_changed = self.data is None or self.data.shape != data.shape
         self.data = data
         peak = float(np.nanmax(np.abs(data))) if data.size else 0.0
-        if self.fixed_level is None and (peak > self.level or self.level == 0.0):
+        # Hysteresis: the level moves only when values outgrow it or shrink a decade below
+        # it (gradients fade by orders of magnitude as training converges).
+        stale = peak > self.level or peak < self.level / 10 or self.level == 0.0
+        if self.fixed_level is None and stale:
             self.level = nice_ceiling(peak)
             self.bar.setLevels((-self.level, self.level))
         elif self.fixed_level is not None and shape_changed:
@@ -120,9 +121,7 @@ class HeatmapView:
 
     def value_at(self, scene_pos: QPointF) -> str | None:
         """Hover text for a scene position, or None when it is not over this image."""
-        if self.data is None or not self.plot.vb.sceneBoundingRect().contains(
-            scene_pos
-        ):
+        if self.data is None or not self.plot.vb.sceneBoundingRect().contains(scene_pos):
             return None
         p = self.plot.vb.mapSceneToView(scene_pos)
         r, c = math.floor(p.y()), math.floor(p.x())
@@ -148,9 +147,7 @@ class HeatmapsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.words: list[str] = []  # id -> word
-        self.top_ids = np.zeros(
-            0, np.int64
-        )  # embedding rows shown (most frequent first)
+        self.top_ids = np.zeros(0, np.int64)  # embedding rows shown (most frequent first)
         self.probe_texts: list[str] = []
 
         self.probe_box = QComboBox()
@@ -268,9 +265,7 @@ class HeatmapsPanel(QWidget):
     def _pick_rows(self) -> None:
         n = self.rows_box.value()
         order = np.argsort(-self.counts, kind="stable")
-        order = (
-            order[order >= 2] if len(order) > 2 else order
-        )  # [PAD], [UNK] are not words
+        order = order[order >= 2] if len(order) > 2 else order  # [PAD], [UNK] are not words
         self.top_ids = order[:n]
 
     def _draw_hidden(self, snapshot) -> None:
@@ -282,8 +277,7 @@ class HeatmapsPanel(QWidget):
         if snapshot.probe_ids is not None and self.words:
             ids = snapshot.probe_ids[i]
             labels = [
-                ("·" if t == 0 else self.words[t]) if t < len(self.words) else "?"
-                for t in ids
+                ("·" if t == 0 else self.words[t]) if t < len(self.words) else "?" for t in ids
             ]
         self.views["hidden"].set_data(hidden, row_labels=labels)
 
@@ -326,9 +320,7 @@ def synthetic_snapshot(V: int = 60, D: int = 16, H: int = 32, C: int = 2, T: int
     ids[:, T // 2 :] = rng.integers(2, V, (4, T - T // 2))
     hidden = np.tanh(rng.normal(0, 1, (4, T, H)))
     hidden[:, : T // 2] = 0
-    return SimpleNamespace(
-        params=params, grads=grads, probe_ids=ids, probe_hidden=hidden
-    )
+    return SimpleNamespace(params=params, grads=grads, probe_ids=ids, probe_hidden=hidden)
 
 
 if __name__ == "__main__":
@@ -337,9 +329,7 @@ if __name__ == "__main__":
     app = pg.mkQApp("heatmaps")
     panel = HeatmapsPanel()
     words = ["[PAD]", "[UNK]"] + [f"word{i}" for i in range(58)]
-    panel.set_vocabulary(
-        words, np.arange(60)[::-1], ["a probe text"] * 4, ["neg", "pos"]
-    )
+    panel.set_vocabulary(words, np.arange(60)[::-1], ["a probe text"] * 4, ["neg", "pos"])
     panel.show()
     panel.update_snapshot(synthetic_snapshot())
     raise SystemExit(run_preview(panel, (1000, 700)))

@@ -84,7 +84,7 @@ class PredictionPanel(QWidget):
         self.graphics.setBackground("w")
         self.hidden_view = HeatmapView(
             self.graphics.ci,
-            "Hidden state h_t for this sentence",
+            "Hidden state h_t (T x H)",
             0,
             0,
             fixed_level=1.0,
@@ -160,7 +160,7 @@ class PredictionPanel(QWidget):
         self.tokens_label.setText(_tokens_html(enc))
         if self._params is None or not text.strip():
             self.last_proba = None
-            self.verdict.setText("" if text.strip() else "")
+            self.verdict.setText("")
             for _label, bar, value in self._bar_rows:
                 bar.setValue(0)
                 value.setText("–")
@@ -172,17 +172,13 @@ class PredictionPanel(QWidget):
         proba = out.proba[0]  # (C,)
         self.last_proba = proba
         for (_label, bar, value), p in zip(self._bar_rows, proba):
-            bar.setValue(int(round(float(p) * 1000)))
+            bar.setValue(round(float(p) * 1000))
             value.setText(f"{p:.1%}")
         best = int(np.argmax(proba))
         name = self.class_names[best] if best < len(self.class_names) else str(best)
         self.verdict.setText(f"→ {name}  ({proba[best]:.1%})")
         hidden = out.hidden[0]  # (T, H)
-        first = (
-            int(np.argmax(enc.ids != PAD_ID))
-            if (enc.ids != PAD_ID).any()
-            else len(enc.ids)
-        )
+        first = int(np.argmax(enc.ids != PAD_ID)) if (enc.ids != PAD_ID).any() else len(enc.ids)
         start = first if self.mask_padding else 0
         start = min(start, len(enc.ids) - 1)
         words = self.tokenizer.id_to_word
@@ -219,9 +215,7 @@ if __name__ == "__main__":
     app = pg.mkQApp("prediction")
     words = ["[PAD]", "[UNK]"] + [f"w{i}" for i in range(58)] + ["good", "movie"]
     vocab = {w: i for i, w in enumerate(words[:60])}
-    tok = SimpleNamespace(
-        tokenize=lambda s: s.lower().split(), vocab=vocab, id_to_word=words
-    )
+    tok = SimpleNamespace(tokenize=lambda s: s.lower().split(), vocab=vocab, id_to_word=words)
     panel = PredictionPanel()
     panel.set_model_info(tok, 12, ["negative", "positive"])
     panel.update_params(synthetic_snapshot().params)

@@ -1,0 +1,150 @@
+"""`python main.py [options]`: the desktop app, plus --screenshot and --profile-ui modes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from rnnviz.config import Config
+
+PROCESS_T0 = time.perf_counter()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="main.py",
+        description="Watch a from-scratch NumPy RNN text classifier learn, live.",
+    )
+    p.add_argument(
+        "--data", default=None, help="corpus: a file, a folder, or sample:NAME (default: the last "
+        "corpus used, else sample:sentiment)",
+    )  # fmt: skip
+    p.add_argument("--steps", type=int, default=300, help="--screenshot: steps to train first")
+    p.add_argument("--screenshot", metavar="PNG", help="train --steps steps, save the window, exit")
+    p.add_argument(
+        "--panel", choices=("network", "corpus"), default="network",
+        help="--screenshot: which tab to show",
+    )  # fmt: skip
+    p.add_argument(
+        "--profile-ui", type=float, metavar="SECONDS",
+        help="train with the window up for SECONDS and print one JSON line of measurements",
+    )  # fmt: skip
+    p.add_argument("--size", default="1500x920", help="--screenshot/--profile-ui window size")
+    p.add_argument("--embed-dim", type=int, help="embedding size D")
+    p.add_argument("--hidden-size", type=int, help="hidden size H")
+    p.add_argument("--batch-size", type=int, help="batch size B")
+    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--optimizer", choices=("adam", "sgd", "momentum"))
+    p.add_argument("--head", choices=("softmax", "tanh"))
+    p.add_argument("--epochs", type=int, help="epochs to train (0: until stopped)")
+    p.add_argument("--seed", type=int)
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    fields = ("embed_dim", "hidden_size", "batch_size", "lr", "optimizer", "head", "epochs", "seed")
+    changes = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
+    return Config().replace(**changes) if changes else Config(epochs=0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the app; returns the process exit code."""
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"rnnviz: {exc}", file=sys.stderr)
+        return 2
+    headless_mode = args.screenshot or args.profile_ui
+    if headless_mode and not os.environ.get("QT_QPA_PLATFORM"):
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a PNG needs no screen
+    from gui.platform_check import platform_problem
+
+    problem = platform_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+
+    import pyqtgraph as pg
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    pg.setConfigOptions(antialias=False, imageAxisOrder="row-major")
+    app = QApplication.instance() or QApplication(["rnnviz"])
+    app.setApplicationName("rnnviz")
+    app.setOrganizationName("rnnviz")
+
+    from gui.window import MainWindow
+    from rnnviz.data import list_samples
+
+    # Demo modes must not depend on (or change) the user's remembered state.
+    settings = QSettings("rnnviz", "rnnviz-demo" if headless_mode else "rnnviz")
+    window = MainWindow(config, settings)
+    window.set_samples(list_samples())
+    source = args.data or (None if headless_mode else settings.value("last_corpus"))
+    source = str(source or "sample:sentiment")
+    if headless_mode:
+        w, _, h = args.size.partition("x")
+        window.resize(int(w), int(h))
+    if args.profile_ui:
+        from gui.profile import run_profile
+
+        return run_profile(app, window, source, config, args.profile_ui, PROCESS_T0)
+    window.show()
+    window.load_source(source)
+    if args.screenshot:
+        return run_screenshot(app, window, args.screenshot, args.steps, args.panel)
+    return app.exec()
+
+
+def run_screenshot(app, window, path: str, steps: int, panel: str, timeout: float = 120.0) -> int:
+    """Train `steps` steps in the real worker, render the whole window to `path`."""
+    from PySide6.QtCore import QTimer
+
+    window.show_panel(panel)
+    state = {"started": False, "done_at": None, "code": 1}
+    started = time.monotonic()
+    worker = window.worker
+
+    def poll() -> None:
+        if time.monotonic() - started > timeout:
+            print(f"rnnviz: screenshot timed out after {timeout:.0f} s", file=sys.stderr)
+            return finish(1)
+        if window.message.isVisible() and window.message.kind == "error" and window.info is None:
+            print(f"rnnviz: {window.message.label.text()}", file=sys.stderr)
+            return finish(1)
+        if window.info is None:
+            return
+        if not state["started"]:
+            state["started"] = True
+            if steps > 0:
+                worker.step_budget = steps
+                window.start()
+            else:
+                state["done_at"] = time.monotonic()
+            return
+        trained = window.train_history.total >= steps or window.info.step >= steps
+        if state["done_at"] is None and not worker.running and (trained or window.diverged_message):
+            state["done_at"] = time.monotonic()
+        if state["done_at"] is not None and time.monotonic() - state["done_at"] > 0.3:
+            window.redraw(force=True)
+            app.processEvents()
+            ok = window.grab().save(path)
+            if not ok:
+                print(f"rnnviz: could not write {path}", file=sys.stderr)
+            finish(0 if ok else 1)
+
+    def finish(code: int) -> None:
+        state["code"] = code
+        timer.stop()
+        window.close()
+        app.quit()
+
+    timer = QTimer()
+    timer.timeout.connect(poll)
+    timer.start(50)
+    app.exec()
+    return state["code"]

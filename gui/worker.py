@@ -1,0 +1,431 @@
+"""The training worker: a thin QObject on a QThread that drives `rnnviz.trainer.Trainer`.
+
+It steps in time slices of ~25 ms inside one slot call, then re-posts itself with
+`QTimer.singleShot(0, ...)` so that commands (pause, live changes, stop) are handled
+in between. Every ~33 ms it asks the trainer for a captured snapshot (read-only copies
+of the arrays) and emits one `Frame`: the metrics of every step since the previous
+frame plus that snapshot. The GUI never touches the trainer.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+from rnnviz.config import Config
+from rnnviz.snapshot import Snapshot
+
+SLICE_SECONDS = 0.025  # steps per slot call before letting queued commands in
+FRAME_SECONDS = 1 / 30  # a captured snapshot at most this often
+RATE_WINDOW = 1.0  # seconds over which steps/s and tokens/s are averaged
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Everything the views need about a freshly built run (copies, not live objects)."""
+
+    source: str
+    warnings: list[str]
+    label_names: list[str]
+    class_counts: dict[str, int]
+    num_texts: int
+    num_train: int
+    num_val: int
+    words: list[str]  # id -> token
+    token_counts: np.ndarray  # (V,) occurrences in the training texts
+    maxlen: int
+    lengths: np.ndarray  # (N_train,) tokens per training text before padding
+    truncated: int  # training texts longer than maxlen
+    examples: list[tuple[str, np.ndarray, str]]  # (text, padded ids, label name)
+    probe_texts: list[str]
+    config: Config
+    tokenizer: object  # a private copy of the trainer's tokenizer (read-only use)
+    steps_per_epoch: int
+    step: int = 0
+    epoch: int = 0
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What the GUI receives: metrics since the last frame and the latest snapshot."""
+
+    rows: np.ndarray  # (N, 4) step, epoch (fractional), loss, accuracy
+    val_rows: np.ndarray  # (M, 4) the same for validation passes
+    snapshot: Snapshot  # the latest; its arrays are filled when `captured`
+    captured: bool
+    steps_per_second: float
+    tokens_per_second: float
+    running: bool
+    grad_norms: dict[str, float] = field(default_factory=dict)
+
+
+def run_info(trainer, corpus) -> RunInfo:
+    """Summarise a trainer for the views, copying what they keep."""
+    from rnnviz.tokenizer import Tokenizer
+
+    tok = Tokenizer.from_dict(trainer.tokenizer.to_dict())
+    names = list(trainer.label_names)
+    lengths = np.asarray(trainer.train_lengths).copy()
+    n = min(6, len(trainer.train_ids))
+    examples = [
+        (trainer.train_texts[i], trainer.train_ids[i].copy(), names[int(trainer.train_labels[i])])
+        for i in range(n)
+    ]
+    return RunInfo(
+        source=str(corpus.source),
+        warnings=list(corpus.warnings),
+        label_names=names,
+        class_counts=dict(corpus.class_counts()),
+        num_texts=len(corpus.texts),
+        num_train=len(trainer.train_ids),
+        num_val=len(trainer.val_ids),
+        words=list(tok.id_to_word),
+        token_counts=np.asarray(trainer.token_counts).copy(),
+        maxlen=int(trainer.maxlen),
+        lengths=lengths,
+        truncated=int(np.sum(lengths > trainer.maxlen)),
+        examples=examples,
+        probe_texts=list(trainer.val_texts[: len(trainer.probe_ids)]),
+        config=trainer.config,
+        tokenizer=tok,
+        steps_per_epoch=int(trainer.steps_per_epoch),
+        step=int(trainer.step_count),
+        epoch=int(trainer.epoch),
+    )
+
+
+class TrainingWorker(QObject):
+    """Lives on its own thread; every slot runs there. Exceptions become `error`."""
+
+    info_ready = Signal(object)  # RunInfo after a load, reset or checkpoint load
+    snapshot_ready = Signal(object)  # Frame
+    running_changed = Signal(bool)
+    load_progress = Signal(float, str)
+    load_failed = Signal(str)
+    diverged = Signal(str)  # loss became NaN/inf: the message says where and what to try
+    finished = Signal(str)  # the run reached its end (epochs, early stopping)
+    error = Signal(str)
+    saved = Signal(str)
+    stopped = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trainer = None
+        self.corpus = None
+        self.running = False
+        self._stop = False  # set from the GUI thread; checked between steps
+        self._load_generation = 0
+        self.frame_seconds = FRAME_SECONDS
+        self.step_budget: int | None = None  # stop after this many steps (screenshots)
+        self._latest: Snapshot | None = None
+        self._reset_buffers()
+
+    def _reset_buffers(self) -> None:
+        self._rows: list[tuple[float, float, float, float]] = []
+        self._val_rows: list[tuple[float, float, float, float]] = []
+        self._last_frame = 0.0
+        self._rate_mark = (time.perf_counter(), 0, 0)  # (time, steps, tokens) at window start
+        self._rate = (0.0, 0.0)
+        self._steps_done = 0
+        self._tokens_done = 0
+        self._latest = None
+
+    # -- thread-safe from any thread ----------------------------------------------------
+    def request_stop(self) -> None:
+        """Ask the loop to end after the current step (plain flag: safe from any thread)."""
+        self._stop = True
+
+    # -- slots (queued from the GUI thread) ---------------------------------------------
+    @Slot(str, object)
+    def load(self, source: str, config: Config) -> None:
+        """Load a corpus and build a fresh trainer on it."""
+        from rnnviz.data import load_corpus
+        from rnnviz.trainer import Trainer
+
+        self._set_running(False)
+        self._load_generation += 1
+        gen = self._load_generation
+
+        def progress(fraction: float) -> None:
+            self.load_progress.emit(fraction * 0.9, f"Reading {source}…")
+
+        try:
+            corpus = load_corpus(
+                source, progress=progress, cancel=lambda: self._stop or gen != self._load_generation
+            )
+            self.load_progress.emit(0.95, "Building the vocabulary…")
+            trainer = Trainer(corpus, config)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a message
+            self.load_failed.emit(_one_line(exc))
+            return
+        self.corpus, self.trainer = corpus, trainer
+        self._reset_buffers()
+        self.load_progress.emit(1.0, "")
+        self.info_ready.emit(run_info(trainer, corpus))
+        self._emit_frame(capture_now=True)
+
+    @Slot(object)
+    def reset(self, config: Config) -> None:
+        """Fresh weights (and shapes) with `config` on the current corpus."""
+        if self.corpus is None:
+            return
+        from rnnviz.trainer import Trainer
+
+        self._set_running(False)  # a reset leaves the run paused: the user restarts it
+        try:
+            self.trainer = Trainer(self.corpus, config)
+        except Exception as exc:  # noqa: BLE001
+            self.error.emit(f"Reset failed: {_one_line(exc)}")
+            return
+        self._reset_buffers()
+        self.info_ready.emit(run_info(self.trainer, self.corpus))
+        self._emit_frame(capture_now=True)
+
+    @Slot(str)
+    def load_checkpoint(self, path: str) -> None:
+        """Continue from a checkpoint on the current corpus."""
+        from rnnviz.trainer import Trainer
+
+        self._set_running(False)
+        if self.corpus is None:
+            self.error.emit("Load a corpus first: a model continues training on a corpus")
+            return
+        try:
+            trainer = Trainer.load(path, corpus=self.corpus)
+        except Exception as exc:  # noqa: BLE001
+            self.error.emit(f"Could not load the model: {_one_line(exc)}")
+            return
+        self.trainer = trainer
+        self._reset_buffers()
+        self.info_ready.emit(run_info(trainer, self.corpus))
+        self._emit_frame(capture_now=True)
+
+    @Slot(str)
+    def save(self, path: str) -> None:
+        if self.trainer is None:
+            self.error.emit("Nothing to save yet: load a corpus first")
+            return
+        try:
+            self.trainer.save(path)  # atomic: a temporary file renamed into place
+        except Exception as exc:  # noqa: BLE001
+            self.error.emit(f"Could not save the model: {_one_line(exc)}")
+            return
+        self.saved.emit(path)
+
+    @Slot()
+    def start(self) -> None:
+        if self.trainer is None or self.running or self._stop:
+            return
+        if self.trainer.finished:
+            if not np.isfinite(self._last_loss()):
+                self.diverged.emit(self.trainer.stop_reason)
+            else:
+                self.finished.emit(self.trainer.stop_reason)
+            self._set_running(False)
+            return
+        self._rate_mark = (time.perf_counter(), self._steps_done, self._tokens_done)
+        self._set_running(True)
+        QTimer.singleShot(0, self._run_slice)
+
+    @Slot()
+    def pause(self) -> None:
+        self._set_running(False)
+        if self.trainer is not None:
+            self._emit_frame(capture_now=True)
+
+    @Slot()
+    def step_once(self) -> None:
+        """One batch, captured and shown at once."""
+        if self.trainer is None or self._stop:
+            return
+        self._set_running(False)
+        if not self.trainer.finished:
+            self._safe_step(capture=True)
+        self._emit_frame(capture_now=False)
+
+    @Slot(dict)
+    def update_config(self, changes: dict) -> None:
+        """Live changes (learning rate, clipping, ...), applied between two steps."""
+        if self.trainer is None:
+            return
+        from rnnviz.trainer import LIVE_FIELDS
+
+        live = {k: v for k, v in changes.items() if k in LIVE_FIELDS}
+        try:
+            self.trainer.update(**live)
+        except Exception as exc:  # noqa: BLE001
+            self.error.emit(f"Could not apply {', '.join(live)}: {_one_line(exc)}")
+
+    @Slot(object)
+    def set_probe(self, ids: np.ndarray) -> None:
+        if self.trainer is not None:
+            self.trainer.set_probe(ids)
+
+    # -- the loop -------------------------------------------------------------------------
+    @Slot()
+    def _run_slice(self) -> None:
+        if not self.running or self._stop or self.trainer is None:
+            return
+        now = time.perf_counter()
+        deadline = now + SLICE_SECONDS
+        while self.running and not self._stop:
+            capture = now - self._last_frame >= self.frame_seconds
+            snap = self._safe_step(capture)
+            if snap is None:
+                return  # the error was reported and the run paused
+            if capture or snap.finished:
+                self._emit_frame(capture_now=False, snapshot=snap, captured=capture)
+            if snap.finished:
+                self._on_finished(snap)
+                return
+            if self.step_budget is not None and self._steps_done >= self.step_budget:
+                self._set_running(False)
+                self._emit_frame(capture_now=True)
+                return
+            now = time.perf_counter()
+            if now >= deadline:
+                break
+        if self.running and not self._stop:
+            QTimer.singleShot(0, self._run_slice)
+
+    def _safe_step(self, capture: bool) -> Snapshot | None:
+        try:
+            snap = self.trainer.step(capture=capture)
+        except Exception as exc:  # noqa: BLE001
+            self._set_running(False)
+            self.error.emit(f"Training step failed: {_one_line(exc)}\n{_where(exc)}")
+            return None
+        epoch = snap.epoch + snap.epoch_progress
+        self._rows.append((snap.step, epoch, snap.loss, snap.accuracy))
+        if snap.val_loss is not None:
+            self._val_rows.append((snap.step, epoch, snap.val_loss, snap.val_accuracy))
+        self._steps_done += 1
+        self._tokens_done += snap.tokens
+        self._latest = snap
+        return snap
+
+    def _on_finished(self, snap: Snapshot) -> None:
+        self._set_running(False)
+        if not snap.finite:
+            self.diverged.emit(snap.stop_reason or f"loss became {snap.loss} at step {snap.step}")
+        else:
+            self.finished.emit(snap.stop_reason)
+            if snap.stop_reason == "early stopping":
+                self._emit_frame(capture_now=True)  # show the restored best weights
+
+    def _last_loss(self) -> float:
+        return self._latest.loss if self._latest is not None else 0.0
+
+    def _emit_frame(
+        self, capture_now: bool, snapshot: Snapshot | None = None, captured: bool = False
+    ) -> None:
+        if capture_now and self.trainer is not None:
+            snapshot, captured = self._capture(), True
+        if snapshot is None:
+            snapshot = self._latest
+        if snapshot is None:
+            return
+        now = time.perf_counter()
+        t0, s0, k0 = self._rate_mark
+        if now - t0 >= RATE_WINDOW:
+            dt = now - t0
+            self._rate = ((self._steps_done - s0) / dt, (self._tokens_done - k0) / dt)
+            self._rate_mark = (now, self._steps_done, self._tokens_done)
+        self._last_frame = now
+        frame = Frame(
+            rows=np.array(self._rows, np.float64).reshape(-1, 4),
+            val_rows=np.array(self._val_rows, np.float64).reshape(-1, 4),
+            snapshot=snapshot,
+            captured=captured,
+            steps_per_second=self._rate[0] if self.running else 0.0,
+            tokens_per_second=self._rate[1] if self.running else 0.0,
+            running=self.running,
+        )
+        self._rows, self._val_rows = [], []
+        self.snapshot_ready.emit(frame)
+
+    def _capture(self) -> Snapshot:
+        """A captured snapshot of the current state without training (a zero-step view)."""
+        from dataclasses import replace
+
+        from rnnviz.snapshot import frozen_copy
+
+        t = self.trainer
+        probe = t.model.forward(t.probe_ids)
+        base = self._latest
+        if base is None or base.step != t.step_count:  # nothing trained yet (or a new run)
+            base = Snapshot(
+                step=t.step_count, epoch=t.epoch, epoch_progress=0.0, loss=float("nan"),
+                accuracy=float("nan"), lr=t.config.lr, grad_norms={}, grad_norm=0.0,
+                clipped=False, tokens=0, seconds=t.seconds,
+            )  # fmt: skip
+        return replace(
+            base,
+            params={k: frozen_copy(v) for k, v in t.model.params.items()},
+            grads={k: frozen_copy(v) for k, v in t.model.grads.items()},
+            probe_ids=frozen_copy(t.probe_ids),
+            probe_hidden=frozen_copy(probe.hidden),
+            probe_proba=frozen_copy(probe.proba),
+        )
+
+    def _set_running(self, running: bool) -> None:
+        if running != self.running:
+            self.running = running
+            self.running_changed.emit(running)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _where(exc: BaseException) -> str:
+    tb = traceback.extract_tb(exc.__traceback__)
+    if not tb:
+        return ""
+    last = tb[-1]
+    return f"({type(exc).__name__} in {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
+
+
+class WorkerThread(QObject):
+    """Owns the QThread and the worker; sends commands as queued signals."""
+
+    load_requested = Signal(str, object)
+    reset_requested = Signal(object)
+    start_requested = Signal()
+    pause_requested = Signal()
+    step_requested = Signal()
+    update_requested = Signal(dict)
+    save_requested = Signal(str)
+    load_checkpoint_requested = Signal(str)
+    probe_requested = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("rnnviz-trainer")
+        self.worker = TrainingWorker()
+        self.worker.moveToThread(self.thread)
+        self.load_requested.connect(self.worker.load)
+        self.reset_requested.connect(self.worker.reset)
+        self.start_requested.connect(self.worker.start)
+        self.pause_requested.connect(self.worker.pause)
+        self.step_requested.connect(self.worker.step_once)
+        self.update_requested.connect(self.worker.update_config)
+        self.save_requested.connect(self.worker.save)
+        self.load_checkpoint_requested.connect(self.worker.load_checkpoint)
+        self.probe_requested.connect(self.worker.set_probe)
+        self.thread.start()
+
+    def shutdown(self, timeout_ms: int = 2000) -> bool:
+        """Stop the loop, end the thread and wait for it. True when it ended in time."""
+        if not self.thread.isRunning():
+            return True
+        self.worker.request_stop()
+        self.thread.quit()
+        ended = self.thread.wait(timeout_ms)
+        return bool(ended)
