@@ -1,0 +1,68 @@
+"""The Corpus type and its error: what every loader returns or raises.
+
+Kept apart from `rnnviz.data` so the readers (`textio`, `formats`, `synthetic`) can
+build them without import cycles; `rnnviz.data` re-exports both names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class CorpusError(ValueError):
+    """A corpus cannot be used; the message says what is wrong and where (one line)."""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Texts with integer labels, plus where they came from and what was skipped."""
+
+    texts: list[str]
+    labels: np.ndarray  # (N,) int64 class ids; empty for plain text
+    label_names: list[str]  # label_names[i] is the name of class i
+    source: str  # where it came from: a path or "sample:NAME"
+    warnings: list[str] = field(default_factory=list)
+    format: str = ""  # detected or requested format: tsv, csv, folder, text, synthetic
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.label_names)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def class_counts(self) -> dict[str, int]:
+        """Number of texts per class name, in class-id order."""
+        counts = np.bincount(np.asarray(self.labels, np.int64), minlength=self.num_classes)
+        return {name: int(c) for name, c in zip(self.label_names, counts, strict=True)}
+
+
+def label_sort_key(name: str) -> tuple:
+    """Numbers in numeric order first (2 before 10), then words alphabetically."""
+    try:
+        return (0, float(name), name)
+    except ValueError:
+        return (1, 0.0, name.lower())
+
+
+def build_corpus(
+    texts: list[str],
+    raw_labels: list[str],
+    source: str,
+    warnings: list[str],
+    fmt: str,
+) -> Corpus:
+    """Map label strings to ids (sorted names) and check there are at least two classes."""
+    names = sorted(set(raw_labels), key=label_sort_key)
+    if not texts:
+        raise CorpusError(f"{source}: no texts found")
+    if len(names) < 2:
+        raise CorpusError(
+            f"{source}: only one class ({names[0]!r}, {len(texts)} texts); "
+            "classification needs at least two"
+        )
+    index = {name: i for i, name in enumerate(names)}
+    labels = np.fromiter((index[x] for x in raw_labels), np.int64, count=len(raw_labels))
+    return Corpus(texts, labels, names, source, warnings, fmt)
