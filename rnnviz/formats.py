@@ -69,7 +69,7 @@ def sniff_delimiter(sample: list[str], suffix: str) -> str:
         return ","
     lines = [s for s in sample if s.strip()]
     tabs = sum("\t" in s for s in lines)
-    return "\t" if lines and tabs >= 0.5 * len(lines) else ","
+    return "\t" if lines and tabs >= 0.2 * len(lines) else ","
 
 
 def iter_rows(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
@@ -112,11 +112,8 @@ def _is_label_like(values: list[str]) -> bool:
         return False
     short = sum(0 < len(v) <= LABEL_MAX_CHARS and len(v.split()) <= 4 for v in values)
     distinct = len(set(values))
-    return (
-        short >= 0.95 * len(values)
-        and distinct <= MAX_CLASSES
-        and distinct <= max(2, len(values) // 2)
-    )
+    few = distinct <= max(2, len(values) // 2) or (len(values) <= 20 and distinct < len(values))
+    return short >= 0.95 * len(values) and distinct <= MAX_CLASSES and few
 
 
 def _column(rows: list[list[str]], j: int) -> list[str]:
@@ -131,11 +128,25 @@ def _is_number(value: str) -> bool:
     return True
 
 
-def detect_layout(rows: list[list[str]], label_column: int | str | None, source: str) -> Layout:
+def detect_layout(
+    rows: list[list[str]],
+    label_column: int | str | None,
+    source: str,
+    min_coverage: float = 0.5,
+) -> Layout:
     """Find the header, the label column and the text column from sample rows."""
     counts = Counter(len(r) for r in rows)
-    ncols = max(counts, key=lambda k: (counts[k], k))
-    if ncols < 2 or counts[ncols] < 0.5 * len(rows):
+    multi = {k: c for k, c in counts.items() if k >= 2}
+    if not multi:
+        raise NotDelimited
+    ncols = max(multi, key=lambda k: (multi[k], k))
+    ragged = counts[ncols] < 0.9 * len(rows)
+    if ncols > 2 and ragged and label_column is None:
+        # Ragged rows: maybe label,text with unquoted delimiters inside the text.
+        two = [r for r in rows[1:] if len(r) >= 2] or rows
+        if any(_is_label_like(_column(two, j)) for j in (0, -1)):
+            ncols = 2
+    if sum(c for k, c in counts.items() if k >= ncols) < min_coverage * len(rows):
         raise NotDelimited
     first = [f.strip() for f in rows[0]] + [""] * ncols
     data = [r for r in rows[1:] if len(r) >= ncols] or [r for r in rows if len(r) >= ncols]
@@ -159,8 +170,10 @@ def detect_layout(rows: list[list[str]], label_column: int | str | None, source:
     elif any(f in LABEL_NAMES for f in lowered[:ncols]):  # a header names it
         label = next(j for j, f in enumerate(lowered) if f in LABEL_NAMES)
     else:
-        edges = [0, ncols - 1] if ncols == 2 else list(range(ncols))
+        edges = [0, -1] if ncols == 2 else list(range(ncols))
         candidates = [j for j in edges if _is_label_like(_column(data, j))]
+        if not candidates and ragged and not named:
+            raise NotDelimited  # prose with commas, not a table
         if not candidates:
             raise CorpusError(
                 f"{source}: no label column found: every column looks like free text "
@@ -168,13 +181,15 @@ def detect_layout(rows: list[list[str]], label_column: int | str | None, source:
                 "name it with label_column / --label-column)"
             )
         label = min(candidates, key=lambda j: (len(set(_column(data, j))), j != 0))
-    label %= ncols
+    label = (0 if label in (0, -2) else -1) if ncols == 2 else label % ncols
     values = _column(data, label)
     if not _is_label_like(values):
-        raise free_text_error(source, label, values)
-    header = named or _looks_like_header(first[:ncols], first[label], values)
+        raise free_text_error(source, label % ncols, values)
+    header = len(rows[0]) >= ncols and (
+        named or _looks_like_header(first[:ncols], rows[0][label].strip(), values)
+    )
     if ncols == 2:
-        return Layout(2, 0 if label == 0 else -1, None, header)
+        return Layout(2, label, None, header)
     others = [j for j in range(ncols) if j != label]
     text_named = [j for j in others if header and lowered[j] in TEXT_NAMES]
     text = text_named[0] if text_named else max(others, key=lambda j: _mean_len(data, j))
@@ -217,7 +232,8 @@ def parse_delimited(
     sample = list(itertools.islice(rows, SAMPLE_ROWS))
     if not sample:
         raise NotDelimited("blank")
-    layout = detect_layout([f for _, f in sample], label_column, source)
+    coverage = 0.2 if delimiter == "\t" else 0.5  # tabs are rare in prose
+    layout = detect_layout([f for _, f in sample], label_column, source, coverage)
     texts: list[str] = []
     labels: list[str] = []
     skips = Skips(source)
@@ -252,7 +268,7 @@ def parse_delimited(
             texts.append(text)
     distinct = set(labels)
     if len(distinct) > MAX_CLASSES and len(distinct) > len(labels) // 2:
-        raise free_text_error(source, layout.label, labels)
+        raise free_text_error(source, layout.label % layout.ncols, labels)
     return texts, labels, skips, "tsv" if delimiter == "\t" else "csv"
 
 
