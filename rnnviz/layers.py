@@ -29,8 +29,16 @@ class Embedding:
     def backward(self, d_x: np.ndarray) -> None:
         """Scatter-add d_x (T, B, D) into the rows that were used."""
         grad = self.grad
+        D = grad.shape[1]
+        ids = self.ids.reshape(-1)
         grad.fill(0)
-        np.add.at(grad, self.ids.ravel(), d_x.reshape(-1, grad.shape[1]))
+        if ids.size < 64:
+            np.add.at(grad, ids, d_x.reshape(-1, D))
+        else:
+            # Row-wise add.at is slow on many rows; on the flat (V*D,) view with one index
+            # per element NumPy takes its fast 1-D path (about 3x faster at B*T = 2048).
+            flat_index = (ids * D)[:, None] + np.arange(D)
+            np.add.at(grad.reshape(-1), flat_index.reshape(-1), d_x.reshape(-1))
         grad[PAD_ID] = 0
 
 
@@ -60,6 +68,8 @@ class RNN:
         a = np.dot(x.reshape(T * B, D), W).reshape(T, B, H)
         a += b_h
         start, partial = 0, None
+        if mask is not None and mask.all():
+            mask = None  # no [PAD] in this batch: the plain loop is exact and faster
         if mask is not None:
             # Leading steps where every row is [PAD] leave the state at h0: skip them.
             real_any = mask.any(axis=1)

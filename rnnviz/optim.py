@@ -63,6 +63,8 @@ class Optimizer:
         self.state: dict = {}
         self.last_norm = 0.0  # global gradient norm before clipping, from the last step
         self.last_clipped = False
+        self._layout_key: tuple | None = None
+        self._layout_same = False
 
     def step(self, params: dict, grads: dict) -> None:
         """Clip `grads` (in place) if configured, then update `params` in place."""
@@ -77,11 +79,18 @@ class Optimizer:
             for p in params.values():
                 if p.ndim == 2:
                     p *= 1.0 - self.lr * self.weight_decay
-        if same_layout(params, grads):
+        if self._flat_ok(params, grads):
             self._update(params.flat, grads.flat, self._slot("__flat__", params.flat))
         else:
             for name, p in params.items():
                 self._update(p, grads[name], self._slot(name, p))
+
+    def _flat_ok(self, params: dict, grads: dict) -> bool:
+        """Whether the one-buffer fast path applies (checked once per pair of dicts)."""
+        key = (id(params), id(grads))
+        if self._layout_key != key:
+            self._layout_key, self._layout_same = key, same_layout(params, grads)
+        return self._layout_same
 
     def _slot(self, name: str, like: np.ndarray) -> dict:
         slot = self.state.get(name)

@@ -95,7 +95,7 @@ class Trainer:
         self.model = model
         self.optimizer = make_optimizer(config)
         self._rng = np.random.default_rng(config.seed + 1)  # batch order
-        self._order = self._rng.permutation(len(self.train_ids))
+        self._batches = self._plan_epoch()
         self._cursor = 0
         self.step_count = 0
         self.epoch = 0
@@ -125,13 +125,31 @@ class Trainer:
         return self.tokenizer.padding(self.tokenizer.encode(texts), self.maxlen, "pre")
 
     # ------------------------------------------------------------------ training
+    def _plan_epoch(self) -> list[np.ndarray]:
+        """The batches of one epoch, in random order.
+
+        With bucketing, each run of 32 batches' worth of shuffled examples is sorted by
+        length before it is cut into batches: a batch then holds texts of similar
+        length, so few steps are all-[PAD] rows that still cost a matmul.
+        """
+        size = self.config.batch_size
+        order = self._rng.permutation(len(self.train_ids))
+        if self.config.bucketing:
+            chunk = size * 32
+            for start in range(0, len(order), chunk):
+                part = order[start : start + chunk]
+                order[start : start + chunk] = part[
+                    np.argsort(self.train_lengths[part], kind="stable")
+                ]
+        batches = [order[i : i + size] for i in range(0, len(order), size)]
+        return [batches[i] for i in self._rng.permutation(len(batches))]
+
     def _next_batch(self) -> tuple[np.ndarray, bool]:
-        n, size = len(self._order), self.config.batch_size
-        batch = self._order[self._cursor : self._cursor + size]
-        self._cursor += size
-        epoch_done = self._cursor >= n
+        batch = self._batches[self._cursor]
+        self._cursor += 1
+        epoch_done = self._cursor >= len(self._batches)
         if epoch_done:
-            self._order = self._rng.permutation(n)
+            self._batches = self._plan_epoch()
             self._cursor = 0
         return batch, epoch_done
 
@@ -214,7 +232,7 @@ class Trainer:
                 probe_hidden=frozen_copy(probe.hidden),
                 probe_proba=frozen_copy(probe.proba),
             )
-        progress = self._cursor / len(self._order)
+        progress = self._cursor / len(self._batches)
         return Snapshot(
             step=self.step_count,
             epoch=self.epoch,
@@ -279,8 +297,15 @@ class Trainer:
         bad = [name for name in changes if name not in LIVE_FIELDS]
         if bad:
             raise ValueError(f"{', '.join(bad)} cannot change during a run: reset to apply")
+        old_batch_size = self.config.batch_size
         self.config = self.config.replace(**changes)
         cfg, opt = self.config, self.optimizer
+        if cfg.batch_size != old_batch_size:  # re-cut what is left of this epoch
+            rest = np.concatenate(self._batches[self._cursor :])
+            size = cfg.batch_size
+            self._batches = self._batches[: self._cursor] + [
+                rest[i : i + size] for i in range(0, len(rest), size)
+            ]
         opt.lr, opt.weight_decay = cfg.lr, cfg.weight_decay
         opt.clip_norm = cfg.clip_value if cfg.clip == "norm" else None
         opt.clip_value = cfg.clip_value if cfg.clip == "value" else None

@@ -86,3 +86,23 @@ def test_pad_row_stays_zero_through_training():
         opt.step(model.params, grads)
     assert np.all(model.params["embedding"][0] == 0)
     assert model.params["embedding"][2:].std() > 0
+
+
+def test_embedding_scatter_adds_repeated_ids_on_both_paths():
+    """The [PAD]-free scatter-add, short (row add.at) and long (flat add.at) batches."""
+    from rnnviz.layers import Embedding
+
+    rng = np.random.default_rng(5)
+    for n_tokens in (10, 300):
+        weight = rng.random((9, 4))
+        grad = np.zeros_like(weight)
+        layer = Embedding({"embedding": weight}, {"embedding": grad})
+        ids = rng.integers(0, 9, size=(n_tokens, 1))
+        layer.forward(ids)
+        d_x = rng.standard_normal((n_tokens, 1, 4))
+        layer.backward(d_x)
+        expected = np.zeros_like(weight)
+        for i, row in zip(ids.ravel(), d_x.reshape(-1, 4), strict=True):
+            expected[i] += row
+        expected[0] = 0
+        np.testing.assert_allclose(grad, expected, atol=1e-12)

@@ -1,0 +1,163 @@
+"""Training-step throughput of the NumPy core, side by side with PyTorch CPU.
+
+    python bench/bench_train.py [--seconds 3] [--sizes small,large,interactive]
+
+For each size it times full training steps (forward, BPTT, Adam update with global
+norm clipping) of rnnviz's RNNClassifier and of the same model in PyTorch (nn.Embedding
++ nn.RNN + nn.Linear + cross-entropy + Adam + clip_grad_norm_), in this same run, and
+prints both and their ratio: absolute times on a shared machine are noisy, ratios much
+less so. It also measures the machine's float32 matmul rate and how much of it the
+core's step reaches (useful FLOPs / time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rnnviz import Adam, RNNClassifier
+
+SIZES = {  # V, D, H, B, T
+    "small": (5000, 64, 128, 64, 32),
+    "large": (5000, 128, 256, 128, 64),
+    "interactive": (50, 16, 32, 1, 20),
+}
+NUM_CLASSES = 2
+
+
+def block_size(step, target: float = 0.05) -> int:
+    """Calls per timing block, so that a block lasts about `target` seconds."""
+    for _ in range(3):  # warm up: first calls allocate and fill caches
+        step()
+    n = 1
+    while n < 1 << 16:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        if time.perf_counter() - t0 > target:
+            break
+        n *= 2
+    return n
+
+
+def timed(steps: list, seconds: float, min_blocks: int = 5) -> list[float]:
+    """Seconds per call of each step function, timed in interleaved blocks.
+
+    Blocks of the candidates alternate (A, B, A, B, ...), so a load spike from the other
+    core hits both alike; each gets the median of its blocks.
+    """
+    sizes = [block_size(step) for step in steps]
+    blocks: list[list[float]] = [[] for _ in steps]
+    deadline = time.perf_counter() + seconds * len(steps)
+    while time.perf_counter() < deadline or len(blocks[0]) < min_blocks:
+        for step, n, record in zip(steps, sizes, blocks, strict=True):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                step()
+            record.append((time.perf_counter() - t0) / n)
+    return [float(np.median(record)) for record in blocks]
+
+
+def step_flops(V, D, H, B, T, C=NUM_CLASSES) -> float:
+    """Matmul FLOPs of one training step (forward + backward)."""
+    forward = 2 * B * T * (D * H + H * H) + 2 * B * H * C
+    backward = 2 * B * T * (2 * D * H + 2 * H * H) + 4 * B * H * C
+    return float(forward + backward)
+
+
+def matmul_rate(seconds: float) -> float:
+    """The machine's float32 matmul rate (FLOP/s) on a large square product."""
+    n = 1024
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    b = a.copy()
+    out = np.empty_like(a)
+    (t,) = timed([lambda: np.dot(a, b, out=out)], seconds)
+    return 2 * n**3 / t
+
+
+def numpy_step(V, D, H, B, T, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, V, size=(B, T))
+    labels = rng.integers(0, NUM_CLASSES, size=B)
+    model = RNNClassifier(V, D, H, NUM_CLASSES, dtype=np.float32, seed=seed)
+    opt = Adam(lr=1e-3, clip_norm=5.0)
+
+    def step():
+        _, grads = model.loss_and_grads(ids, labels)
+        opt.step(model.params, grads)
+
+    return step
+
+
+def torch_step(V, D, H, B, T, seed=0):
+    import torch
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    ids = torch.from_numpy(rng.integers(1, V, size=(B, T)))
+    labels = torch.from_numpy(rng.integers(0, NUM_CLASSES, size=B))
+    emb = torch.nn.Embedding(V, D, padding_idx=0)
+    rnn = torch.nn.RNN(D, H, nonlinearity="tanh", batch_first=True)
+    lin = torch.nn.Linear(H, NUM_CLASSES)
+    params = [*emb.parameters(), *rnn.parameters(), *lin.parameters()]
+    opt = torch.optim.Adam(params, lr=1e-3)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        out, _ = rnn(emb(ids))
+        loss = torch.nn.functional.cross_entropy(lin(out[:, -1]), labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+
+    return step
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="timing per measurement")
+    parser.add_argument("--sizes", default=",".join(SIZES))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:
+        torch = None
+        torch_version = None
+    rate = matmul_rate(args.seconds)
+    print(f"numpy {np.__version__}, torch {torch_version or 'not installed'}, "
+          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    print(f"float32 matmul rate (1024^3): {rate / 1e9:.1f} GFLOP/s")
+    print(f"{'size':12s} {'V,D,H,B,T':>22s} {'numpy step':>12s} {'torch step':>12s} "
+          f"{'speed-up':>9s} {'of matmul rate':>15s}")  # fmt: skip
+    results = []
+    for name in args.sizes.split(","):
+        sizes = SIZES[name]
+        if torch:
+            ours, theirs = timed([numpy_step(*sizes), torch_step(*sizes)], args.seconds)
+        else:
+            (ours,), theirs = timed([numpy_step(*sizes)], args.seconds), float("nan")
+        efficiency = step_flops(*sizes) / ours / rate
+        results.append(
+            dict(size=name, sizes=sizes, numpy_seconds=ours, torch_seconds=theirs,
+                 speedup=theirs / ours, matmul_efficiency=efficiency)
+        )  # fmt: skip
+        print(f"{name:12s} {sizes!s:>22s} {ours * 1e6:10.0f}us {theirs * 1e6:10.0f}us "
+              f"{theirs / ours:8.2f}x {efficiency:14.0%}")  # fmt: skip
+    if args.json:
+        print(json.dumps({"matmul_gflops": rate / 1e9, "results": results}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
