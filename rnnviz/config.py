@@ -34,6 +34,7 @@ class Config:
     clip: str = "norm"  # "norm" (global), "value" (element-wise, the seed's), "none"
     clip_value: float = 5.0  # threshold for either clipping mode
     batch_size: int = 32  # examples (classify) or windows (lm) per step
+    bucketing: bool = True  # classify: batch texts of similar length (less padding to run)
     epochs: int = 10  # how many passes the CLI trains for
     val_fraction: float = 0.2  # held-out share (stratified for classify; tail for lm)
     eval_every: int = 0  # steps between validation passes; 0 = once per epoch
@@ -41,6 +42,10 @@ class Config:
     bptt: int = 64  # lm: truncated BPTT window length
     seed: int = 0  # one seed for init, split and shuffling
     dtype: str = "float32"  # "float32" (fast) or "float64" (exact checks)
+    # Language-model options (issue 6); the defaults leave the classifier unchanged.
+    embed_dropout: float = 0.0  # lm: dropout on the input vectors while training, 0..1
+    lr_schedule: str = "constant"  # lm: "constant", "plateau" or "exponential" (see lr_decay)
+    lr_decay: float = 0.5  # lm: lr factor per evaluation without gain (plateau) or per epoch
 
     def replace(self, **changes) -> Config:
         """A copy with some fields changed (validated)."""
