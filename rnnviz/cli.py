@@ -12,6 +12,7 @@ import numpy as np
 from rnnviz import checkpoint
 from rnnviz.config import CLIPS, DEFAULT_LR, HEADS, INITS, LEVELS, OPTIMIZERS, TASKS, Config
 from rnnviz.data import CorpusError, load_corpus
+from rnnviz.lm_trainer import LM_DEFAULTS, LR_SCHEDULES
 
 SUBCOMMANDS = ("train", "predict", "samples", "generate")
 
@@ -35,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--format", default="auto", help="auto, tsv, csv, folder or text")
     train.add_argument("--label-column", default=None, help="label column (index or header)")
     train.add_argument("--task", choices=TASKS, default="classify")
-    train.add_argument("--level", choices=LEVELS, default=None, help="word (default) or char")
+    train.add_argument("--level", choices=LEVELS, default=None,
+                       help="word (default) or char (default for --task lm)")  # fmt: skip
     train.add_argument("--epochs", type=int, default=None, help="passes over the data")
     train.add_argument("--hidden", type=int, default=None, help="hidden size H")
     train.add_argument("--embed", type=int, default=None, help="embedding size D")
@@ -51,6 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--patience", type=int, default=None, help="early stopping patience")
     train.add_argument("--val-fraction", type=float, default=None)
     train.add_argument("--bptt", type=int, default=None, help="lm: truncated BPTT length")
+    train.add_argument("--dropout", type=float, default=None,
+                       help="lm: dropout on the input vectors while training")  # fmt: skip
+    train.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
+                       help="lm: constant, plateau (decay on stalls), exponential")  # fmt: skip
+    train.add_argument("--lr-decay", type=float, default=None, help="lm: the schedule's factor")
+    train.add_argument("--weight-decay", type=float, default=None, help="decoupled decay")
+    train.add_argument("--eval-every", type=int, default=None,
+                       help="steps between validation passes (0 = once per epoch)")  # fmt: skip
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--save", default=None, help="write the trained model here (.npz)")
     train.add_argument("--json", action="store_true", help="print one final JSON line")
@@ -74,14 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args) -> Config:
-    """A Config from the train options; unset options keep the defaults."""
-    values = {
+    """A Config from the train options; unset options keep the defaults (for --task lm,
+    the language model's: `rnnviz.lm_trainer.LM_DEFAULTS`, char level)."""
+    values = {}
+    if args.task == "lm":
+        values.update(LM_DEFAULTS)
+    lr_default = values.get("lr") if args.optimizer == "adam" else None
+    values |= {
         "task": args.task,
         "optimizer": args.optimizer,
         "head": args.head,
         "seed": args.seed,
         "mask_padding": not args.no_mask,
-        "lr": args.lr if args.lr is not None else DEFAULT_LR[args.optimizer],
+        "lr": args.lr if args.lr is not None else lr_default or DEFAULT_LR[args.optimizer],
     }
     optional = {
         "level": args.level,
@@ -96,6 +111,11 @@ def config_from_args(args) -> Config:
         "patience": args.patience,
         "val_fraction": args.val_fraction,
         "bptt": args.bptt,
+        "embed_dropout": args.dropout,
+        "lr_schedule": args.lr_schedule,
+        "lr_decay": args.lr_decay,
+        "weight_decay": args.weight_decay,
+        "eval_every": args.eval_every,
     }
     values.update({k: v for k, v in optional.items() if v is not None})
     return Config(**values)

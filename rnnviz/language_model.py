@@ -1,0 +1,271 @@
+"""The RNN language model: embedding -> tanh RNN -> dense head on *every* state.
+
+Next-token prediction, as in min-char-rnn and char-rnn: the state h_t predicts token
+t+1. Same layers and parameter layout as the classifier (the head has V outputs);
+the loss is the cross-entropy averaged over real (non-[PAD]) targets. `generate`
+samples text from a trained model one step at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnviz.init import init_recurrent
+from rnnviz.layers import RNN, Dense, Embedding
+from rnnviz.losses import softmax, softmax_cross_entropy
+from rnnviz.model import PARAM_NAMES, param_shapes
+from rnnviz.params import ParamDict
+from rnnviz.tokenizer import PAD_ID, UNK_ID
+
+
+@dataclass(frozen=True)
+class LMForwardResult:
+    hidden: np.ndarray  # (B, T, H) state after each step
+    logits: np.ndarray  # (B, T, V) z_t = h_t W_out + b_out
+    proba: np.ndarray  # (B, T, V) distribution of the token after each step
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.proba
+
+
+class RNNLanguageModel:
+    """Predicts the next token from every hidden state of the RNN.
+
+    Parameters
+    ----------
+    vocab_size, embed_dim, hidden_size : V, D, H (the head has V outputs).
+    mask_padding : carry the state through [PAD] input steps.
+    dtype : np.float32 for speed, np.float64 for exact gradient checks.
+    seed : seeds the initialisation (and the dropout masks).
+    init : "xavier" (default), "uniform" (the seed's), or "orthogonal".
+    """
+
+    head = "softmax"
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int,
+        hidden_size: int,
+        mask_padding: bool = True,
+        dtype=np.float32,
+        seed: int = 0,
+        init: str = "xavier",
+    ) -> None:
+        if vocab_size < 3:
+            raise ValueError(f"a language model needs at least one real token; V={vocab_size}")
+        self.mask_padding = mask_padding
+        shapes = param_shapes(vocab_size, embed_dim, hidden_size, vocab_size)
+        self.params = ParamDict.allocate(shapes, np.dtype(dtype))
+        self.grads = self.params.zeros_like()
+        init_recurrent(self.params, init, np.random.default_rng(seed))
+        self._setup(seed)
+
+    def _setup(self, seed: int = 0) -> None:
+        self.embedding = Embedding(self.params, self.grads)
+        self.rnn = RNN(self.params, self.grads)
+        self.dense = Dense(self.params, self.grads)
+        self.last_state: np.ndarray | None = None  # (B, H) state after the last step run
+        self.rng = np.random.default_rng(seed + 7)  # dropout masks
+
+    @classmethod
+    def from_params(cls, params: dict, mask_padding: bool = True) -> RNNLanguageModel:
+        """A model holding copies of `params` (a checkpoint's or a snapshot's arrays)."""
+        missing = [name for name in PARAM_NAMES if name not in params]
+        if missing:
+            raise ValueError(f"parameters missing: {', '.join(missing)}")
+        V = np.shape(params["embedding"])[0]
+        if np.shape(params["W_out"])[1:] != (V,):
+            raise ValueError(f"a language model's head must have V={V} outputs")
+        model = cls.__new__(cls)
+        model.mask_padding = mask_padding
+        model.params = ParamDict.from_arrays({k: params[k] for k in PARAM_NAMES})
+        model.grads = model.params.zeros_like()
+        model._setup()
+        return model
+
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        """(V, D, H)."""
+        V, D = self.params["embedding"].shape
+        return V, D, self.params["W_h"].shape[0]
+
+    # ------------------------------------------------------------------ forward
+    def _check(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids)
+        if ids.ndim != 2:
+            raise ValueError(f"ids must be a (batch, time) array; got shape {ids.shape}")
+        V = self.params["embedding"].shape[0]
+        if ids.size and (ids.min() < 0 or ids.max() >= V):
+            raise ValueError(f"token ids must be in [0, {V}); got {ids.min()}..{ids.max()}")
+        return ids
+
+    def _run(self, ids: np.ndarray, h0, dropout: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """ids (B, T) -> (states hs (T+1, B, H), logits (T*B, V)), time-major."""
+        ids_tm = np.ascontiguousarray(self._check(ids).T)  # (T, B)
+        x = self.embedding.forward(ids_tm)  # (T, B, D)
+        self._keep = None
+        if dropout > 0:  # inverted dropout on the input vectors (training only)
+            keep = self.rng.random(x.shape, dtype=np.float32) >= dropout
+            self._keep = keep.astype(x.dtype) / (1.0 - dropout)
+            x = x * self._keep
+        mask = ids_tm != PAD_ID if self.mask_padding else None
+        if h0 is not None:
+            h0 = np.asarray(h0, dtype=x.dtype)
+        hs = self.rnn.forward(x, mask, h0)  # (T+1, B, H)
+        T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+        self.last_state = hs[-1].copy()
+        z = self.dense.forward(hs[1:].reshape(T * B, H))  # (T*B, V): one matmul for all steps
+        return hs, z
+
+    def forward(self, ids: np.ndarray, h0: np.ndarray | None = None) -> LMForwardResult:
+        """Run on ids (B, T) from state h0 (B, H) (default 0): states and next-token
+        distributions at every step. Keeps the final state in `last_state`."""
+        hs, z = self._run(ids, h0)
+        T, B = hs.shape[0] - 1, hs.shape[1]
+        z = z.reshape(T, B, -1).transpose(1, 0, 2)  # (B, T, V)
+        return LMForwardResult(hs[1:].transpose(1, 0, 2), z, softmax(z))
+
+    @staticmethod
+    def default_targets(ids: np.ndarray) -> np.ndarray:
+        """ids shifted left by one; the last position has no next token ([PAD], ignored)."""
+        ids = np.asarray(ids)
+        targets = np.zeros_like(ids)
+        targets[:, :-1] = ids[:, 1:]
+        return targets
+
+    # ------------------------------------------------------------------ training
+    def loss_and_grads(
+        self,
+        ids: np.ndarray,
+        targets: np.ndarray | None = None,
+        h0: np.ndarray | None = None,
+        dropout: float = 0.0,
+        return_output: bool = False,
+    ):
+        """Mean cross-entropy over real targets (nats/token) and its gradient.
+
+        Parameters
+        ----------
+        ids : (B, T) input tokens.
+        targets : (B, T) next tokens; [PAD] targets are left out of the mean. Default:
+            `default_targets(ids)`.
+        h0 : (B, H) initial state (default 0), e.g. the state a previous window ended in.
+        dropout : drop this share of the input vectors' elements (training only).
+        return_output : also return the (T*B, V) time-major probabilities.
+
+        Returns
+        -------
+        (loss, grads): grads is the model's own buffer, overwritten by the next call.
+        The final state is kept in `last_state` (B, H), the gradient of h0 in `dh0`.
+        """
+        ids = self._check(ids)
+        targets = self.default_targets(ids) if targets is None else np.asarray(targets)
+        if targets.shape != ids.shape:
+            raise ValueError(f"targets {targets.shape} must match ids {ids.shape}")
+        hs, z = self._run(ids, h0, dropout)
+        T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+        t_flat = targets.T.reshape(-1)  # (T*B,) time-major like z
+        weights = (t_flat != PAD_ID).astype(z.dtype)
+        loss, dz, proba = softmax_cross_entropy(z, t_flat, weights)
+        dh_seq = self.dense.backward(dz.astype(z.dtype, copy=False)).reshape(T, B, H)
+        dx, self.dh0 = self.rnn.backward(dh_seq=dh_seq)
+        if self._keep is not None:
+            dx *= self._keep
+        self.embedding.backward(dx)
+        if return_output:
+            return loss, self.grads, proba
+        return loss, self.grads
+
+    def nll(self, ids: np.ndarray, targets: np.ndarray, h0=None) -> tuple[float, int, int]:
+        """(summed nats, correct argmax predictions, counted targets) without gradients."""
+        _, z = self._run(ids, h0)
+        t_flat = np.asarray(targets).T.reshape(-1)
+        real = t_flat != PAD_ID
+        z -= z.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(z).sum(axis=1))
+        picked = z[np.arange(len(t_flat)), t_flat]
+        total = float(np.sum((log_norm - picked)[real], dtype=np.float64))
+        correct = int(np.count_nonzero((z.argmax(axis=1) == t_flat) & real))
+        return total, correct, int(real.sum())
+
+
+def generate(
+    model: RNNLanguageModel,
+    tokenizer,
+    prime: str,
+    length: int,
+    temperature: float = 0.8,
+    top_k: int | None = None,
+    seed: int | None = None,
+) -> str:
+    """Sample `length` tokens after `prime`; returns prime + continuation.
+
+    Greedy (argmax) when temperature is 0. top_k keeps only the k most likely tokens.
+    Unknown prime tokens map to [UNK]; [PAD] and [UNK] are never sampled.
+    """
+    if temperature < 0:
+        raise ValueError(f"temperature cannot be negative; got {temperature}")
+    if length < 0:
+        raise ValueError(f"length cannot be negative; got {length}")
+    p = model.params
+    W, W_h, b_h = p["W"], p["W_h"], p["b_h"]
+    emb, W_out, b_out = p["embedding"], p["W_out"], p["b_out"]
+    V = emb.shape[0]
+    if V <= 2:
+        raise ValueError("the vocabulary has no real tokens to sample")
+    rng = np.random.default_rng(seed)
+    h = np.zeros((1, W_h.shape[0]), W.dtype)
+    prime_ids = [i for i in tokenizer.encode([prime])[0] if i != PAD_ID] if prime else []
+    # The input projection of every token at once: stepping is then one (H, H) matmul.
+    xW = emb @ W + b_h  # (V, H)
+    a = np.empty_like(h)
+    for i in prime_ids:
+        np.dot(h, W_h, out=a)
+        a += xW[i]
+        np.tanh(a, out=h)
+    if not prime_ids:  # no context: start from the state after a "\n" (or any token)
+        start = tokenizer.vocab.get("\n", 2)
+        np.dot(h, W_h, out=a)
+        a += xW[start]
+        np.tanh(a, out=h)
+    k = V - 2 if not top_k or top_k <= 0 else min(int(top_k), V - 2)
+    out_ids = []
+    z = np.empty(V, np.float64)
+    for _ in range(length):
+        z[:] = (h @ W_out)[0]
+        z += b_out
+        z[PAD_ID] = z[UNK_ID] = -np.inf
+        if temperature == 0:
+            nxt = int(z.argmax())
+        else:
+            if k < V - 2:
+                cut = np.partition(z, V - k)[V - k]  # the k-th largest logit
+                z[z < cut] = -np.inf
+            z /= temperature
+            z -= z.max()
+            np.exp(z, out=z)
+            cdf = np.cumsum(z)
+            nxt = int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
+            nxt = min(nxt, V - 1)
+        out_ids.append(nxt)
+        np.dot(h, W_h, out=a)
+        a += xW[nxt]
+        np.tanh(a, out=h)
+    continuation = tokenizer.decode(out_ids)
+    if not prime:
+        return continuation
+    sep = "" if tokenizer.level == "char" else " "
+    return prime + sep + continuation if continuation else prime
+
+
+def __getattr__(name: str):
+    # LanguageModelTrainer lives in rnnviz.lm_trainer (which imports this module).
+    if name == "LanguageModelTrainer":
+        from rnnviz.lm_trainer import LanguageModelTrainer
+
+        return LanguageModelTrainer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

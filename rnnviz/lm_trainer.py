@@ -1,0 +1,361 @@
+"""The language-model training loop, one step at a time (same surface as `Trainer`).
+
+Training runs on one long token stream the way char-rnn does: the stream is cut into
+`batch_size` contiguous lanes, each step takes the next `bptt` tokens of every lane,
+and the hidden state a window ends in is the next window's h0 (truncated BPTT: the
+gradient stops at the window's start, the state does not). The state is reset to
+zero at the start of each epoch. Validation is the last `val_fraction` of the text.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+
+import numpy as np
+
+from rnnviz import checkpoint
+from rnnviz.config import Config
+from rnnviz.language_model import RNNLanguageModel
+from rnnviz.optim import make_optimizer
+from rnnviz.snapshot import Snapshot, frozen_copy
+from rnnviz.tokenizer import Tokenizer
+
+LIVE_FIELDS = (
+    "lr",
+    "clip",
+    "clip_value",
+    "batch_size",  # applies from the next epoch (the lanes are laid out per epoch)
+    "mask_padding",
+    "weight_decay",
+    "momentum",
+    "epochs",
+    "patience",
+    "eval_every",
+    "embed_dropout",
+    "lr_schedule",
+    "lr_decay",
+)
+LR_SCHEDULES = ("constant", "plateau", "exponential")
+EVAL_LANES = 16  # the validation tail runs as this many parallel streams
+EVAL_ELEMENTS = 2_000_000  # logits per evaluation chunk (lanes * window * V)
+PROBE_WINDOWS, PROBE_LENGTH = 4, 64
+PROBE_PROBA_LIMIT = 1_000_000  # larger (P, T, V) probabilities are left out of snapshots
+
+# The char-level language model's defaults (see bench/README.md, "Language model").
+LM_DEFAULTS = dict(
+    task="lm",
+    level="char",
+    embed_dim=64,
+    hidden_size=256,
+    batch_size=64,
+    bptt=64,
+    lr=2e-3,
+    epochs=10,
+    val_fraction=0.1,
+    eval_every=200,
+)
+
+
+def lm_defaults(**overrides) -> Config:
+    """A Config with the language model's defaults (char level), then `overrides`."""
+    return Config(**{**LM_DEFAULTS, **overrides})
+
+
+def check_lm_config(config: Config) -> None:
+    """Validate the language-model fields (Config checks the shared ones)."""
+    if config.lr_schedule not in LR_SCHEDULES:
+        raise ValueError(
+            f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}; got {config.lr_schedule!r}"
+        )
+    if not 0.0 <= config.embed_dropout < 1.0:
+        raise ValueError(f"embed_dropout must be in [0, 1); got {config.embed_dropout}")
+    if not 0.0 < config.lr_decay <= 1.0:
+        raise ValueError(f"lr_decay must be in (0, 1]; got {config.lr_decay}")
+
+
+def split_text(text: str, val_fraction: float, level: str) -> tuple[str, str]:
+    """(train, validation): the last `val_fraction` of the text, cut at a space for words."""
+    cut = len(text) - round(len(text) * val_fraction)
+    if level == "word" and 0 < cut < len(text):
+        space = text.find(" ", cut)
+        cut = space if space != -1 else cut
+    return text[:cut], text[cut:]
+
+
+class LanguageModelTrainer:
+    """Trains an RNNLanguageModel on one long text, one window batch per `step()`.
+
+    Parameters
+    ----------
+    corpus : a Corpus whose texts are joined (with newlines) into one stream.
+    config : task "lm" settings; see `lm_defaults()` for the tuned char-level ones.
+    tokenizer, model : reuse these (e.g. from a checkpoint) instead of new ones.
+    """
+
+    def __init__(self, corpus, config: Config | None = None, tokenizer=None, model=None):
+        self.config = config = config or lm_defaults()
+        if config.task != "lm":
+            raise ValueError("LanguageModelTrainer trains language models (task 'lm')")
+        check_lm_config(config)
+        self.corpus = corpus
+        self.label_names: list[str] = []
+        text = "\n".join(corpus.texts)
+        train_text, val_text = split_text(text, config.val_fraction, config.level)
+        self.tokenizer = tokenizer or Tokenizer(
+            config.level, split_punctuation=config.split_punctuation
+        ).fit([train_text])
+        self.train_ids = np.array(self.tokenizer.encode([train_text])[0], dtype=np.int64)
+        self.val_ids = np.array(self.tokenizer.encode([val_text])[0], dtype=np.int64)
+        if len(self.train_ids) < 2:
+            raise ValueError("the training text needs at least two tokens")
+        V = self.tokenizer.vocab_size
+        self.token_counts = np.bincount(self.train_ids, minlength=V)
+        self.token_counts[0] = 0
+        self.model = model or RNNLanguageModel(
+            V, config.embed_dim, config.hidden_size, mask_padding=config.mask_padding,
+            dtype=np.dtype(config.dtype), seed=config.seed, init=config.init,
+        )  # fmt: skip
+        self.optimizer = make_optimizer(config)
+        self._rng = np.random.default_rng(config.seed + 1)  # window alignment per epoch
+        self.step_count = self.epoch = 0
+        self.seconds = 0.0
+        self.finished, self.stop_reason = False, ""
+        self.best_val_loss: float | None = None
+        self.last_val: tuple[float, float] | None = None
+        self._best_params: np.ndarray | None = None
+        self._evals_since_best = 0
+        self.lr_scale = 1.0  # the schedule's factor on config.lr
+        self._recent_losses: deque[float] = deque(maxlen=100)
+        self._start_epoch()
+        source = self.val_ids if len(self.val_ids) > PROBE_LENGTH else self.train_ids
+        n = max(1, min(PROBE_LENGTH, len(source) // PROBE_WINDOWS))
+        rows = max(1, min(PROBE_WINDOWS, len(source) // n))
+        self.probe_ids = source[: rows * n].reshape(rows, n).copy()
+
+    # ------------------------------------------------------------------ layout
+    def _lanes(self) -> tuple[int, int]:
+        """(lanes B, tokens per lane L): whole windows only, unless the text is shorter."""
+        n, T = len(self.train_ids) - 1, self.config.bptt
+        B = max(1, min(self.config.batch_size, n // T))
+        L = n // B
+        return B, (L // T) * T or L
+
+    @property
+    def steps_per_epoch(self) -> int:
+        _, L = self._lanes()
+        return math.ceil(L / self.config.bptt)
+
+    def _start_epoch(self) -> None:
+        """Lay out the lanes (random alignment of the windows) and reset the state."""
+        B, L = self._lanes()
+        T = self.config.bptt
+        spare = len(self.train_ids) - 1 - B * L
+        offset = int(self._rng.integers(0, min(spare, T - 1) + 1)) if spare > 0 else 0
+        stream = self.train_ids[offset : offset + B * L + 1]
+        self._x = stream[:-1].reshape(B, L)
+        self._y = stream[1:].reshape(B, L)
+        self._pos = 0
+        self.state = np.zeros((B, self.model.sizes[2]), self.model.params.flat.dtype)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Texts -> (B, longest) ids, pre-padded."""
+        seqs = self.tokenizer.encode(texts)
+        return self.tokenizer.padding(seqs, max([1, *map(len, seqs)]))
+
+    # ------------------------------------------------------------------ training
+    def step(self, capture: bool = False) -> Snapshot:
+        """Train on the next window of every lane; return the state after it."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._step(capture)
+
+    def _step(self, capture: bool) -> Snapshot:
+        started = time.perf_counter()
+        T, pos = self.config.bptt, self._pos
+        x, y = self._x[:, pos : pos + T], self._y[:, pos : pos + T]
+        lr = self.optimizer.lr = self.config.lr * self.lr_scale
+        loss, grads, proba = self.model.loss_and_grads(
+            x, y, h0=self.state, dropout=self.config.embed_dropout, return_output=True
+        )
+        accuracy = float(np.mean(proba.argmax(axis=1) == y.T.reshape(-1)))
+        self.state = self.model.last_state
+        grad_norms = grads.norms()
+        if np.isfinite(loss) and all(map(np.isfinite, grad_norms.values())):
+            self.optimizer.step(self.model.params, grads)
+            grad_norm, clipped = self.optimizer.last_norm, self.optimizer.last_clipped
+        else:
+            grad_norm, clipped = float("nan"), False
+            self.finished = True
+            self.stop_reason = (
+                f"loss became {loss} at step {self.step_count + 1}: lower the learning "
+                f"rate (now {lr:g}) or turn on gradient clipping, then Reset"
+            )
+        self.step_count += 1
+        self._recent_losses.append(float(loss))
+        self._pos += T
+        epoch_done = self._pos >= self._x.shape[1]
+        if epoch_done:
+            self.epoch += 1
+            self._start_epoch()
+            if self.config.lr_schedule == "exponential":
+                self.lr_scale *= self.config.lr_decay
+        self.seconds += time.perf_counter() - started
+        val_loss = val_accuracy = None
+        every = self.config.eval_every
+        eval_due = self.step_count % every == 0 if every else epoch_done
+        if not self.finished and eval_due:
+            val_loss, val_accuracy = self._validate()
+        if not self.finished and self.config.epochs and self.epoch >= self.config.epochs:
+            self.finished, self.stop_reason = True, "epochs"
+        return self._snapshot(
+            loss, accuracy, lr, grad_norms, grad_norm, clipped, int(np.count_nonzero(y)),
+            val_loss, val_accuracy, capture,
+        )  # fmt: skip
+
+    def _validate(self):
+        if len(self.val_ids) < 2:
+            return None, None
+        val_loss, val_accuracy = self.evaluate()
+        self.last_val = (val_loss, val_accuracy)
+        if self.best_val_loss is None or val_loss < self.best_val_loss:
+            self.best_val_loss = val_loss
+            self._evals_since_best = 0
+            if self.config.patience:
+                self._best_params = self.model.params.flat.copy()
+        else:
+            self._evals_since_best += 1
+            if self.config.lr_schedule == "plateau":
+                self.lr_scale *= self.config.lr_decay
+            if self.config.patience and self._evals_since_best >= self.config.patience:
+                self.restore_best()
+                self.finished, self.stop_reason = True, "early stopping"
+        return val_loss, val_accuracy
+
+    def _snapshot(self, loss, accuracy, lr, grad_norms, grad_norm, clipped, tokens,
+                  val_loss, val_accuracy, capture) -> Snapshot:  # fmt: skip
+        arrays = {}
+        if capture:
+            probe = self.model.forward(self.probe_ids)
+            small = probe.proba.size <= PROBE_PROBA_LIMIT
+            arrays = dict(
+                params={k: frozen_copy(v) for k, v in self.model.params.items()},
+                grads={k: frozen_copy(v) for k, v in self.model.grads.items()},
+                probe_ids=frozen_copy(self.probe_ids),
+                probe_hidden=frozen_copy(probe.hidden),
+                probe_proba=frozen_copy(probe.proba) if small else None,
+            )
+        return Snapshot(
+            step=self.step_count,
+            epoch=self.epoch,
+            epoch_progress=self._pos / max(self._x.shape[1], 1),
+            loss=float(loss),
+            accuracy=accuracy,
+            lr=lr,
+            grad_norms=grad_norms,
+            grad_norm=float(grad_norm),
+            clipped=bool(clipped),
+            tokens=tokens,
+            seconds=self.seconds,
+            val_loss=val_loss,
+            val_accuracy=val_accuracy,
+            best_val_loss=self.best_val_loss,
+            finished=self.finished,
+            stop_reason=self.stop_reason,
+            **arrays,
+        )
+
+    def evaluate(self, ids: np.ndarray | None = None) -> tuple[float, float]:
+        """(nats per token, next-token accuracy) on the validation tail (or a 1-D stream),
+        run as EVAL_LANES parallel streams with the state carried across chunks."""
+        stream = self.val_ids if ids is None else np.asarray(ids, dtype=np.int64).ravel()
+        n = len(stream) - 1
+        if n < 1:
+            return float("nan"), float("nan")
+        P = max(1, min(EVAL_LANES, n // 256))
+        L = n // P
+        x, y = stream[: P * L].reshape(P, L), stream[1 : P * L + 1].reshape(P, L)
+        V = self.model.sizes[0]
+        window = max(1, min(L, EVAL_ELEMENTS // (P * V)))
+        h = None
+        total, correct, count = 0.0, 0, 0
+        for start in range(0, L, window):
+            s, c, k = self.model.nll(x[:, start : start + window], y[:, start : start + window], h)
+            total, correct, count = total + s, correct + c, count + k
+            h = self.model.last_state
+        return total / max(count, 1), correct / max(count, 1)
+
+    def report(self, **extra) -> dict:
+        """Final metrics of the model as it is now (the CLI's JSON line)."""
+        val_loss = val_accuracy = None
+        if len(self.val_ids) >= 2:
+            val_loss, val_accuracy = self.evaluate()
+        recent = list(self._recent_losses)
+        out = {
+            "train_loss": float(np.mean(recent)) if recent else None,  # last <=100 batches
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+            "val_perplexity": math.exp(min(val_loss, 700)) if val_loss is not None else None,
+            "best_val_loss": self.best_val_loss,
+            "steps": self.step_count,
+            "epochs": self.epoch,
+            "stop_reason": self.stop_reason or "stopped",
+            "train_tokens": len(self.train_ids),
+            "val_tokens": len(self.val_ids),
+            "vocab_size": self.tokenizer.vocab_size,
+            "level": self.config.level,
+            "train_seconds": self.seconds,
+        }
+        if self.config.level == "char" and val_loss is not None:
+            out["val_bits_per_char"] = val_loss / math.log(2)
+        return {**out, **extra}
+
+    # ------------------------------------------------------------------ control
+    def update(self, **changes) -> None:
+        """Change settings that do not alter shapes, between steps (live)."""
+        bad = [name for name in changes if name not in LIVE_FIELDS]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} cannot change during a run: reset to apply")
+        old = self.config
+        cfg = self.config.replace(**changes)
+        check_lm_config(cfg)
+        self.config = cfg
+        opt = self.optimizer
+        if cfg.lr != old.lr or cfg.lr_schedule != old.lr_schedule:
+            self.lr_scale = 1.0  # a new base rate (or schedule) starts undecayed
+        opt.lr, opt.weight_decay = cfg.lr * self.lr_scale, cfg.weight_decay
+        opt.clip_norm = cfg.clip_value if cfg.clip == "norm" else None
+        opt.clip_value = cfg.clip_value if cfg.clip == "value" else None
+        if hasattr(opt, "momentum"):
+            opt.momentum = cfg.momentum
+        if hasattr(opt, "beta1"):
+            opt.beta1 = cfg.momentum
+        self.model.mask_padding = cfg.mask_padding
+        if self.stop_reason == "epochs" and (not cfg.epochs or self.epoch < cfg.epochs):
+            self.finished, self.stop_reason = False, ""
+
+    def set_probe(self, ids: np.ndarray) -> None:
+        """The (P, T) windows whose hidden states `step(capture=True)` records."""
+        ids = np.array(ids, dtype=np.int64, copy=True)
+        self.probe_ids = ids if ids.ndim == 2 else ids.reshape(1, -1)
+
+    def restore_best(self) -> None:
+        """Put back the weights of the best validation loss (early stopping)."""
+        if self._best_params is not None:
+            self.model.params.flat[...] = self._best_params
+
+    # ------------------------------------------------------------------ files
+    def save(self, path) -> None:
+        """Checkpoint model + tokenizer + config (atomic .npz)."""
+        meta = {"step": self.step_count, "epoch": self.epoch}
+        if self.last_val:
+            meta.update(val_loss=self.last_val[0], val_accuracy=self.last_val[1])
+        checkpoint.save(path, self.model, self.tokenizer, self.config, [], meta)
+
+    @classmethod
+    def load(cls, path, corpus) -> LanguageModelTrainer:
+        """Continue training a saved language model on `corpus`."""
+        ck = checkpoint.load(path)
+        if ck.config.task != "lm":
+            raise checkpoint.CheckpointError(f"{path} holds a classifier, not a language model")
+        return cls(corpus, ck.config, tokenizer=ck.tokenizer, model=ck.model)
