@@ -15,6 +15,7 @@ string, e.g. "sample:recall?length=40&n=2000&seed=1" (keys: n, length, seed).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -151,7 +152,7 @@ def _load_path(
     path: Path, fmt: str, label_column: int | str | None, task: str, tracker: Progress
 ) -> Corpus:
     st = check_path(path)
-    is_dir = st.st_mode & 0o170000 == 0o040000
+    is_dir = stat.S_ISDIR(st.st_mode)
     if fmt == "folder" or (fmt == "auto" and is_dir):
         if not is_dir:
             raise CorpusError(
