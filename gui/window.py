@@ -7,6 +7,7 @@ import html
 import math
 import os
 import time
+from typing import ClassVar
 
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -42,7 +43,7 @@ PANELS = ("network", "corpus")  # tabs that --panel can select
 class MessageBar(QFrame):
     """A dismissable line at the top of the window for errors and notices."""
 
-    STYLES = {
+    STYLES: ClassVar[dict[str, str]] = {
         "error": "background: #f8d7da; color: #842029;",
         "warning": "background: #fff3cd; color: #664d03;",
         "info": "background: #d1e7dd; color: #0f5132;",
@@ -92,8 +93,6 @@ class MainWindow(QMainWindow):
         self.redraw_seconds = 0.0
         self.diverged_message = ""
 
-        self.workers = WorkerThread(self)
-        self.worker = self.workers.worker
         self.controls = ControlsPanel()
         self.curves = CurvesPanel()
         self.heatmaps = HeatmapsPanel()
@@ -103,6 +102,8 @@ class MainWindow(QMainWindow):
         if config is not None:
             self.controls.set_config(config)
 
+        self.workers = WorkerThread(self)  # after every widget: no thread left behind on error
+        self.worker = self.workers.worker
         self._build_layout()
         self._build_menus()
         self._build_status_bar()
@@ -209,14 +210,16 @@ class MainWindow(QMainWindow):
         w.load_failed.connect(self._on_load_failed)
         w.diverged.connect(self._on_diverged)
         w.finished.connect(self._on_finished)
-        w.error.connect(lambda text: self.message.show_message(text, "error"))
-        w.saved.connect(lambda path: self.statusBar().showMessage(f"Saved {path}", 5000))
+        # Bound methods of this QObject, never lambdas: a lambda would run in the worker's
+        # thread, and widgets may only be touched from the GUI thread.
+        w.error.connect(self._on_error)
+        w.saved.connect(self._on_saved)
         self.controls.train_toggled.connect(self._on_train_toggled)
         self.controls.step_requested.connect(self.step)
         self.controls.reset_requested.connect(self.reset)
         self.controls.live_changed.connect(self._on_live_changed)
         self.corpus_panel.load_requested.connect(self.load_source)
-        self.heatmaps.probe_changed.connect(lambda _i: self._draw_captured())
+        self.heatmaps.probe_changed.connect(self._on_probe_changed)
 
     def set_samples(self, samples: list[tuple[str, str]]) -> None:
         """Offer the built-in samples in the corpus panel and the File menu."""
@@ -347,6 +350,15 @@ class MainWindow(QMainWindow):
             self._captured_dirty = True
         self._dirty = True
 
+    def _on_error(self, text: str) -> None:
+        self.message.show_message(html.escape(text).replace("\n", "<br>"), "error")
+
+    def _on_saved(self, path: str) -> None:
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+
+    def _on_probe_changed(self, _index: int) -> None:
+        self._draw_captured()
+
     def _on_running_changed(self, running: bool) -> None:
         self.controls.set_running(running)
         self.status_state.setText("training" if running else "paused")
@@ -432,17 +444,17 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(PANELS.index(name))
 
     # -- Qt events --------------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
             self.load_source(urls[0])
             event.acceptProposedAction()
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event) -> None:
         """Stop the worker and wait for it (within a second or two) before closing."""
         self.redraw_timer.stop()
         self.settings.setValue("geometry", self.saveGeometry())

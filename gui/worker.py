@@ -159,7 +159,7 @@ class TrainingWorker(QObject):
             )
             self.load_progress.emit(0.95, "Building the vocabulary…")
             trainer = Trainer(corpus, config)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a message
+        except Exception as exc:
             self.load_failed.emit(_one_line(exc))
             return
         self.corpus, self.trainer = corpus, trainer
@@ -178,7 +178,7 @@ class TrainingWorker(QObject):
         self._set_running(False)  # a reset leaves the run paused: the user restarts it
         try:
             self.trainer = Trainer(self.corpus, config)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.error.emit(f"Reset failed: {_one_line(exc)}")
             return
         self._reset_buffers()
@@ -188,6 +188,7 @@ class TrainingWorker(QObject):
     @Slot(str)
     def load_checkpoint(self, path: str) -> None:
         """Continue from a checkpoint on the current corpus."""
+        from rnnviz import checkpoint
         from rnnviz.trainer import Trainer
 
         self._set_running(False)
@@ -196,9 +197,13 @@ class TrainingWorker(QObject):
             return
         try:
             trainer = Trainer.load(path, corpus=self.corpus)
-        except Exception as exc:  # noqa: BLE001
+            meta = checkpoint.load(path).meta
+        except Exception as exc:
             self.error.emit(f"Could not load the model: {_one_line(exc)}")
             return
+        # Trainer.load starts counting at 0; the checkpoint knows where it was.
+        trainer.step_count = int(meta.get("step", 0))
+        trainer.epoch = int(meta.get("epoch", 0))
         self.trainer = trainer
         self._reset_buffers()
         self.info_ready.emit(run_info(trainer, self.corpus))
@@ -211,7 +216,7 @@ class TrainingWorker(QObject):
             return
         try:
             self.trainer.save(path)  # atomic: a temporary file renamed into place
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.error.emit(f"Could not save the model: {_one_line(exc)}")
             return
         self.saved.emit(path)
@@ -243,9 +248,14 @@ class TrainingWorker(QObject):
         if self.trainer is None or self._stop:
             return
         self._set_running(False)
-        if not self.trainer.finished:
-            self._safe_step(capture=True)
-        self._emit_frame(capture_now=False)
+        if self.trainer.finished:
+            self._emit_frame(capture_now=True)
+            return
+        snap = self._safe_step(capture=True)
+        if snap is not None:
+            self._emit_frame(capture_now=False, snapshot=snap, captured=True)
+            if snap.finished:
+                self._on_finished(snap)
 
     @Slot(dict)
     def update_config(self, changes: dict) -> None:
@@ -257,7 +267,7 @@ class TrainingWorker(QObject):
         live = {k: v for k, v in changes.items() if k in LIVE_FIELDS}
         try:
             self.trainer.update(**live)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.error.emit(f"Could not apply {', '.join(live)}: {_one_line(exc)}")
 
     @Slot(object)
@@ -294,8 +304,11 @@ class TrainingWorker(QObject):
 
     def _safe_step(self, capture: bool) -> Snapshot | None:
         try:
-            snap = self.trainer.step(capture=capture)
-        except Exception as exc:  # noqa: BLE001
+            # Overflow on the way to NaN is expected when the learning rate is too high:
+            # the trainer reports the non-finite loss itself, so no warnings here.
+            with np.errstate(all="ignore"):
+                snap = self.trainer.step(capture=capture)
+        except Exception as exc:
             self._set_running(False)
             self.error.emit(f"Training step failed: {_one_line(exc)}\n{_where(exc)}")
             return None
@@ -355,7 +368,8 @@ class TrainingWorker(QObject):
         from rnnviz.snapshot import frozen_copy
 
         t = self.trainer
-        probe = t.model.forward(t.probe_ids)
+        with np.errstate(all="ignore"):
+            probe = t.model.forward(t.probe_ids)
         base = self._latest
         if base is None or base.step != t.step_count:  # nothing trained yet (or a new run)
             base = Snapshot(

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.widgets import LightBar
 from rnnviz.config import CLIPS, HEADS, INITS, OPTIMIZERS, Config
 
 LR_MIN_EXP, LR_MAX_EXP = -5.0, 0.0  # the learning-rate slider spans 1e-5 .. 1
@@ -128,10 +128,7 @@ class ControlsPanel(QWidget):
 
         self.epoch_label = QLabel("Epoch 0")
         self.epoch_label.setStyleSheet("font-weight: bold")
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(10)
+        self.progress = LightBar(10)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button, 2)
@@ -214,12 +211,12 @@ class ControlsPanel(QWidget):
         self.epoch_label.setText(
             f"Epoch {epoch + 1 if fraction < 1 else epoch}{total}  ·  step {step:,}"
         )
-        self.progress.setValue(int(fraction * 1000))
+        self.progress.set_fraction(fraction)
 
     def set_finished(self, epoch: int, epochs: int, step: int, reason: str) -> None:
         total = f" / {epochs}" if epochs else ""
         self.epoch_label.setText(f"Epoch {epoch}{total}  ·  step {step:,}  ·  done ({reason})")
-        self.progress.setValue(1000)
+        self.progress.set_fraction(1.0)
 
     # -- handlers ---------------------------------------------------------------------
     def _on_train_toggled(self, checked: bool) -> None:

@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QSlider,
@@ -80,6 +81,7 @@ class CurvesPanel(QWidget):
             plot.addItem(cursor, ignoreBounds=True)
             self.curves[key]["cursor"] = cursor
             legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+            plot.titleLabel.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.chance_line = pg.InfiniteLine(
             angle=0,
             pen=pg.mkPen((200, 40, 40), width=1, style=Qt.DashLine),

@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -16,6 +17,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from gui.widgets import cache_static_parts
 
 DIVERGING = "CET-D1"  # blue - white - red: sign is the first thing to read
 LABEL_PIXELS = 13  # vertical pixels per axis label before labels get thinned out
@@ -71,6 +74,8 @@ class HeatmapView:
             width=12,
         )
         self.bar.setImageItem(self.image, insert_in=self.plot)
+        cache_static_parts(self.plot)
+        self.bar.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.data: np.ndarray | None = None
         self.row_labels: list[str] | None = None
         self.col_labels: list[str] | None = None
@@ -87,7 +92,8 @@ class HeatmapView:
             data = data[None, :]
         shape_changed = self.data is None or self.data.shape != data.shape
         self.data = data
-        peak = float(np.nanmax(np.abs(data))) if data.size else 0.0
+        finite = np.abs(data[np.isfinite(data)])
+        peak = float(finite.max()) if finite.size else 0.0
         # Hysteresis: the level moves only when values outgrow it or shrink a decade below
         # it (gradients fade by orders of magnitude as training converges).
         stale = peak > self.level or peak < self.level / 10 or self.level == 0.0

@@ -12,12 +12,12 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QVBoxLayout,
     QWidget,
 )
 
 from gui.panels.heatmaps import HeatmapView
+from gui.widgets import LightBar
 
 MAX_CLASSES_SHOWN = 12
 PAD_ID, UNK_ID = 0, 1
@@ -76,7 +76,7 @@ class PredictionPanel(QWidget):
         self.bars_widget = QWidget()
         self.bars = QGridLayout(self.bars_widget)
         self.bars.setContentsMargins(0, 0, 0, 0)
-        self._bar_rows: list[tuple[QLabel, QProgressBar, QLabel]] = []
+        self._bar_rows: list[tuple[QLabel, LightBar, QLabel]] = []
         self.verdict = QLabel()
         self.verdict.setStyleSheet("font-weight: bold")
 
@@ -136,10 +136,7 @@ class PredictionPanel(QWidget):
                 w.deleteLater()
         self._bar_rows = []
         for i, name in enumerate(self.class_names[:MAX_CLASSES_SHOWN]):
-            label, bar, value = QLabel(name), QProgressBar(), QLabel("–")
-            bar.setRange(0, 1000)
-            bar.setTextVisible(False)
-            bar.setMaximumHeight(14)
+            label, bar, value = QLabel(name), LightBar(14), QLabel("–")
             value.setMinimumWidth(48)
             value.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
             self.bars.addWidget(label, i, 0)
@@ -162,17 +159,22 @@ class PredictionPanel(QWidget):
             self.last_proba = None
             self.verdict.setText("")
             for _label, bar, value in self._bar_rows:
-                bar.setValue(0)
+                bar.set_fraction(0.0)
                 value.setText("–")
             return
         from rnnviz.model import RNNClassifier
 
         model = RNNClassifier.from_params(self._params, self.head, self.mask_padding)
-        out = model.forward(enc.ids[None, :])
+        with np.errstate(all="ignore"):  # diverged weights: show NaN, do not raise
+            out = model.forward(enc.ids[None, :])
         proba = out.proba[0]  # (C,)
+        if not np.all(np.isfinite(proba)):
+            self.last_proba = None
+            self.verdict.setText("→ not a number: the weights diverged (Reset)")
+            return
         self.last_proba = proba
-        for (_label, bar, value), p in zip(self._bar_rows, proba):
-            bar.setValue(round(float(p) * 1000))
+        for (_label, bar, value), p in zip(self._bar_rows, proba, strict=False):
+            bar.set_fraction(float(p))
             value.setText(f"{p:.1%}")
         best = int(np.argmax(proba))
         name = self.class_names[best] if best < len(self.class_names) else str(best)
@@ -190,7 +192,7 @@ def _tokens_html(enc: Encoded) -> str:
     if not enc.tokens:
         return "<i>no tokens</i>"
     parts = []
-    for token, unk in zip(enc.tokens, enc.unknown):
+    for token, unk in zip(enc.tokens, enc.unknown, strict=True):
         t = html.escape(token)
         if unk:
             parts.append(

@@ -1,0 +1,159 @@
+"""`--profile-ui SECONDS`: measure the app while it trains, and the same model headless.
+
+Prints one JSON line: gui_steps_per_second, headless_steps_per_second (same corpus and
+config, measured in the same process after the window closed), the event-loop stalls
+(a 5 ms timer on the GUI thread: how late each tick fires), frames drawn, and the
+seconds from process start to the window's first paint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+
+TICK_MS = 5
+
+
+def seconds_since_process_start(fallback_t0: float) -> float:
+    """Wall time since the process was created (Linux /proc), else since `fallback_t0`."""
+    try:
+        with open("/proc/self/stat") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.perf_counter() - fallback_t0
+
+
+class FirstPaint(QObject):
+    """Records when a widget is first painted."""
+
+    def __init__(self, fallback_t0: float) -> None:
+        super().__init__()
+        self.fallback_t0 = fallback_t0
+        self.seconds: float | None = None
+
+    def eventFilter(self, obj, event) -> bool:
+        if self.seconds is None and event.type() == QEvent.Paint:
+            self.seconds = seconds_since_process_start(self.fallback_t0)
+        return False
+
+
+class StallMonitor(QObject):
+    """A 5 ms precise timer on the GUI thread; lateness of each tick is a stall."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.PreciseTimer)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self._tick)
+        self.gaps: list[float] = []
+        self._last: float | None = None
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            self.gaps.append(max(0.0, (now - self._last) * 1000 - TICK_MS))
+        self._last = now
+
+
+def headless_rate(source: str, config, seconds: float) -> float:
+    """Steps per second of a fresh Trainer on the same corpus and config, no GUI."""
+    from rnnviz.data import load_corpus
+    from rnnviz.trainer import Trainer
+
+    trainer = Trainer(load_corpus(source), config)
+    for _ in range(20):  # warm-up, as the GUI run had
+        trainer.step()
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds and not trainer.finished:
+        trainer.step()
+        steps += 1
+    return steps / (time.perf_counter() - start)
+
+
+def run_profile(app, window, source: str, config, seconds: float, t0: float) -> int:
+    """Show the window, train for `seconds`, print the JSON line; returns the exit code."""
+    first_paint = FirstPaint(t0)
+    window.installEventFilter(first_paint)
+    monitor = StallMonitor()
+    state: dict = {"phase": "loading", "code": 0}
+    worker = window.worker
+    deadline = time.monotonic() + seconds + 60
+
+    def poll() -> None:
+        if time.monotonic() > deadline:
+            print("rnnviz: --profile-ui timed out", file=sys.stderr)
+            state["code"] = 1
+            return finish()
+        if state["phase"] == "loading" and window.info is not None:
+            state["phase"] = "warmup"
+            window.start()
+            state["t"] = time.perf_counter()
+        elif state["phase"] == "warmup" and time.perf_counter() - state["t"] > 0.5:
+            state.update(
+                phase="measuring",
+                t=time.perf_counter(),
+                steps=worker._steps_done,
+                frames=window.frames_drawn,
+                redraw=window.redraw_seconds,
+            )
+            monitor.start()
+        elif state["phase"] == "measuring" and time.perf_counter() - state["t"] >= seconds:
+            monitor.stop()
+            elapsed = time.perf_counter() - state["t"]
+            state.update(
+                gui_rate=(worker._steps_done - state["steps"]) / elapsed,
+                frames=window.frames_drawn - state["frames"],
+                redraw_ms=(window.redraw_seconds - state["redraw"]) * 1000,
+                elapsed=elapsed,
+            )
+            finish()
+
+    def finish() -> None:
+        poll_timer.stop()
+        window.close()
+        app.quit()
+
+    poll_timer = QTimer()
+    poll_timer.timeout.connect(poll)
+    poll_timer.start(20)
+    window.show()
+    window.load_source(source)
+    app.exec()
+    if state["code"] or "gui_rate" not in state:
+        return state["code"] or 1
+    gaps = np.array(monitor.gaps or [0.0])
+    cfg = window.info.config if window.info is not None else config
+    headless = headless_rate(source, cfg, min(max(seconds / 2, 2.0), 10.0))
+    elapsed = state["elapsed"]
+    result = {
+        "gui_steps_per_second": round(state["gui_rate"], 1),
+        "headless_steps_per_second": round(headless, 1),
+        "gui_vs_headless": round(state["gui_rate"] / headless, 3) if headless else None,
+        "max_event_loop_stall_ms": round(float(gaps.max()), 2),
+        "p99_event_loop_stall_ms": round(float(np.percentile(gaps, 99)), 2),
+        "frames_drawn": state["frames"],
+        "frames_per_second": round(state["frames"] / elapsed, 1),
+        "mean_redraw_ms": round(state["redraw_ms"] / max(state["frames"], 1), 2),
+        "seconds_to_first_frame": round(first_paint.seconds or -1.0, 3),
+        "seconds": round(elapsed, 2),
+        "data": source,
+        "platform": app.platformName(),
+    }
+    print(json.dumps(result))
+    return 0

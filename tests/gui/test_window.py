@@ -1,0 +1,211 @@
+"""The window, driven as a user would: real clicks, keys, menus (dialogs patched)."""
+
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from rnnviz.config import Config
+
+pytestmark = pytest.mark.gui
+
+
+def steps(window) -> int:
+    return window.train_history.total
+
+
+def click(qtbot, button) -> None:
+    qtbot.mouseClick(button, Qt.LeftButton)
+
+
+def pause(qtbot, window) -> None:
+    if window.worker.running:
+        click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: not window.worker.running, timeout=5000)
+
+
+def test_window_loads_the_sample(make_window):
+    window = make_window()
+    info = window.info
+    assert info.source == "sample:sentiment"
+    assert len(info.label_names) == 2
+    assert "sample:sentiment" in window.corpus_panel.summary.text()
+    assert window.corpus_panel.vocab_model.rowCount() == len(info.words) > 10
+    window.corpus_panel.search.setText("the")
+    assert 0 < window.corpus_panel.proxy.rowCount() < len(info.words)
+    assert "[PAD]x" in window.corpus_panel.examples.toPlainText()
+    assert window.curves.chance_line.isVisible()
+    assert window.curves.chance_line.value() == pytest.approx(np.log(2))
+
+
+def test_train_pause_step_reset(qtbot, make_window):
+    window = make_window()
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: steps(window) >= 30, timeout=10000)
+    assert window.controls.train_button.text() == "Pause"
+    pause(qtbot, window)
+    qtbot.wait(100)
+    before = steps(window)
+    click(qtbot, window.controls.step_button)
+    qtbot.waitUntil(lambda: steps(window) == before + 1, timeout=5000)
+    qtbot.keyClick(window, Qt.Key_S)
+    qtbot.waitUntil(lambda: steps(window) == before + 2, timeout=5000)
+    assert window.frames_drawn > 0
+    click(qtbot, window.controls.reset_button)
+    qtbot.waitUntil(lambda: steps(window) == 0 and window.info.step == 0, timeout=5000)
+    qtbot.keyClick(window, Qt.Key_Space)
+    qtbot.waitUntil(lambda: steps(window) >= 5, timeout=10000)
+    qtbot.keyClick(window, Qt.Key_Space)
+    qtbot.waitUntil(lambda: not window.worker.running, timeout=5000)
+
+
+def test_learning_rate_changes_live(qtbot, make_window):
+    window = make_window()
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: steps(window) >= 10, timeout=10000)
+    window.controls.set_lr(1e-3)  # moves the log-scale slider, as a drag would
+    qtbot.waitUntil(
+        lambda: window.last_frame is not None and window.last_frame.snapshot.lr == 1e-3,
+        timeout=5000,
+    )
+    assert window.worker.running, "a live change must not stop the run"
+    assert not window.controls.banner.isVisible()
+    window.controls.hidden_size.setValue(16)  # a shape change asks for a reset
+    assert window.controls.banner.isVisible()
+    pause(qtbot, window)
+    click(qtbot, window.controls.banner_reset)
+    qtbot.waitUntil(lambda: window.info.config.hidden_size == 16, timeout=5000)
+    assert not window.controls.banner.isVisible()
+
+
+def test_prediction_follows_training(qtbot, make_window):
+    window = make_window()
+    box = window.prediction.input
+    box.clear()
+    qtbot.keyClicks(box, "a wonderful and moving film")
+    qtbot.waitUntil(lambda: window.prediction.last_proba is not None, timeout=5000)
+    first = window.prediction.last_proba.copy()
+    assert "wonderful" in window.prediction.tokens_label.text()
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: steps(window) >= 60, timeout=15000)
+    pause(qtbot, window)
+    qtbot.waitUntil(lambda: not np.allclose(window.prediction.last_proba, first), timeout=5000)
+    assert window.prediction.last_proba.sum() == pytest.approx(1.0, abs=1e-5)
+    qtbot.keyClicks(box, " zzzunknownzzz")
+    assert "[UNK]" in window.prediction.tokens_label.text()
+
+
+def test_save_and_load_model_through_the_menu(qtbot, make_window, tmp_path, monkeypatch):
+    window = make_window()
+    for _ in range(3):
+        click(qtbot, window.controls.step_button)
+    qtbot.waitUntil(lambda: window.last_captured.step == 3, timeout=5000)
+    saved_w = np.array(window.last_captured.params["W_h"])
+    path = tmp_path / "model.npz"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    with qtbot.waitSignal(window.worker.saved, timeout=5000):
+        window.action_save_model.trigger()
+    assert path.exists()
+    click(qtbot, window.controls.reset_button)
+    qtbot.waitUntil(lambda: window.worker.trainer.step_count == 0, timeout=5000)
+    window.action_load_model.trigger()
+    qtbot.waitUntil(lambda: window.info.step == 3, timeout=5000)  # continues at step 3
+    qtbot.waitUntil(lambda: window.last_captured.step == 3, timeout=5000)
+    np.testing.assert_allclose(window.last_captured.params["W_h"], saved_w)
+    assert not window.message.isVisible()
+
+
+def test_bad_files_show_a_message(qtbot, make_window, tmp_path, monkeypatch):
+    window = make_window()
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"this is not a checkpoint")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    window.action_load_model.trigger()
+    qtbot.waitUntil(lambda: window.message.isVisible(), timeout=5000)
+    assert window.message.kind == "error"
+    assert "Could not load the model" in window.message.label.text()
+    one_class = tmp_path / "one_class.tsv"
+    one_class.write_text("good film\tpos\nnice film\tpos\n")
+    window.load_source(str(one_class))
+    qtbot.waitUntil(lambda: "Could not load" in window.message.label.text()
+                    and "corpus" in window.message.label.text(), timeout=5000)  # fmt: skip
+    assert window.corpus_panel.message.text()
+    assert window.info.source == "sample:sentiment", "the previous run stays usable"
+    click(qtbot, window.controls.step_button)
+    qtbot.waitUntil(lambda: steps(window) == 1, timeout=5000)
+
+
+def test_nan_pauses_and_reset_recovers(qtbot, make_window):
+    config = Config(epochs=0, optimizer="sgd", lr=1.0, clip="none")
+    window = make_window(config)
+    window.controls.set_lr(1.0)
+    window.workers.update_requested.emit({"lr": 1e37})  # overflows float32 within 3 steps
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: bool(window.diverged_message), timeout=15000)
+    assert not window.worker.running
+    text = window.message.label.text()
+    assert "step" in text and "learning rate" in text
+    assert window.message.kind == "error"
+    click(qtbot, window.controls.train_button)  # refuses to train on NaN weights
+    qtbot.wait(200)
+    assert not window.worker.running
+    click(qtbot, window.controls.reset_button)
+    qtbot.waitUntil(lambda: window.info.step == 0 and not window.diverged_message, timeout=5000)
+    window.controls.set_lr(1e-2)
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: steps(window) >= 20, timeout=10000)
+    assert np.isfinite(window.last_frame.snapshot.loss)
+    pause(qtbot, window)
+
+
+def test_worker_exception_is_shown_and_app_keeps_running(qtbot, make_window, monkeypatch):
+    window = make_window()
+    trainer = window.worker.trainer
+
+    def broken(capture=False):
+        raise RuntimeError("boom in step")
+
+    monkeypatch.setattr(trainer, "step", broken)
+    click(qtbot, window.controls.step_button)
+    qtbot.waitUntil(lambda: window.message.isVisible(), timeout=5000)
+    assert "boom in step" in window.message.label.text()
+    monkeypatch.undo()
+    click(qtbot, window.controls.step_button)
+    qtbot.waitUntil(lambda: steps(window) == 1, timeout=5000)
+
+
+def test_epoch_budget_stops_the_run(qtbot, make_window):
+    window = make_window(Config(epochs=2))
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: not window.worker.running and steps(window) > 0, timeout=15000)
+    assert window.worker.trainer.epoch == 2
+    assert "Finished" in window.message.label.text()
+    assert "2 / 2" in window.controls.epoch_label.text()
+
+
+def test_close_mid_training_stops_the_thread(qtbot, make_window):
+    window = make_window()
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: steps(window) >= 10, timeout=10000)
+    started = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - started < 1.0
+    assert not window.workers.thread.isRunning()
+
+
+def test_exports_and_settings(qtbot, make_window, tmp_path):
+    window = make_window()
+    for _ in range(2):
+        click(qtbot, window.controls.step_button)
+    qtbot.waitUntil(lambda: steps(window) == 2, timeout=5000)
+    csv_path = tmp_path / "metrics.csv"
+    window.export_csv(str(csv_path))
+    lines = csv_path.read_text().splitlines()
+    assert lines[0].startswith("split,step,epoch,loss,accuracy")
+    assert len(lines) == 3
+    png = tmp_path / "window.png"
+    assert window.export_window(str(png)) and png.stat().st_size > 10000
+    assert window.settings.value("last_corpus") == "sample:sentiment"
