@@ -35,6 +35,7 @@ class Config:
     clip_value: float = 5.0  # threshold for either clipping mode
     batch_size: int = 32  # examples (classify) or windows (lm) per step
     bucketing: bool = True  # classify: batch texts of similar length (less padding to run)
+    blas_threads: int = 1  # BLAS threads while training (see rnnviz/blas.py); 0 = NumPy's
     epochs: int = 10  # how many passes the CLI trains for
     val_fraction: float = 0.2  # held-out share (stratified for classify; tail for lm)
     eval_every: int = 0  # steps between validation passes; 0 = once per epoch

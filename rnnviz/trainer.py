@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from rnnviz import checkpoint
+from rnnviz import blas, checkpoint
 from rnnviz.config import Config
 from rnnviz.data import Corpus, stratified_split
 from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
@@ -57,6 +57,8 @@ class Trainer:
         self.config = config = config or Config()
         if config.task != "classify":
             raise ValueError("Trainer trains classifiers; use LanguageModelTrainer for task 'lm'")
+        if config.blas_threads:
+            blas.set_threads(config.blas_threads)  # process-wide: see rnnviz/blas.py
         self.corpus = corpus
         self.label_names = list(corpus.label_names)
         labels = np.asarray(corpus.labels, dtype=np.int64)
