@@ -61,10 +61,10 @@ class DecimatedHistory:
         return row
 
     def _push(self, row: np.ndarray) -> None:
-        if self._n == self.capacity:
-            self._merge()
         self._data[self._n] = row
         self._n += 1
+        if self._n == self.capacity:  # merge at once, so the next bin has the new stride
+            self._merge()
 
     def _merge(self) -> None:
         pairs = self._data[: self._n].reshape(self._n // 2, 2, len(COLUMNS))

@@ -75,6 +75,11 @@ def platform_problem(environ: dict | None = None, ldd_output: str | None = None)
             "rnnviz: no display found (DISPLAY and WAYLAND_DISPLAY are unset): run it in a "
             f"desktop session, {OFFSCREEN_HINT}"
         )
+    if requested.startswith("xcb") and not env.get("DISPLAY"):
+        return (
+            "rnnviz: QT_QPA_PLATFORM=xcb but DISPLAY is unset: start an X session (or "
+            f"`xvfb-run -a python main.py ...`), {OFFSCREEN_HINT}"
+        )
     if requested.startswith("wayland") or (not requested and not env.get("DISPLAY")):
         return None  # Wayland: Qt's wayland plugin has its own libraries; let Qt try
     plugin = xcb_plugin_path()
