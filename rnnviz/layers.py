@@ -51,6 +51,10 @@ class RNN:
 
     def __init__(self, params: dict, grads: dict) -> None:
         self.params, self.grads = params, grads
+        # When True, backward also records ||dL/dh_t|| for every step (gradient flow
+        # through time) in `state_grad_norms` (T,); off by default: it costs a copy a step.
+        self.track_state_grads = False
+        self.state_grad_norms: np.ndarray | None = None
 
     def forward(
         self, x: np.ndarray, mask: np.ndarray | None = None, h0: np.ndarray | None = None
@@ -104,10 +108,13 @@ class RNN:
         da_all = np.zeros((T, B, H), dtype=W.dtype)
         one_minus_h2 = 1.0 - np.square(hs[start + 1 :])  # tanh' for all steps at once
         W_h_T = W_h.T
+        seen = np.zeros((T, B, H), dtype=W.dtype) if self.track_state_grads else None
         dot, multiply = np.dot, np.multiply
         for t in range(T - 1, start - 1, -1):
             if dh_seq is not None:
                 dh += dh_seq[t]
+            if seen is not None:
+                seen[t] = dh  # dL/dh_t: from the output at t and from every later step
             da = da_all[t]
             multiply(dh, one_minus_h2[t - start], out=da)
             if partial is not None and partial[t]:
@@ -116,6 +123,9 @@ class RNN:
                 dh = dot(da, W_h_T) + dh * keep
             else:
                 dh = dot(da, W_h_T)
+        if seen is not None:
+            seen[:start] = dh  # all-[PAD] leading steps pass the gradient on unchanged
+            self.state_grad_norms = np.sqrt(np.einsum("tbh,tbh->t", seen, seen))
         if dh_seq is not None and start > 0:
             dh += dh_seq[:start].sum(axis=0)  # all-[PAD] steps carry h0 unchanged
         # Weight gradients of all steps at once: one matmul each.

@@ -44,6 +44,7 @@ class Snapshot:
     probe_ids: np.ndarray | None = None  # (P, T) token ids of the probe batch
     probe_hidden: np.ndarray | None = None  # (P, T, H) hidden states of the probe batch
     probe_proba: np.ndarray | None = None  # (P, C) class probabilities of the probe batch
+    state_grad_norms: np.ndarray | None = None  # (T,) ||dL/dh_t|| of this step's batch
 
     @property
     def finite(self) -> bool:

@@ -170,6 +170,7 @@ class Trainer:
         started = time.perf_counter()
         batch, epoch_done = self._next_batch()
         ids, labels = self.train_ids[batch], self.train_labels[batch]
+        self.model.rnn.track_state_grads = capture
         loss, grads, output = self.model.loss_and_grads(ids, labels, return_output=True)
         accuracy = float(np.mean(output.argmax(axis=1) == labels))
         grad_norms = grads.norms()
@@ -233,6 +234,7 @@ class Trainer:
                 probe_ids=frozen_copy(self.probe_ids),
                 probe_hidden=frozen_copy(probe.hidden),
                 probe_proba=frozen_copy(probe.proba),
+                state_grad_norms=frozen_copy(self.model.rnn.state_grad_norms),
             )
         progress = self._cursor / len(self._batches)
         return Snapshot(
