@@ -21,24 +21,23 @@ def softmax_cross_entropy(
     rows. Returns (loss, dL/dz, probabilities).
     """
     N = z.shape[0]
-    proba = z - z.max(axis=1, keepdims=True)  # shifted logits: exp cannot overflow
-    np.exp(proba, out=proba)
-    total = proba.sum(axis=1, keepdims=True)
-    proba /= total
+    shifted = z - z.max(axis=1, keepdims=True)  # exp cannot overflow
+    proba = np.exp(shifted)
+    sums = proba.sum(axis=1, keepdims=True)
+    proba /= sums
     rows = np.arange(N)
-    picked = proba[rows, targets]  # (N,) probability of the right class
-    # -log p computed from p: exact to float precision once p is above the tiny range.
-    nll = -np.log(np.maximum(picked, np.finfo(proba.dtype).tiny))
+    # -log p from the log-sum-exp: exact even where p itself underflows to 0.
+    nll = np.log(sums[:, 0]) - shifted[rows, targets]  # (N,)
     dz = proba.copy()
     dz[rows, targets] -= 1.0
     if weights is None:
         count = N
     else:
         count = max(float(weights.sum()), 1.0)
-        nll = nll * weights
+        nll *= weights
         dz *= weights[:, None]
-    dz /= count
-    return float(nll.sum() / count), dz, proba
+    dz *= 1.0 / count
+    return float(nll.sum()) / count, dz, proba
 
 
 def tanh_squared_error(z: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:

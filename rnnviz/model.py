@@ -107,11 +107,15 @@ class RNNClassifier:
         ids = np.asarray(ids)
         if ids.ndim != 2:
             raise ValueError(f"ids must be a (batch, time) array; got shape {ids.shape}")
-        V = self.params["embedding"].shape[0]
-        if ids.size and (ids.min() < 0 or ids.max() >= V):
-            raise ValueError(f"token ids must be in [0, {V}); got {ids.min()}..{ids.max()}")
         ids_tm = np.ascontiguousarray(ids.T)  # (T, B)
-        x = self.embedding.forward(ids_tm)  # (T, B, D)
+        try:
+            if ids.size and ids.min() < 0:
+                raise IndexError
+            x = self.embedding.forward(ids_tm)  # (T, B, D); raises on ids >= V
+        except IndexError:
+            V = self.params["embedding"].shape[0]
+            found = f"{ids.min()}..{ids.max()}"
+            raise ValueError(f"token ids must be in [0, {V}); got {found}") from None
         mask = ids_tm != PAD_ID if self.mask_padding else None
         hs = self.rnn.forward(x, mask)  # (T+1, B, H)
         z = self.dense.forward(hs[-1])  # (B, C)
