@@ -15,10 +15,10 @@ class DecimatedHistory:
 
     Raw rows are averaged into bins of `stride` rows. When the buffer fills, adjacent
     bins merge pairwise and the stride doubles, so a million steps cost the same
-    memory and redraw time as four thousand. The step of a bin is its last step.
+    memory and redraw time as two thousand. The step of a bin is its last step.
     """
 
-    def __init__(self, capacity: int = 4096) -> None:
+    def __init__(self, capacity: int = 2048) -> None:
         if capacity < 4 or capacity % 2:
             raise ValueError("capacity must be an even number >= 4")
         self.capacity = capacity
@@ -89,7 +89,7 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
     """TensorBoard's smoothing: debiased exponential moving average, weight in [0, 1).
 
     Non-finite values are carried over (not smoothed in), as TensorBoard does.
-    Vectorised in chunks of 64 so that `weight ** -k` stays far from overflow.
+    Vectorised in chunks short enough that `weight ** -k` stays below 1e200.
     """
     y = np.asarray(values, np.float64)
     if weight <= 0.0 or len(y) == 0:
@@ -97,7 +97,7 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
     w = min(float(weight), 0.999)
     out = np.empty_like(y)
     last, count = 0.0, 0
-    step = 64
+    step = max(16, int(460.0 / -np.log(w)))  # w ** -step <= e^460 ~ 1e200
     for start in range(0, len(y), step):
         c = y[start : start + step]
         bad = ~np.isfinite(c)

@@ -111,6 +111,7 @@ def run_profile(app, window, source: str, config, seconds: float, t0: float) -> 
                 steps=worker._steps_done,
                 frames=window.frames_drawn,
                 redraw=window.redraw_seconds,
+                cpu=time.thread_time(),
             )
             monitor.start()
         elif state["phase"] == "measuring" and time.perf_counter() - state["t"] >= seconds:
@@ -121,6 +122,7 @@ def run_profile(app, window, source: str, config, seconds: float, t0: float) -> 
                 frames=window.frames_drawn - state["frames"],
                 redraw_ms=(window.redraw_seconds - state["redraw"]) * 1000,
                 elapsed=elapsed,
+                gui_cpu=(time.thread_time() - state["cpu"]) / elapsed,
             )
             finish()
 
@@ -150,6 +152,7 @@ def run_profile(app, window, source: str, config, seconds: float, t0: float) -> 
         "frames_drawn": state["frames"],
         "frames_per_second": round(state["frames"] / elapsed, 1),
         "mean_redraw_ms": round(state["redraw_ms"] / max(state["frames"], 1), 2),
+        "gui_thread_cpu_fraction": round(state["gui_cpu"], 3),
         "seconds_to_first_frame": round(first_paint.seconds or -1.0, 3),
         "seconds": round(elapsed, 2),
         "data": source,

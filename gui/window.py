@@ -36,7 +36,8 @@ from gui.worker import Frame, RunInfo, WorkerThread
 from rnnviz.config import Config
 
 REDRAW_MS = 33  # ~30 frames a second at most
-DEFAULT_SENTENCE = "a warm and wonderful film"
+HEATMAP_SECONDS = 0.1  # heatmaps and the prediction box: ~10 a second (curves get 30)
+DEFAULT_SENTENCE = "I love deep learning"  # the seed's own example
 PANELS = ("network", "corpus")  # tabs that --panel can select
 
 
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self.last_captured = None  # the latest snapshot that carries arrays
         self._dirty = False
         self._captured_dirty = False
+        self._last_heatmaps = 0.0
         self.frames_drawn = 0
         self.redraw_seconds = 0.0
         self.diverged_message = ""
@@ -400,8 +402,10 @@ class MainWindow(QMainWindow):
         started = time.perf_counter()
         self._dirty = False
         self.curves.set_history(self.train_history, self.val_history)
-        if self._captured_dirty or force:
+        heatmaps_due = started - self._last_heatmaps >= HEATMAP_SECONDS
+        if (self._captured_dirty and heatmaps_due) or force:
             self._captured_dirty = False
+            self._last_heatmaps = started
             self._draw_captured()
         frame = self.last_frame
         if frame is not None:

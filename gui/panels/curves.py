@@ -24,6 +24,17 @@ VAL_COLOUR = (255, 127, 14)
 RAW_COLOUR = (190, 212, 232)  # the unsmoothed curve, faint behind the smoothed one
 
 
+def nice_step(value: float) -> float:
+    """The smallest 1, 1.5, 2, 3, 5 or 7.5 x 10^k at or above `value`."""
+    if not math.isfinite(value) or value <= 0:
+        return 1.0
+    exp = math.floor(math.log10(value))
+    for m in (1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0):
+        if m * 10**exp >= value:
+            return m * 10**exp
+    return 10.0 ** (exp + 1)
+
+
 class CurvesPanel(QWidget):
     """Two plots (loss, accuracy) built once and updated in place with `set_history`."""
 
@@ -40,6 +51,13 @@ class CurvesPanel(QWidget):
         self.smoothing.setToolTip("Exponential moving average weight, as in TensorBoard")
         self.smoothing_label = QLabel()
         self.log_scale = QCheckBox("Log-scale loss")
+        self.follow = QCheckBox("Follow")
+        self.follow.setChecked(True)
+        self.follow.setToolTip(
+            "Keep the whole run in view (panning or zooming a plot turns this off)"
+        )
+        self._ranges: dict[str, tuple] = {}
+        self._val_drawn = -1
         self.hover_label = QLabel("Hover a curve to read step, epoch and value")
         self.hover_label.setStyleSheet("color: #555")
 
@@ -49,6 +67,7 @@ class CurvesPanel(QWidget):
         top.addWidget(self.smoothing_label)
         top.addSpacing(12)
         top.addWidget(self.log_scale)
+        top.addWidget(self.follow)
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
@@ -58,10 +77,15 @@ class CurvesPanel(QWidget):
         self.acc_plot.setYRange(0, 1, padding=0.02)
         self.curves: dict[str, dict[str, pg.PlotDataItem]] = {}
         for key, plot in (("loss", self.loss_plot), ("accuracy", self.acc_plot)):
-            plot.showGrid(x=True, y=True, alpha=0.2)
+            # No grid: grid lines belong to the axes, which would then repaint every frame.
             plot.setLabel("bottom", "step")
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
+            # Ranges move in 1-2-5 steps (see _follow), not every frame: an axis whose
+            # range changes must re-lay its ticks and text, the costliest part of a frame.
+            plot.disableAutoRange()
+            plot.hideButtons()
+            plot.vb.sigRangeChangedManually.connect(self._on_manual_range)
             legend = plot.addLegend(offset=(-10, 10) if key == "loss" else (-10, -10))
             raw = plot.plot(pen=pg.mkPen(RAW_COLOUR, width=1), skipFiniteCheck=True)
             smooth = plot.plot(
@@ -102,6 +126,7 @@ class CurvesPanel(QWidget):
         layout.addWidget(self.hover_label)
 
         self.smoothing.valueChanged.connect(self._on_smoothing)
+        self.follow.toggled.connect(self._on_follow)
         self.log_scale.toggled.connect(self._on_log_scale)
         self._mouse_proxy = pg.SignalProxy(
             self.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved
@@ -123,6 +148,8 @@ class CurvesPanel(QWidget):
 
     def clear(self) -> None:
         self._train, self._val = {}, {}
+        self._ranges.clear()
+        self._val_drawn = -1
         for parts in self.curves.values():
             for name in ("raw", "smooth", "val"):
                 parts[name].setData([], [])
@@ -136,7 +163,7 @@ class CurvesPanel(QWidget):
         return self.smoothing.value() / 100.0
 
     def _redraw(self) -> None:
-        if not self._train:
+        if not self._train or not len(self._train["step"]):
             return
         steps = self._train["step"]
         for key in ("loss", "accuracy"):
@@ -144,10 +171,52 @@ class CurvesPanel(QWidget):
             parts = self.curves[key]
             parts["raw"].setData(steps, y)
             parts["smooth"].setData(steps, ema(y, self._weight()))
-            if self._val and len(self._val["step"]):
-                parts["val"].setData(self._val["step"], self._val[key])
-            else:
-                parts["val"].setData([], [])
+        n_val = len(self._val["step"]) if self._val else 0
+        if n_val != self._val_drawn:  # validation points are few and change rarely
+            self._val_drawn = n_val
+            for key in ("loss", "accuracy"):
+                if n_val:
+                    self.curves[key]["val"].setData(self._val["step"], self._val[key])
+                else:
+                    self.curves[key]["val"].setData([], [])
+        if self.follow.isChecked():
+            self._follow()
+
+    def _follow(self) -> None:
+        """Keep everything in view with ranges that change rarely (hysteresis)."""
+        x_max = nice_step(float(self._train["step"][-1]) * 1.05)
+        losses = [self._train["loss"]]
+        if self._val and len(self._val["step"]):
+            losses.append(self._val["loss"])
+        finite = np.concatenate(losses)
+        finite = finite[np.isfinite(finite)]
+        top = float(finite.max()) if finite.size else 1.0
+        if self._chance is not None:
+            top = max(top, self._chance)
+        if self.log_scale.isChecked():
+            low = float(finite[finite > 0].min()) if (finite > 0).any() else 1e-3
+            y = (math.floor(math.log10(low)), math.ceil(math.log10(max(top, 1e-12))))
+        else:
+            old = self._ranges.get("loss_y")
+            y = (0.0, nice_step(top * 1.05))
+            if old is not None and old[1] >= top and old[1] <= 2.5 * y[1]:
+                y = old  # still fits and not far too tall: keep it
+        self._set_range("x", self.loss_plot, x=(0.0, x_max))
+        self._set_range("loss_y", self.loss_plot, y=y)
+        self._set_range("acc_y", self.acc_plot, y=(0.0, 1.0))
+
+    def _set_range(self, key: str, plot: pg.PlotItem, x=None, y=None) -> None:
+        value = x if x is not None else y
+        if self._ranges.get(key) == value:
+            return
+        self._ranges[key] = value
+        if x is not None:
+            plot.setXRange(*x, padding=0.01)
+        else:
+            plot.setYRange(*y, padding=0.02)
+
+    def _on_manual_range(self, *_args) -> None:
+        self.follow.setChecked(False)
 
     def _place_chance_line(self) -> None:
         if self._chance is None:
@@ -161,7 +230,14 @@ class CurvesPanel(QWidget):
 
     def _on_log_scale(self, checked: bool) -> None:
         self.loss_plot.setLogMode(y=checked)
+        self._ranges.pop("loss_y", None)
         self._place_chance_line()
+        self._redraw()
+
+    def _on_follow(self, checked: bool) -> None:
+        if checked:
+            self._ranges.clear()
+            self._redraw()
 
     def _on_mouse_moved(self, event: tuple) -> None:
         pos: QPointF = event[0]

@@ -59,6 +59,7 @@ class HeatmapView:
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
+        self.plot.disableAutoRange()  # a new image must not re-range (and repaint) the axes
         if x_label:
             self.plot.setLabel("bottom", x_label)
         if y_label:
@@ -97,12 +98,15 @@ class HeatmapView:
         # Hysteresis: the level moves only when values outgrow it or shrink a decade below
         # it (gradients fade by orders of magnitude as training converges).
         stale = peak > self.level or peak < self.level / 10 or self.level == 0.0
+        new_levels = shape_changed
         if self.fixed_level is None and stale:
             self.level = nice_ceiling(peak)
+            new_levels = True
+        if new_levels:
+            self.image.setImage(data, autoLevels=False, levels=(-self.level, self.level))
             self.bar.setLevels((-self.level, self.level))
-        elif self.fixed_level is not None and shape_changed:
-            self.bar.setLevels((-self.level, self.level))
-        self.image.setImage(data, autoLevels=False, levels=(-self.level, self.level))
+        else:  # same levels: do not touch the colour bar (it would repaint its axis)
+            self.image.setImage(data, autoLevels=False)
         if shape_changed:
             self.plot.setRange(
                 xRange=(0, data.shape[1]),
