@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rnnviz import Adam, RNNClassifier
+from rnnviz import Adam, RNNClassifier, blas
 
 SIZES = {  # V, D, H, B, T
     "small": (5000, 64, 128, 64, 32),
@@ -125,18 +125,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="timing per measurement")
     parser.add_argument("--sizes", default=",".join(SIZES))
+    parser.add_argument(
+        "--threads", type=int, default=1, help="BLAS threads for NumPy and torch alike"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    blas.set_threads(args.threads)
     try:
         import torch
 
         torch_version = torch.__version__
+        torch.set_num_threads(args.threads)
     except ImportError:
         torch = None
         torch_version = None
     rate = matmul_rate(args.seconds)
     print(f"numpy {np.__version__}, torch {torch_version or 'not installed'}, "
-          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+          f"threads {blas.get_threads()}, load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     print(f"float32 matmul rate (1024^3): {rate / 1e9:.1f} GFLOP/s")
     print(f"{'size':12s} {'V,D,H,B,T':>22s} {'numpy step':>12s} {'torch step':>12s} "
           f"{'speed-up':>9s} {'of matmul rate':>15s}")  # fmt: skip

@@ -105,8 +105,10 @@ class RNN:
         T, B, D = x.shape
         H = W_h.shape[0]
         dh = np.zeros((B, H), W.dtype) if dh_last is None else dh_last.astype(W.dtype, copy=True)
-        da_all = np.zeros((T, B, H), dtype=W.dtype)
-        one_minus_h2 = 1.0 - np.square(hs[start + 1 :])  # tanh' for all steps at once
+        da_all = np.empty((T, B, H), dtype=W.dtype)
+        da_all[:start] = 0  # skipped all-[PAD] steps; the loop writes every later one
+        one_minus_h2 = np.square(hs[start + 1 :])  # tanh' = 1 - h^2, all steps at once
+        np.subtract(1.0, one_minus_h2, out=one_minus_h2)
         W_h_T = W_h.T
         seen = np.zeros((T, B, H), dtype=W.dtype) if self.track_state_grads else None
         dot, multiply = np.dot, np.multiply
