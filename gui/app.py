@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> Config:
     fields = ("embed_dim", "hidden_size", "batch_size", "lr", "optimizer", "head", "epochs", "seed")
     changes = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
-    return Config().replace(**changes) if changes else Config(epochs=0)
+    return Config(epochs=0).replace(**changes)  # the window trains until paused by default
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.history import DecimatedHistory
+from gui.insight_tabs import INSIGHT_PANELS, InsightViews
 from gui.panels.controls import ControlsPanel
 from gui.panels.corpus import CorpusPanel
 from gui.panels.curves import CurvesPanel
@@ -38,7 +39,7 @@ from rnnviz.config import Config
 REDRAW_MS = 33  # ~30 frames a second at most
 HEATMAP_SECONDS = 0.1  # heatmaps and the prediction box: ~10 a second (curves get 30)
 DEFAULT_SENTENCE = "I love deep learning"  # the seed's own example
-PANELS = ("network", "corpus")  # tabs that --panel can select
+PANELS = ("network", "corpus", *INSIGHT_PANELS)  # tabs that --panel can select, in order
 
 
 class MessageBar(QFrame):
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
 
         self.workers = WorkerThread(self)  # after every widget: no thread left behind on error
         self.worker = self.workers.worker
+        self.insight = InsightViews(self)  # the insight tabs (issue 5)
         self._build_layout()
         self._build_menus()
         self._build_status_bar()
@@ -134,6 +136,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.heatmaps, "Network")
         self.tabs.addTab(self.corpus_panel, "Corpus")
+        self.insight.add_tabs(self.tabs)
         middle = QSplitter(Qt.Vertical)
         middle.addWidget(self.curves)
         middle.addWidget(self.tabs)
@@ -187,6 +190,7 @@ class MainWindow(QMainWindow):
             self, "Export metric &history as CSV…", self.export_csv_dialog
         )
         file_menu.addAction(self.action_export_csv)
+        file_menu.addAction(self.insight.movie_action)
         file_menu.addSeparator()
         file_menu.addAction(_action(self, "&Quit", self.close, "Ctrl+Q"))
 
@@ -327,6 +331,7 @@ class MainWindow(QMainWindow):
             info.words, info.token_counts, info.probe_texts, info.label_names
         )
         self.corpus_panel.set_info(info)
+        self.insight.set_info(info)
         self.prediction.set_model_info(
             info.tokenizer,
             info.maxlen,
@@ -350,6 +355,7 @@ class MainWindow(QMainWindow):
         if frame.captured:
             self.last_captured = frame.snapshot
             self._captured_dirty = True
+        self.insight.on_frame(frame)
         self._dirty = True
 
     def _on_error(self, text: str) -> None:
@@ -420,6 +426,7 @@ class MainWindow(QMainWindow):
                 self.controls.set_progress(snap.epoch, epochs, snap.epoch_progress, snap.step)
             self.status_rate.setText(
                 f"{frame.steps_per_second:,.0f} steps/s · {frame.tokens_per_second:,.0f} tokens/s"
+                + ("" if frame.running else " (last run)")
             )
             loss = f"{snap.loss:.4f}" if math.isfinite(snap.loss) else str(snap.loss)
             val = f" · val loss {snap.best_val_loss:.4f} (best)" if snap.best_val_loss else ""
@@ -433,6 +440,7 @@ class MainWindow(QMainWindow):
         if snap is None or not snap.params:
             return
         self.heatmaps.update_snapshot(snap)
+        self.insight.update_snapshot(snap)
         if self.prediction.isVisible():
             self.prediction.update_params(snap.params)
 

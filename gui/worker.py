@@ -21,7 +21,7 @@ from rnnviz.snapshot import Snapshot
 
 SLICE_SECONDS = 0.025  # steps per slot call before letting queued commands in
 FRAME_SECONDS = 1 / 30  # a captured snapshot at most this often
-RATE_WINDOW = 1.0  # seconds over which steps/s and tokens/s are averaged
+RATE_WINDOW = 0.25  # seconds over which steps/s and tokens/s are averaged
 
 
 @dataclass(frozen=True)
@@ -354,8 +354,8 @@ class TrainingWorker(QObject):
             val_rows=np.array(self._val_rows, np.float64).reshape(-1, 4),
             snapshot=snapshot,
             captured=captured,
-            steps_per_second=self._rate[0] if self.running else 0.0,
-            tokens_per_second=self._rate[1] if self.running else 0.0,
+            steps_per_second=self._rate[0],  # the last measured rate, also when paused
+            tokens_per_second=self._rate[1],
             running=self.running,
         )
         self._rows, self._val_rows = [], []

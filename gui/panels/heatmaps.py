@@ -105,6 +105,7 @@ class HeatmapView:
         if new_levels:
             self.image.setImage(data, autoLevels=False, levels=(-self.level, self.level))
             self.bar.setLevels((-self.level, self.level))
+            self.plot.setTitle(f"{self.title}  ±{self.level:g}")  # tiny levels lose ticks
         else:  # same levels: do not touch the colour bar (it would repaint its axis)
             self.image.setImage(data, autoLevels=False)
         if shape_changed:

@@ -90,6 +90,7 @@ class PredictionPanel(QWidget):
             fixed_level=1.0,
         )
         self.graphics.setMinimumHeight(160)
+        self.graphics.setMaximumHeight(340)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -98,6 +99,7 @@ class PredictionPanel(QWidget):
         layout.addWidget(self.bars_widget)
         layout.addWidget(self.verdict)
         layout.addWidget(self.graphics, 1)
+        layout.addStretch(0)
 
         self.input.textChanged.connect(self._on_text_changed)
 
