@@ -214,8 +214,8 @@ class Trainer:
         if self.best_val_loss is None or val_loss < self.best_val_loss:
             self.best_val_loss = val_loss
             self._evals_since_best = 0
-            if patience:
-                self._best_params = self.model.params.flat.copy()
+            # Kept even with early stopping off: patience may be turned on mid-run.
+            self._best_params = self.model.params.flat.copy()
         else:
             self._evals_since_best += 1
             if patience and self._evals_since_best >= patience:
