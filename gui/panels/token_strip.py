@@ -111,9 +111,7 @@ class ColourBar(QWidget):
         f = p.font()
         f.setPixelSize(11)
         p.setFont(f)
-        text_y = 28
         p.drawText(QRectF(0, 14, bar.left() + 30, 16), Qt.AlignLeft, f"{-self.level:+.3g}")
         p.drawText(QRectF(bar.center().x() - 60, 14, 120, 16), Qt.AlignHCenter, self.caption)
         p.drawText(QRectF(bar.right() - 30, 14, 70, 16), Qt.AlignRight, f"{self.level:+.3g}")
-        del text_y
         p.end()

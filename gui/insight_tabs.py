@@ -1,0 +1,205 @@
+"""The insight views as tabs of the main window: routing, visibility and throttling.
+
+The window calls four hooks (`set_info`, `on_frame`, `update_snapshot`, `add_tabs`);
+everything else lives here, so window.py stays small. Panels draw only when visible;
+a model is rebuilt from a snapshot's parameter copies at most once per snapshot and
+only when a visible panel needs one. The GUI never touches the live trainer: the
+validation split and a corpus sample are copied in the worker's thread, at the moment
+it announces a new run (a direct connection to `info_ready`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QTabWidget
+
+from gui.movie import MovieRecorder
+from gui.panels.compare import ComparePanel, settings_of
+from gui.panels.errors import ErrorsPanel
+from gui.panels.gradient_flow import GradientFlowPanel
+from gui.panels.neurons import NeuronsPanel
+from gui.panels.projection import ProjectionPanel
+from gui.panels.salience import SaliencePanel
+
+# --panel names and tab titles, in tab order (after "network" and "corpus").
+INSIGHT_TABS = {
+    "why": "Why",
+    "gradient_flow": "Gradient flow",
+    "neurons": "Neurons",
+    "projection": "Projection",
+    "errors": "Errors",
+    "compare": "Compare",
+}
+INSIGHT_PANELS = tuple(INSIGHT_TABS)
+MAX_VAL_ROWS = 2000  # validation rows kept for the errors view
+SAMPLE_ROWS = 300  # training rows kept for "tokens that drive a unit"
+
+
+@dataclass(frozen=True)
+class EvalData:
+    """Copies of the run's data the insight views need (taken in the worker's thread)."""
+
+    val_ids: np.ndarray  # (N, T)
+    val_labels: np.ndarray  # (N,)
+    val_texts: list[str]
+    sample_ids: np.ndarray  # (S, T) an even sample of the training rows
+    sample_labels: np.ndarray  # (S,)
+
+
+def eval_data(trainer) -> EvalData:
+    """Copy what the views need from a trainer (call in the trainer's thread)."""
+    n = min(len(trainer.val_ids), MAX_VAL_ROWS)
+    rows = np.linspace(0, len(trainer.train_ids) - 1, min(SAMPLE_ROWS, len(trainer.train_ids)))
+    rows = np.unique(rows.astype(np.int64))
+    return EvalData(
+        val_ids=np.array(trainer.val_ids[:n]),
+        val_labels=np.array(trainer.val_labels[:n]),
+        val_texts=list(trainer.val_texts[:n]),
+        sample_ids=np.array(trainer.train_ids[rows]),
+        sample_labels=np.array(trainer.train_labels[rows]),
+    )
+
+
+class InsightViews(QObject):
+    """Builds the insight panels and feeds them from the window's frames."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.info = None
+        self.data: EvalData | None = None
+        self.last_snapshot = None
+        self._model = None
+        self._model_of = None
+        self._pending: dict[int, tuple] = {}  # id(info) -> (info, EvalData), from the worker
+
+        self.salience = SaliencePanel()
+        self.gradient_flow = GradientFlowPanel()
+        self.neurons = NeuronsPanel()
+        self.projection = ProjectionPanel()
+        self.errors = ErrorsPanel()
+        self.compare = ComparePanel()
+        self.panels = {
+            "why": self.salience,
+            "gradient_flow": self.gradient_flow,
+            "neurons": self.neurons,
+            "projection": self.projection,
+            "errors": self.errors,
+            "compare": self.compare,
+        }
+        # Panels that read a model rebuilt from the latest snapshot's parameters.
+        self._model_views = (self.salience, self.neurons, self.projection, self.errors)
+
+        self.recorder = MovieRecorder(self)
+        self.movie_action = QAction("Record training &movie (GIF)…", window)
+        self.movie_action.setToolTip("Record the current tab while it trains; again to save")
+        self.movie_action.triggered.connect(self._on_movie)
+
+        window.worker.info_ready.connect(self._grab_data, Qt.DirectConnection)
+        window.prediction.text_changed.connect(self._on_text_changed)
+        self.errors.example_chosen.connect(self._on_example_chosen)
+
+    # -- hooks the window calls ----------------------------------------------------------
+    def add_tabs(self, tabs: QTabWidget) -> None:
+        for name, title in INSIGHT_TABS.items():
+            tabs.addTab(self.panels[name], title)
+        tabs.currentChanged.connect(self._on_tab_changed)
+
+    def set_info(self, info) -> None:
+        """A new run (load, reset or checkpoint)."""
+        self.info = info
+        entry = self._pending.pop(id(info), None)
+        self._pending.clear()
+        self.data = entry[1] if entry is not None and entry[0] is info else None
+        self.last_snapshot, self._model, self._model_of = None, None, None
+        head, mask = info.config.head, info.config.mask_padding
+        self.head, self.mask_padding = head, mask
+        text = self.window.prediction.input.text()
+        data = self.data
+        self.salience.set_vocabulary(info.tokenizer, info.maxlen, info.label_names)
+        self.salience.set_text(text)
+        self.neurons.set_vocabulary(
+            info.tokenizer, info.maxlen, data.sample_ids if data is not None else None
+        )
+        self.neurons.set_text(text)
+        self.projection.set_vocabulary(info.words, info.token_counts, info.label_names)
+        if data is not None:
+            self.errors.set_data(info.label_names, data.val_ids, data.val_labels, data.val_texts)
+        else:
+            self.errors.set_data(info.label_names, np.zeros((0, info.maxlen), np.int64),
+                                 np.zeros(0, np.int64), [])  # fmt: skip
+        self.gradient_flow.clear()
+        self.compare.new_run(settings_of(info.config, info.source))
+
+    def on_frame(self, frame) -> None:
+        """Every frame from the worker: cheap recording only."""
+        if frame.captured:
+            self.gradient_flow.record(frame.snapshot)
+        self.compare.add_rows(frame.rows, frame.val_rows)
+
+    def update_snapshot(self, snapshot) -> None:
+        """A new captured snapshot at redraw time: update the visible views."""
+        self.last_snapshot = snapshot
+        self.gradient_flow.redraw()
+        self.compare.redraw()
+        for view in self._model_views:
+            if view.isVisible():
+                model = self.model()
+                if model is not None:
+                    view.update_model(model, snapshot.step)
+
+    def model(self):
+        """The classifier of the latest snapshot (built once per snapshot), or None."""
+        snap = self.last_snapshot
+        if snap is None or not snap.params or self.info is None:
+            return None
+        if self._model_of is not snap:
+            from rnnviz.model import RNNClassifier
+
+            mask = self.window.prediction.mask_padding
+            self._model = RNNClassifier.from_params(snap.params, self.head, mask)
+            self._model_of = snap
+        return self._model
+
+    # -- internals ----------------------------------------------------------------------
+    def _grab_data(self, info) -> None:
+        # Runs in the worker's thread, right as it announces the run: the trainer is the
+        # one `info` describes, and nothing else is running there.
+        trainer = getattr(self.window.worker, "trainer", None)
+        if trainer is None or not hasattr(trainer, "val_ids"):
+            return
+        try:
+            self._pending[id(info)] = (info, eval_data(trainer))
+        except Exception:  # a view's extra data must never break loading a run
+            return
+
+    def _on_movie(self) -> None:
+        bar = self.window.statusBar()
+        if not self.recorder.recording:
+            self.recorder.start(self.window.tabs.currentWidget())
+            self.movie_action.setText("Stop recording and save &movie…")
+            bar.showMessage("Recording this tab: choose File › Stop recording to save", 5000)
+            return
+        self.recorder.stop()
+        self.movie_action.setText("Record training &movie (GIF)…")
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Save training movie", "training.gif", "GIF (*.gif)"
+        )
+        if path:
+            n = self.recorder.save(path)
+            bar.showMessage(f"Saved {n} frames to {path}", 5000)
+
+    def _on_text_changed(self, text: str) -> None:
+        self.salience.set_text(text)
+        self.neurons.set_text(text)
+
+    def _on_example_chosen(self, text: str) -> None:
+        self.window.prediction.input.setText(text)
+
+    def _on_tab_changed(self, _index: int) -> None:
+        if self.last_snapshot is not None:
+            self.update_snapshot(self.last_snapshot)

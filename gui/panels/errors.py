@@ -1,0 +1,201 @@
+"""Errors on the validation split: a confusion matrix and the misclassified texts.
+
+Recomputed from the latest parameters at most once a second, and only while the tab
+is visible (one batched forward pass over the split). Clicking a misclassified text
+emits `example_chosen` (the window loads it into the prediction box).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.widgets import cache_static_parts
+from rnnviz.insight import confusion_matrix, misclassified
+
+UPDATE_SECONDS = 1.0
+MAX_ROWS = 200  # misclassified texts listed
+MAX_CLASSES = 20  # cells get a count label up to this many classes
+CHUNK = 512
+
+
+class ErrorsPanel(QWidget):
+    """Confusion matrix (rows: true class, columns: predicted) and the wrong answers."""
+
+    example_chosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.class_names: list[str] = []
+        self.ids = np.zeros((0, 0), np.int64)
+        self.labels = np.zeros(0, np.int64)
+        self.texts: list[str] = []
+        self.matrix: np.ndarray | None = None
+        self._model = None
+        self._step = 0
+        self._last = 0.0
+        self._pending = False
+        self._cell_texts: list[pg.TextItem] = []
+
+        self.summary = QLabel("<i>Load a corpus with a validation split to start.</i>")
+        self.summary.setWordWrap(True)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        self.plot: pg.PlotItem = self.graphics.addPlot(title="Confusion (row share; counts)")
+        self.plot.invertY(True)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.disableAutoRange()
+        self.plot.setLabel("left", "true class")
+        self.plot.setLabel("bottom", "predicted class")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.bar = pg.ColorBarItem(
+            values=(0, 1), colorMap=pg.colormap.get("CET-L12"), interactive=False, width=12
+        )
+        self.bar.setImageItem(self.image, insert_in=self.plot)
+        cache_static_parts(self.plot)
+
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["text", "true", "predicted", "p(predicted)"])
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        for col in (1, 2, 3):
+            header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
+        self.table.setToolTip("Click a text to load it into the prediction box")
+
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self.graphics)
+        split.addWidget(self.table)
+        split.setSizes([380, 620])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.summary)
+        layout.addWidget(split, 1)
+        self.table.cellClicked.connect(self._on_cell_clicked)
+
+    # -- public API -------------------------------------------------------------------
+    def set_data(
+        self, class_names: list[str], ids: np.ndarray, labels: np.ndarray, texts: list[str]
+    ) -> None:
+        """The labelled split to evaluate (a new run)."""
+        self.class_names = list(class_names)
+        self.ids, self.labels, self.texts = np.asarray(ids), np.asarray(labels), list(texts)
+        self.matrix, self._model = None, None
+        C = len(self.class_names)
+        for item in self._cell_texts:
+            self.plot.removeItem(item)
+        self._cell_texts = []
+        if C <= MAX_CLASSES:
+            for r in range(C):
+                for c in range(C):
+                    item = pg.TextItem("", color=(0, 0, 0), anchor=(0.5, 0.5))
+                    item.setPos(c + 0.5, r + 0.5)
+                    self.plot.addItem(item)
+                    self._cell_texts.append(item)
+        ticks = [[(i + 0.5, n[:12]) for i, n in enumerate(self.class_names)], []]
+        self.plot.getAxis("left").setTicks(ticks)
+        self.plot.getAxis("bottom").setTicks(ticks)
+        self.plot.setRange(xRange=(0, max(C, 1)), yRange=(0, max(C, 1)), padding=0)
+        self.table.setRowCount(0)
+        if not len(self.labels):
+            self.summary.setText("<i>This run has no validation split (validation share 0).</i>")
+
+    def update_model(self, model, step: int = 0) -> None:
+        first = self._model is None
+        self._model, self._step = model, step
+        self._pending = True
+        if self.isVisible() and (first or time.perf_counter() - self._last >= UPDATE_SECONDS):
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._pending:
+            self.refresh()
+
+    # -- internals --------------------------------------------------------------------
+    def refresh(self) -> None:
+        self._pending = False
+        self._last = time.perf_counter()
+        model = self._model
+        if model is None or not len(self.labels):
+            return
+        with np.errstate(all="ignore"):
+            proba = np.concatenate(
+                [
+                    model.predict_proba(self.ids[i : i + CHUNK])
+                    for i in range(0, len(self.ids), CHUNK)
+                ]
+            )  # (N, C)
+        if not np.all(np.isfinite(proba)):
+            self.summary.setText("The weights diverged: no predictions (Reset).")
+            return
+        C = len(self.class_names)
+        predicted = proba.argmax(axis=1)
+        self.matrix = m = confusion_matrix(self.labels, predicted, C)
+        share = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+        self.image.setImage(share, autoLevels=False, levels=(0, 1))
+        self.image.setRect(0, 0, C, C)
+        for k, item in enumerate(self._cell_texts):
+            r, c = divmod(k, C)
+            item.setText(str(m[r, c]))
+            item.setColor((255, 255, 255) if share[r, c] > 0.6 else (0, 0, 0))
+        wrong = misclassified(self.labels, proba)
+        self.summary.setText(
+            f"Step {self._step:,}: validation accuracy <b>{np.trace(m) / m.sum():.1%}</b> on "
+            f"{m.sum():,} texts; {len(wrong):,} wrong (most confident first). "
+            "Click one to load it into the prediction box."
+        )
+        self._fill_table(wrong[:MAX_ROWS], predicted, proba)
+
+    def _fill_table(self, rows: np.ndarray, predicted: np.ndarray, proba: np.ndarray) -> None:
+        t = self.table
+        t.setUpdatesEnabled(False)
+        t.setRowCount(len(rows))
+        names = self.class_names
+        for r, i in enumerate(rows.tolist()):
+            p = int(predicted[i])
+            values = (self.texts[i], names[self.labels[i]], names[p], f"{proba[i, p]:.1%}")
+            for c, value in enumerate(values):
+                item = t.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    t.setItem(r, c, item)
+                item.setText(value)
+        t.setUpdatesEnabled(True)
+
+    def _on_cell_clicked(self, row: int, _col: int) -> None:
+        item = self.table.item(row, 0)
+        if item is not None:
+            self.example_chosen.emit(item.text())
+
+
+if __name__ == "__main__":
+    from gui.panels.insight_preview import preview_trainer
+    from gui.preview import run_preview
+
+    app = pg.mkQApp("errors")
+    trainer, _ = preview_trainer()
+    panel = ErrorsPanel()
+    panel.set_data(trainer.label_names, trainer.val_ids, trainer.val_labels, trainer.val_texts)
+    panel.update_model(trainer.model, trainer.step_count)
+    panel.show()
+    panel.refresh()
+    raise SystemExit(run_preview(panel, (1000, 500)))

@@ -1,0 +1,262 @@
+"""Gradient flow through time: how much each earlier step still reaches the loss.
+
+Every captured snapshot carries ||dL/dh_t|| for each step t of its batch. This view
+plots the latest per step (log scale), keeps a waterfall of them over training
+(log10 of the ratio to the last step: blue = vanished, red = exploded), and the
+per-parameter gradient norms and the share of clipped steps over training. Recording
+is cheap and happens on every captured frame; drawing only when visible.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from gui.panels.heatmaps import DIVERGING, nice_ceiling
+from gui.widgets import cache_static_parts
+
+CAPACITY = 256  # rows kept; the buffer halves itself (every other row) when full
+RECENT = 50  # captured steps in the "recent" clipping share
+PARAM_COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
+                 (148, 103, 189), (140, 86, 75))  # fmt: skip
+TINY = 1e-30
+
+
+class FlowHistory:
+    """Sampled gradient statistics over a run, in bounded memory (no Qt).
+
+    Every `stride`-th captured snapshot is kept; when `capacity` rows are stored,
+    every other one is dropped and the stride doubles.
+    """
+
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self.capacity = capacity
+        self.clear()
+
+    def clear(self) -> None:
+        self.T = 0
+        self.names: list[str] = []
+        self.steps = np.zeros(0, np.int64)
+        self.state = np.zeros((0, 0))  # (n, T) ||dL/dh_t||
+        self.params = np.zeros((0, 0))  # (n, P) per-parameter gradient norms
+        self.n = 0
+        self.stride = 1
+        self.seen = 0  # snapshots offered
+        self.clipped_seen = 0
+        self.recent: list[bool] = []
+
+    def add(self, snapshot) -> bool:
+        """Record a captured snapshot; returns True when it was stored."""
+        norms = snapshot.state_grad_norms
+        if norms is None or not np.all(np.isfinite(norms)):
+            return False
+        self.seen += 1
+        self.clipped_seen += bool(snapshot.clipped)
+        self.recent = [*self.recent[-(RECENT - 1) :], bool(snapshot.clipped)]
+        if len(norms) != self.T or not self.names:
+            self._start(len(norms), sorted(snapshot.grad_norms))
+        if (self.seen - 1) % self.stride:
+            return False
+        if self.n == self.capacity:
+            keep = slice(1, None, 2)  # the newest row of each pair survives
+            half = self.capacity // 2
+            self.steps[:half] = self.steps[keep]
+            self.state[:half] = self.state[keep]
+            self.params[:half] = self.params[keep]
+            self.n, self.stride = half, self.stride * 2
+        i = self.n
+        self.steps[i] = snapshot.step
+        self.state[i] = norms
+        self.params[i] = [snapshot.grad_norms.get(k, np.nan) for k in self.names]
+        self.n += 1
+        return True
+
+    def _start(self, T: int, names: list[str]) -> None:
+        seen, clipped, recent = self.seen, self.clipped_seen, self.recent
+        self.clear()
+        self.seen, self.clipped_seen, self.recent = seen, clipped, recent
+        self.T, self.names = T, names
+        self.steps = np.zeros(self.capacity, np.int64)
+        self.state = np.zeros((self.capacity, T))
+        self.params = np.zeros((self.capacity, len(names)))
+
+    def log_ratio(self) -> np.ndarray:
+        """(n, T) log10 ||dL/dh_t|| / ||dL/dh_T||: 0 at the last step, < 0 vanished."""
+        s = self.state[: self.n]
+        return np.log10(np.maximum(s, TINY) / np.maximum(s[:, -1:], TINY))
+
+    @property
+    def clipped_fraction(self) -> float:
+        return self.clipped_seen / self.seen if self.seen else 0.0
+
+
+class GradientFlowPanel(QWidget):
+    """||dL/dh_t|| per step now and over training; parameter gradients; clipping."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.history = FlowHistory()
+        self._dirty = False
+        self.level = 1.0
+        self._ranges: dict[str, tuple] = {}
+        self._first: np.ndarray | None = None  # the first recorded ||dL/dh_t||, for reference
+        self.summary = QLabel("<i>Waiting for a captured training step…</i>")
+        self.summary.setWordWrap(True)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        g = self.graphics.ci
+        self.now_plot: pg.PlotItem = g.addPlot(row=0, col=0, title="‖dL/dh_t‖ this batch")
+        self.now_plot.setLogMode(y=True)
+        self.now_plot.setLabel("bottom", "step t of the sequence")
+        self.now_curve = self.now_plot.plot(
+            pen=pg.mkPen((31, 119, 180), width=2), symbol="o", symbolSize=4,
+            symbolBrush=(31, 119, 180), skipFiniteCheck=True,
+        )  # fmt: skip
+        self.first_curve = self.now_plot.plot(
+            pen=pg.mkPen((180, 180, 180), width=1, style=pg.QtCore.Qt.DashLine),
+            skipFiniteCheck=True,
+        )
+        self.params_plot: pg.PlotItem = g.addPlot(row=0, col=1, title="Parameter gradient norms")
+        self.params_plot.setLogMode(y=True)
+        self.params_plot.setLabel("bottom", "training step")
+        self.params_plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.param_curves: dict[str, pg.PlotDataItem] = {}
+
+        self.flow_plot: pg.PlotItem = g.addPlot(
+            row=1, col=0, colspan=2, title="log10 ‖dL/dh_t‖ / ‖dL/dh_T‖ over training"
+        )
+        self.flow_plot.invertY(True)
+        self.flow_plot.setLabel("bottom", "step t of the sequence")
+        self.flow_plot.setLabel("left", "training step")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.flow_plot.addItem(self.image)
+        self.bar = pg.ColorBarItem(
+            values=(-1, 1), colorMap=pg.colormap.get(DIVERGING), interactive=False, width=12,
+            label="decades",
+        )  # fmt: skip
+        self.bar.setImageItem(self.image, insert_in=self.flow_plot)
+        for plot in (self.now_plot, self.params_plot):
+            plot.getAxis("left").setStyle(maxTextLevel=0)  # decades only: 2..9 x crowd it
+        for plot in (self.now_plot, self.params_plot, self.flow_plot):
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            cache_static_parts(plot)
+        g.layout.setRowStretchFactor(0, 2)
+        g.layout.setRowStretchFactor(1, 3)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.graphics, 1)
+
+    # -- public API -------------------------------------------------------------------
+    def clear(self) -> None:
+        """A new run: forget the history."""
+        self.history.clear()
+        self._ranges.clear()
+        for curve in self.param_curves.values():
+            curve.setData([], [])
+        self.now_curve.setData([], [])
+        self.first_curve.setData([], [])
+        self.image.clear()
+        self._first: np.ndarray | None = None
+
+    def record(self, snapshot) -> None:
+        """Keep a captured snapshot's gradient statistics (cheap; every frame)."""
+        if self.history.add(snapshot):
+            if self._first is None:
+                self._first = np.array(snapshot.state_grad_norms, np.float64)
+            self._dirty = True
+
+    def redraw(self) -> None:
+        """Draw what was recorded since the last call (only when visible)."""
+        h = self.history
+        if not self._dirty or not self.isVisible() or h.n == 0:
+            return
+        self._dirty = False
+        T = h.T
+        t = np.arange(1, T + 1, dtype=np.float64)
+        now = np.maximum(h.state[h.n - 1], TINY)
+        self.now_curve.setData(t, now)
+        if self._first is not None and len(self._first) == T:
+            self.first_curve.setData(t, np.maximum(self._first, TINY))
+        ratio = h.log_ratio()
+        peak = float(np.abs(ratio).max())
+        if peak > self.level or peak < self.level / 4:
+            self.level = float(max(1, math.ceil(peak)))  # whole decades
+            self.bar.setLevels((-self.level, self.level))
+        self.image.setImage(ratio, autoLevels=False, levels=(-self.level, self.level))
+        first, last = float(h.steps[0]), float(h.steps[h.n - 1])
+        height = max(last - first, 1.0)
+        self.image.setRect(QRectF(0.5, first, T, height))
+        self._set_range("flow", self.flow_plot, (0.5, T + 0.5), (first, first + height))
+        steps = h.steps[: h.n].astype(np.float64)
+        for j, name in enumerate(h.names):
+            curve = self.param_curves.get(name)
+            if curve is None:
+                colour = PARAM_COLOURS[len(self.param_curves) % len(PARAM_COLOURS)]
+                curve = self.params_plot.plot(pen=pg.mkPen(colour, width=1.5), name=name)
+                self.param_curves[name] = curve
+            curve.setData(steps, np.maximum(h.params[: h.n, j], TINY))
+        self.params_plot.enableAutoRange()
+        self.now_plot.enableAutoRange()
+        decades = float(ratio[-1, 0])
+        word = "vanishing" if decades < -2 else "exploding" if decades > 2 else "flowing"
+        recent = np.mean(h.recent) if h.recent else 0.0
+        self.summary.setText(
+            f"Step {int(h.steps[h.n - 1]):,}: the first step of the sequence gets "
+            f"<b>10^{decades:+.1f}</b> times the gradient of the last one "
+            f"(<b>{word}</b>). Clipped: <b>{h.clipped_fraction:.0%}</b> of "
+            f"{h.seen:,} sampled steps ({recent:.0%} of the last {len(h.recent)})."
+        )
+
+    def _set_range(self, key: str, plot: pg.PlotItem, x: tuple, y: tuple) -> None:
+        # Grow in coarse steps: re-laying an axis every frame is the costly part of a frame.
+        y_top = y[0] + nice_ceiling(y[1] - y[0])
+        wanted = (x, (y[0], y_top))
+        old = self._ranges.get(key)
+        if old is not None and old[0] == x and old[1][0] == y[0] and old[1][1] >= y[1]:
+            return
+        self._ranges[key] = wanted
+        plot.setRange(xRange=x, yRange=(y[0], y_top), padding=0)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.redraw()
+
+
+def synthetic_snapshots(n: int = 200, T: int = 30):
+    """Snapshot-like objects with vanishing gradients that slowly recover."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    out = []
+    for i in range(n):
+        decay = 0.6 + 0.35 * i / n
+        norms = decay ** np.arange(T)[::-1] * (1 + 0.1 * rng.random(T))
+        grads = {k: math.exp(-i / 80) * s for k, s in (("W", 1.0), ("W_h", 0.3), ("W_out", 2.0))}
+        clipped = bool(rng.random() < 0.3 * math.exp(-i / 50))
+        out.append(
+            SimpleNamespace(
+                step=10 * (i + 1), state_grad_norms=norms, grad_norms=grads, clipped=clipped
+            )
+        )
+    return out
+
+
+if __name__ == "__main__":
+    from gui.preview import run_preview
+
+    app = pg.mkQApp("gradient flow")
+    panel = GradientFlowPanel()
+    panel.show()
+    for snap in synthetic_snapshots():
+        panel.record(snap)
+    panel.redraw()
+    raise SystemExit(run_preview(panel, (1000, 650)))

@@ -1,0 +1,227 @@
+"""Embedding projection: the word vectors on their first two principal components, live.
+
+Points are the most frequent words, coloured by the class the model gives each word
+alone (deeper colour = surer); the most frequent are labelled. Hovering a point lists
+its nearest neighbours by cosine similarity. Recomputed at most twice a second.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from gui.widgets import cache_static_parts
+from rnnviz.projection import cosine_neighbours, pca_2d, unit_rows, word_lean
+
+UPDATE_SECONDS = 0.5
+LABELS = 40  # words with a text label
+CLASS_COLOURS = ((214, 39, 40), (31, 119, 180), (44, 160, 44), (255, 127, 14), (148, 103, 189),
+                 (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34),
+                 (23, 190, 207))  # fmt: skip
+SHADES = 6  # confidence levels per class colour (brushes are cached)
+
+
+class ProjectionPanel(QWidget):
+    """PCA of the embedding rows of the most frequent words."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.words: list[str] = []
+        self.class_names: list[str] = []
+        self.ids = np.zeros(0, np.int64)  # word ids shown
+        self.coords = np.zeros((0, 2))
+        self.components: np.ndarray | None = None
+        self._unit: np.ndarray | None = None
+        self._model = None
+        self._step = 0
+        self._last = 0.0
+        self._pending = False
+        self._range: tuple | None = None
+        self._brushes: dict[tuple[int, int], object] = {}
+
+        self.count_box = QSpinBox()
+        self.count_box.setRange(10, 5000)
+        self.count_box.setValue(300)
+        self.count_box.setToolTip("How many words (most frequent first)")
+        self.summary = QLabel("<i>Load a corpus to start.</i>")
+        self.legend = QLabel()
+        self.hover_label = QLabel("Hover a word to see its nearest neighbours (cosine)")
+        self.hover_label.setStyleSheet("color: #333")
+        self.hover_label.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Words"))
+        top.addWidget(self.count_box)
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.legend)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        self.plot: pg.PlotItem = self.graphics.addPlot(title="Embedding rows, PCA to 2-D")
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.disableAutoRange()
+        self.plot.setLabel("bottom", "PC 1")
+        self.plot.setLabel("left", "PC 2")
+        for name in ("left", "bottom"):
+            self.plot.getAxis(name).enableAutoSIPrefix(False)
+        self.scatter = pg.ScatterPlotItem(size=8, pen=pg.mkPen((90, 90, 90), width=0.5))
+        self.plot.addItem(self.scatter)
+        self.texts = [pg.TextItem("", color=(30, 30, 30), anchor=(0.5, 1.2)) for _ in range(LABELS)]
+        for item in self.texts:
+            self.plot.addItem(item)
+        self.marker = pg.ScatterPlotItem(size=16, pen=pg.mkPen((0, 0, 0), width=2), brush=None)
+        self.plot.addItem(self.marker)
+        cache_static_parts(self.plot)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(top)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.hover_label)
+        self.count_box.valueChanged.connect(self._on_count_changed)
+        self._mouse_proxy = pg.SignalProxy(
+            self.graphics.scene().sigMouseMoved, rateLimit=20, slot=self._on_mouse_moved
+        )
+
+    # -- public API -------------------------------------------------------------------
+    def set_vocabulary(self, words: list[str], counts: np.ndarray, class_names: list[str]) -> None:
+        self.words, self.counts = list(words), np.asarray(counts)
+        self.class_names = list(class_names)
+        self.components, self._model, self._range = None, None, None
+        self._pick_words()
+        self.legend.setText(
+            "  ".join(
+                f"<span style='color:rgb{CLASS_COLOURS[i % len(CLASS_COLOURS)]}'>●</span> {n}"
+                for i, n in enumerate(self.class_names)
+            )
+        )
+
+    def update_model(self, model, step: int = 0) -> None:
+        first = self._model is None
+        self._model, self._step = model, step
+        self._pending = True
+        if self.isVisible() and (first or time.perf_counter() - self._last >= UPDATE_SECONDS):
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._pending:
+            self.refresh()
+
+    def neighbours(self, index: int, k: int = 6) -> list[tuple[str, float]]:
+        """Nearest words (cosine) of shown word `index`, among the shown words."""
+        if self._unit is None:
+            return []
+        idx, sims = cosine_neighbours(self._unit, index, k)
+        return [(self.words[self.ids[i]], float(s)) for i, s in zip(idx, sims, strict=True)]
+
+    # -- internals --------------------------------------------------------------------
+    def _pick_words(self) -> None:
+        order = np.argsort(-self.counts, kind="stable")
+        order = order[(order >= 2) & (self.counts[order] > 0)]  # no [PAD], [UNK]
+        self.ids = order[: self.count_box.value()]
+
+    def refresh(self) -> None:
+        self._pending = False
+        self._last = time.perf_counter()
+        model = self._model
+        if model is None or not len(self.ids):
+            return
+        E = np.asarray(model.params["embedding"])
+        ids = self.ids[self.ids < len(E)]
+        rows = E[ids]
+        if not np.all(np.isfinite(rows)):
+            return
+        self.coords, self.components, explained = pca_2d(rows, self.components)
+        self._unit = unit_rows(rows)
+        with np.errstate(all="ignore"):
+            lean = word_lean(model, ids)  # (N, C)
+        C = lean.shape[1]
+        cls = lean.argmax(axis=1)
+        sure = (lean.max(axis=1) - 1 / C) / (1 - 1 / C)  # 0 = undecided, 1 = certain
+        shade = np.clip((np.nan_to_num(sure) * SHADES).astype(int), 0, SHADES - 1)
+        brushes = [self._brush(c, s) for c, s in zip(cls.tolist(), shade.tolist(), strict=True)]
+        self.scatter.setData(pos=self.coords, brush=brushes)
+        for i, item in enumerate(self.texts):
+            if i < len(ids):
+                item.setText(self.words[ids[i]])
+                item.setPos(*self.coords[i])
+                item.show()
+            else:
+                item.hide()
+        self._fit_range()
+        self.summary.setText(
+            f"step {self._step:,}: {len(ids)} words; PC 1 and 2 explain "
+            f"{explained[0]:.0%} and {explained[1]:.0%} of the variance"
+        )
+
+    def _brush(self, cls: int, shade: int):
+        key = (cls, shade)
+        if key not in self._brushes:
+            r, g, b = CLASS_COLOURS[cls % len(CLASS_COLOURS)]
+            a = 0.25 + 0.75 * shade / (SHADES - 1)
+            mix = [round(255 * (1 - a) + v * a) for v in (r, g, b)]
+            self._brushes[key] = pg.mkBrush(*mix)
+        return self._brushes[key]
+
+    def _fit_range(self) -> None:
+        lo, hi = self.coords.min(axis=0), self.coords.max(axis=0)
+        span = np.maximum(hi - lo, 1e-6)
+        if self._range is not None:
+            (x0, x1), (y0, y1) = self._range
+            inside = lo[0] >= x0 and hi[0] <= x1 and lo[1] >= y0 and hi[1] <= y1
+            tight = (x1 - x0) < 2 * span[0] and (y1 - y0) < 2 * span[1]
+            if inside and tight:
+                return  # the view still fits: no axis re-layout this frame
+        pad = 0.15 * span
+        self._range = ((lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1]))
+        self.plot.setRange(xRange=self._range[0], yRange=self._range[1], padding=0)
+
+    def _on_count_changed(self, _value: int) -> None:
+        if self.words:
+            self._pick_words()
+            self.components, self._range = None, None
+            self.refresh()
+
+    def _on_mouse_moved(self, event: tuple) -> None:
+        if not len(self.coords) or len(self.coords) != len(self.ids):
+            return
+        pos = event[0]
+        vb = self.plot.vb
+        if not vb.sceneBoundingRect().contains(pos):
+            return
+        p = vb.mapSceneToView(pos)
+        (x0, x1), (y0, y1) = vb.viewRange()
+        w, h = vb.width() or 1, vb.height() or 1
+        dx = (self.coords[:, 0] - p.x()) / (x1 - x0) * w
+        dy = (self.coords[:, 1] - p.y()) / (y1 - y0) * h
+        d = dx**2 + dy**2
+        i = int(d.argmin())
+        if d[i] > 12**2:
+            self.marker.setData([], [])
+            return
+        self.show_neighbours(i)
+
+    def show_neighbours(self, i: int) -> None:
+        """Mark shown word i and list its nearest neighbours."""
+        self.marker.setData(pos=self.coords[i : i + 1])
+        near = ", ".join(f"{w} ({s:.2f})" for w, s in self.neighbours(i))
+        self.hover_label.setText(f"<b>{self.words[self.ids[i]]}</b>: nearest by cosine: {near}")
+
+
+if __name__ == "__main__":
+    from gui.panels.insight_preview import preview_trainer
+    from gui.preview import run_preview
+
+    app = pg.mkQApp("projection")
+    trainer, _ = preview_trainer()
+    panel = ProjectionPanel()
+    panel.set_vocabulary(trainer.tokenizer.id_to_word, trainer.token_counts, trainer.label_names)
+    panel.update_model(trainer.model, trainer.step_count)
+    panel.show()
+    panel.refresh()
+    panel.show_neighbours(3)
+    raise SystemExit(run_preview(panel, (900, 650)))
