@@ -81,6 +81,7 @@ class ComparePanel(QWidget):
         self.acc_plot.setYRange(0, 1.02, padding=0)
         self.legend = self.loss_plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self._items: list[tuple] = []  # (train loss, val loss, accuracy) per run shown
+        self._labels: list[str] = []
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -135,7 +136,15 @@ class ComparePanel(QWidget):
             val = self.loss_plot.plot(pen=pg.mkPen(colour, width=1.5, style=Qt.DashLine))
             acc = self.acc_plot.plot(pen=pg.mkPen(colour, width=2))
             self._items.append((train, val, acc))
-        self.legend.clear()
+        labels = [
+            run_label(i, r.settings, keys) + (" (now)" if r is self.current else "")
+            for i, r in enumerate(runs)
+        ]
+        if labels != self._labels:  # the legend re-lays its text: only when it changes
+            self._labels = labels
+            self.legend.clear()
+            for item, label in zip(self._items, labels, strict=False):
+                self.legend.addItem(item[0], label)
         for i, (train_item, val_item, acc_item) in enumerate(self._items):
             if i >= len(runs):
                 for item in (train_item, val_item, acc_item):
@@ -150,8 +159,6 @@ class ComparePanel(QWidget):
             val_item.setData(v["step"], v["loss"])
             acc_src = v if len(v["step"]) else t
             acc_item.setData(acc_src["step"], acc_src["accuracy"])
-            label = run_label(i, run.settings, keys)
-            self.legend.addItem(train_item, label + (" (now)" if run is self.current else ""))
         n = len(self.kept)
         self.summary.setText(
             f"{n} kept run{'s' * (n != 1)} + the current one. Solid: training loss (smoothed); "
