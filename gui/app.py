@@ -11,6 +11,9 @@ from rnnviz.config import Config
 
 PROCESS_T0 = time.perf_counter()
 SWITCH_INTERVAL = 0.0005  # seconds
+# --panel choices: gui.window.PANELS (tested equal), listed here so --help needs no Qt.
+PANEL_CHOICES = ("network", "corpus", "why", "gradient_flow", "neurons", "projection", "errors",
+                 "compare")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=300, help="--screenshot: steps to train first")
     p.add_argument("--screenshot", metavar="PNG", help="train --steps steps, save the window, exit")
     p.add_argument(
-        "--panel", choices=("network", "corpus"), default="network",
+        "--panel", choices=PANEL_CHOICES, default="network",
         help="--screenshot: which tab to show",
     )  # fmt: skip
     p.add_argument(
