@@ -1,4 +1,5 @@
-"""Per-update cost of each insight view on the sentiment sample (offscreen): `python bench/bench_insight.py`."""
+"""Per-update cost of each insight view (sentiment sample, offscreen)."""
+# ruff: noqa: E402  (Qt platform set before the Qt imports)
 
 import os
 import sys
