@@ -19,7 +19,8 @@ PANEL_CHOICES = ("network", "corpus", "why", "gradient_flow", "neurons", "projec
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="main.py",
-        description="Watch a from-scratch NumPy RNN text classifier learn, live.",
+        description="Watch a from-scratch NumPy RNN learn, live: a text classifier, or a "
+        "language model on plain text.",
     )
     p.add_argument(
         "--data", default=None, help="corpus: a file, a folder, or sample:NAME (default: the last "
@@ -36,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="train with the window up for SECONDS and print one JSON line of measurements",
     )  # fmt: skip
     p.add_argument("--size", default="1500x920", help="--screenshot/--profile-ui window size")
+    p.add_argument(
+        "--task", choices=("classify", "lm"), default="classify",
+        help="classify (default) or lm: a language model (plain text switches to lm by itself)",
+    )  # fmt: skip
+    p.add_argument("--level", choices=("word", "char"), help="tokens (default: char for lm)")
     p.add_argument("--embed-dim", type=int, help="embedding size D")
     p.add_argument("--hidden-size", type=int, help="hidden size H")
     p.add_argument("--batch-size", type=int, help="batch size B")
@@ -48,9 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    fields = ("embed_dim", "hidden_size", "batch_size", "lr", "optimizer", "head", "epochs", "seed")
+    from gui.tasks import config_for_task
+
+    fields = ("level", "embed_dim", "hidden_size", "batch_size", "lr", "optimizer", "head",
+              "epochs", "seed")  # fmt: skip
     changes = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
-    return Config(epochs=0).replace(**changes)  # the window trains until paused by default
+    base = config_for_task(Config(epochs=0), args.task)  # lm: the language model's defaults
+    return base.replace(**changes)  # the window trains until paused by default
 
 
 def main(argv: list[str] | None = None) -> int:

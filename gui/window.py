@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from gui.history import DecimatedHistory
 from gui.insight_tabs import INSIGHT_PANELS, InsightViews
+from gui.lm_mode import LanguageModelMode
 from gui.panels.controls import ControlsPanel
 from gui.panels.corpus import CorpusPanel
 from gui.panels.curves import CurvesPanel
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self.workers = WorkerThread(self)  # after every widget: no thread left behind on error
         self.worker = self.workers.worker
         self.insight = InsightViews(self)  # the insight tabs (issue 5)
+        self.lm_mode = LanguageModelMode(self)  # the language-model task (issue 6)
         self._build_layout()
         self._build_menus()
         self._build_status_bar()
@@ -144,8 +146,8 @@ class MainWindow(QMainWindow):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        title = QLabel("<b>Try a sentence</b> (re-evaluated as it trains)")
-        right_layout.addWidget(title)
+        right_layout.addWidget(self.lm_mode.sample_box, 1)  # shown for a language model
+        right_layout.addWidget(self.lm_mode.prediction_title)
         right_layout.addWidget(self.prediction, 1)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(scroll)
@@ -339,6 +341,7 @@ class MainWindow(QMainWindow):
             info.config.head,
             info.config.mask_padding,
         )
+        self.lm_mode.set_info(info)  # a language model adapts the views set up above
         self.settings.setValue("last_corpus", info.source)
         self.source = info.source
         self.controls.set_progress(info.epoch, info.config.epochs, 0.0, info.step)
@@ -441,6 +444,7 @@ class MainWindow(QMainWindow):
             return
         self.heatmaps.update_snapshot(snap)
         self.insight.update_snapshot(snap)
+        self.lm_mode.update_snapshot(snap)
         if self.prediction.isVisible():
             self.prediction.update_params(snap.params)
 

@@ -1,4 +1,7 @@
-"""The training worker: a thin QObject on a QThread that drives `rnnviz.trainer.Trainer`.
+"""The training worker: a thin QObject on a QThread that drives the trainer.
+
+The trainer is `rnnviz.trainer.Trainer` (classify) or
+`rnnviz.lm_trainer.LanguageModelTrainer` (task "lm"); both have the same surface.
 
 It steps in time slices of ~25 ms inside one slot call, then re-posts itself with
 `QTimer.singleShot(0, ...)` so that commands (pause, live changes, stop) are handled
@@ -47,6 +50,11 @@ class RunInfo:
     steps_per_epoch: int
     step: int = 0
     epoch: int = 0
+    text_chars: int = 0  # lm: characters in the text (train + validation)
+
+    @property
+    def task(self) -> str:
+        return self.config.task
 
 
 @dataclass(frozen=True)
@@ -63,9 +71,32 @@ class Frame:
     grad_norms: dict[str, float] = field(default_factory=dict)
 
 
+def make_trainer(corpus, config: Config):
+    """The trainer for `config.task`: a LanguageModelTrainer for "lm", else a Trainer."""
+    if config.task == "lm":
+        from rnnviz.lm_trainer import LanguageModelTrainer
+
+        return LanguageModelTrainer(corpus, config)
+    from rnnviz.trainer import Trainer
+
+    return Trainer(corpus, config)
+
+
+def live_fields(trainer) -> tuple[str, ...]:
+    """The Config fields `trainer.update` accepts mid-run."""
+    if trainer.config.task == "lm":
+        from rnnviz.lm_trainer import LIVE_FIELDS
+    else:
+        from rnnviz.trainer import LIVE_FIELDS
+    return LIVE_FIELDS
+
+
 def run_info(trainer, corpus) -> RunInfo:
     """Summarise a trainer for the views, copying what they keep."""
     from rnnviz.tokenizer import Tokenizer
+
+    if trainer.config.task == "lm":
+        return lm_run_info(trainer, corpus)
 
     tok = Tokenizer.from_dict(trainer.tokenizer.to_dict())
     names = list(trainer.label_names)
@@ -98,6 +129,43 @@ def run_info(trainer, corpus) -> RunInfo:
     )
 
 
+def lm_run_info(trainer, corpus) -> RunInfo:
+    """`run_info` for a language model: token counts instead of texts and labels; the
+    examples and probe texts are BPTT windows of the stream."""
+    from rnnviz.tokenizer import Tokenizer
+
+    tok = Tokenizer.from_dict(trainer.tokenizer.to_dict())
+    T = int(trainer.config.bptt)
+    ids = trainer.train_ids
+    examples = [
+        (tok.decode(ids[i : i + T]), ids[i : i + T].copy(), "")
+        for i in range(0, min(len(ids) - 1, 3 * T), T)
+    ]
+    probe = trainer.probe_ids
+    return RunInfo(
+        source=str(corpus.source),
+        warnings=list(corpus.warnings),
+        label_names=[],
+        class_counts={},
+        num_texts=len(corpus.texts),
+        num_train=len(trainer.train_ids),
+        num_val=len(trainer.val_ids),
+        words=list(tok.id_to_word),
+        token_counts=np.asarray(trainer.token_counts).copy(),
+        maxlen=T,
+        lengths=np.zeros(0, np.int64),
+        truncated=0,
+        examples=examples,
+        probe_texts=[tok.decode(row) for row in probe],
+        config=trainer.config,
+        tokenizer=tok,
+        steps_per_epoch=int(trainer.steps_per_epoch),
+        step=int(trainer.step_count),
+        epoch=int(trainer.epoch),
+        text_chars=sum(len(t) for t in corpus.texts),
+    )
+
+
 class TrainingWorker(QObject):
     """Lives on its own thread; every slot runs there. Exceptions become `error`."""
 
@@ -106,6 +174,7 @@ class TrainingWorker(QObject):
     running_changed = Signal(bool)
     load_progress = Signal(float, str)
     load_failed = Signal(str)
+    plain_text_found = Signal(str, str)  # (source, message): a classify load met plain text
     diverged = Signal(str)  # loss became NaN/inf: the message says where and what to try
     finished = Signal(str)  # the run reached its end (epochs, early stopping)
     error = Signal(str)
@@ -116,6 +185,7 @@ class TrainingWorker(QObject):
         super().__init__()
         self.trainer = None
         self.corpus = None
+        self.source = ""  # where the corpus came from, to reload it for the other task
         self.running = False
         self._stop = False  # set from the GUI thread; checked between steps
         self._load_generation = 0
@@ -142,9 +212,8 @@ class TrainingWorker(QObject):
     # -- slots (queued from the GUI thread) ---------------------------------------------
     @Slot(str, object)
     def load(self, source: str, config: Config) -> None:
-        """Load a corpus and build a fresh trainer on it."""
-        from rnnviz.data import load_corpus
-        from rnnviz.trainer import Trainer
+        """Load a corpus and build a fresh trainer on it (for `config.task`)."""
+        from rnnviz.data import CorpusError, load_corpus
 
         self._set_running(False)
         self._load_generation += 1
@@ -155,14 +224,19 @@ class TrainingWorker(QObject):
 
         try:
             corpus = load_corpus(
-                source, progress=progress, cancel=lambda: self._stop or gen != self._load_generation
-            )
+                source, task=config.task, progress=progress,
+                cancel=lambda: self._stop or gen != self._load_generation,
+            )  # fmt: skip
             self.load_progress.emit(0.95, "Building the vocabulary…")
-            trainer = Trainer(corpus, config)
+            trainer = make_trainer(corpus, config)
         except Exception as exc:
-            self.load_failed.emit(_one_line(exc))
+            if isinstance(exc, CorpusError) and config.task == "classify" and _is_plain(exc):
+                self.load_progress.emit(1.0, "")
+                self.plain_text_found.emit(source, _one_line(exc))
+            else:
+                self.load_failed.emit(_one_line(exc))
             return
-        self.corpus, self.trainer = corpus, trainer
+        self.corpus, self.trainer, self.source = corpus, trainer, source
         self._reset_buffers()
         self.load_progress.emit(1.0, "")
         self.info_ready.emit(run_info(trainer, corpus))
@@ -173,11 +247,12 @@ class TrainingWorker(QObject):
         """Fresh weights (and shapes) with `config` on the current corpus."""
         if self.corpus is None:
             return
-        from rnnviz.trainer import Trainer
-
+        if config.task != self.trainer.config.task:  # the corpus is read differently
+            self.load(self.source, config)
+            return
         self._set_running(False)  # a reset leaves the run paused: the user restarts it
         try:
-            self.trainer = Trainer(self.corpus, config)
+            self.trainer = make_trainer(self.corpus, config)
         except Exception as exc:
             self.error.emit(f"Reset failed: {_one_line(exc)}")
             return
@@ -187,8 +262,10 @@ class TrainingWorker(QObject):
 
     @Slot(str)
     def load_checkpoint(self, path: str) -> None:
-        """Continue from a checkpoint on the current corpus."""
+        """Continue from a checkpoint on the current corpus (read again for its task)."""
         from rnnviz import checkpoint
+        from rnnviz.data import load_corpus
+        from rnnviz.lm_trainer import LanguageModelTrainer
         from rnnviz.trainer import Trainer
 
         self._set_running(False)
@@ -196,15 +273,24 @@ class TrainingWorker(QObject):
             self.error.emit("Load a corpus first: a model continues training on a corpus")
             return
         try:
-            trainer = Trainer.load(path, corpus=self.corpus)
-            meta = checkpoint.load(path).meta
+            ck = checkpoint.load(path)
+            meta, task = ck.meta, ck.config.task
+            corpus = self.corpus
+            if task != self.trainer.config.task:
+                try:
+                    corpus = load_corpus(self.source, task=task)
+                except Exception as exc:
+                    kind = "a language model" if task == "lm" else "a classifier"
+                    raise ValueError(f"it is {kind}, and {_one_line(exc)}") from None
+            cls = LanguageModelTrainer if task == "lm" else Trainer
+            trainer = cls.load(path, corpus=corpus)
         except Exception as exc:
             self.error.emit(f"Could not load the model: {_one_line(exc)}")
             return
         # Trainer.load starts counting at 0; the checkpoint knows where it was.
         trainer.step_count = int(meta.get("step", 0))
         trainer.epoch = int(meta.get("epoch", 0))
-        self.trainer = trainer
+        self.trainer, self.corpus = trainer, corpus
         self._reset_buffers()
         self.info_ready.emit(run_info(trainer, self.corpus))
         self._emit_frame(capture_now=True)
@@ -262,9 +348,8 @@ class TrainingWorker(QObject):
         """Live changes (learning rate, clipping, ...), applied between two steps."""
         if self.trainer is None:
             return
-        from rnnviz.trainer import LIVE_FIELDS
-
-        live = {k: v for k, v in changes.items() if k in LIVE_FIELDS}
+        fields = live_fields(self.trainer)
+        live = {k: v for k, v in changes.items() if k in fields}
         try:
             self.trainer.update(**live)
         except Exception as exc:
@@ -390,6 +475,11 @@ class TrainingWorker(QObject):
         if running != self.running:
             self.running = running
             self.running_changed.emit(running)
+
+
+def _is_plain(exc: BaseException) -> bool:
+    """The loader's "this is plain text (for the language model)" errors."""
+    return "plain text" in str(exc)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.tasks import TASK_NAMES, config_for_task
 from gui.widgets import LightBar
-from rnnviz.config import CLIPS, HEADS, INITS, OPTIMIZERS, Config
+from rnnviz.config import CLIPS, HEADS, INITS, LEVELS, OPTIMIZERS, Config
 
 LR_MIN_EXP, LR_MAX_EXP = -5.0, 0.0  # the learning-rate slider spans 1e-5 .. 1
 LR_TICKS = 100  # slider ticks per decade
@@ -50,6 +51,7 @@ class ControlsPanel(QWidget):
     step_requested = Signal()
     reset_requested = Signal()
     live_changed = Signal(dict)  # {field: value} for Config fields that change live
+    task_changed = Signal(str)  # the user picked another task: "classify" or "lm"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +71,17 @@ class ControlsPanel(QWidget):
             b.setMinimumHeight(30)
         self.train_button.setStyleSheet("QPushButton:checked { background: #f3c969; }")
 
+        self.task = QComboBox()
+        for key, name in TASK_NAMES.items():
+            self.task.addItem(name, key)
+        self.task.setToolTip(
+            "Classify: a label per text. Language model: predict the next token of plain "
+            "text (switching reloads the corpus with fresh weights)"
+        )
+        self.level = _combo(LEVELS)
+        self.level.setToolTip("Tokens: words, or single characters (reset to apply)")
+        self.bptt = _spin(1, 4096)
+        self.bptt.setToolTip("Language model: tokens per truncated-BPTT window")
         self.embed_dim = _spin(1, 1024)
         self.hidden_size = _spin(1, 2048)
         self.maxlen = _spin(0, 10000, special="auto")
@@ -99,16 +112,20 @@ class ControlsPanel(QWidget):
         clip_row.addWidget(self.clip)
         clip_row.addWidget(self.clip_value)
 
+        task_form = QFormLayout()
+        task_form.addRow("Task", self.task)
+        task_form.addRow("Tokens", self.level)
         model_box = QGroupBox("Model (reset to apply)")
-        model_form = QFormLayout(model_box)
+        self.model_form = model_form = QFormLayout(model_box)
         model_form.addRow("Embedding size D", self.embed_dim)
         model_form.addRow("Hidden size H", self.hidden_size)
         model_form.addRow("Max length T", self.maxlen)
+        model_form.addRow("BPTT window T", self.bptt)
         model_form.addRow("Head", self.head)
         model_form.addRow("Init", self.init)
         model_form.addRow("Optimiser", self.optimizer)
         train_box = QGroupBox("Training (live)")
-        train_form = QFormLayout(train_box)
+        self.train_form = train_form = QFormLayout(train_box)
         train_form.addRow("Learning rate", lr_row)
         train_form.addRow("Clipping", clip_row)
         train_form.addRow("Batch size", self.batch_size)
@@ -140,6 +157,7 @@ class ControlsPanel(QWidget):
         layout.addWidget(self.epoch_label)
         layout.addWidget(self.progress)
         layout.addWidget(self.banner)
+        layout.addLayout(task_form)
         layout.addWidget(train_box)
         layout.addWidget(model_box)
         layout.addStretch(1)
@@ -150,17 +168,19 @@ class ControlsPanel(QWidget):
         self.reset_button.clicked.connect(self.reset_requested)
         self.banner_reset.clicked.connect(self.reset_requested)
         self.lr_slider.valueChanged.connect(self._on_lr_slider)
+        self.task.activated.connect(self._on_task_chosen)
         for w in (
             self.embed_dim,
             self.hidden_size,
             self.maxlen,
+            self.bptt,
             self.batch_size,
             self.epochs,
         ):
             w.valueChanged.connect(self._on_widget_changed)
         self.patience.valueChanged.connect(self._on_widget_changed)
         self.clip_value.valueChanged.connect(self._on_widget_changed)
-        for w in (self.optimizer, self.head, self.init, self.clip):
+        for w in (self.level, self.optimizer, self.head, self.init, self.clip):
             w.currentIndexChanged.connect(self._on_widget_changed)
         self.mask_padding.toggled.connect(self._on_widget_changed)
 
@@ -176,6 +196,9 @@ class ControlsPanel(QWidget):
             self._config = config
             if applied:
                 self._applied = config
+            self.task.setCurrentIndex(max(self.task.findData(config.task), 0))
+            self.level.setCurrentText(config.level)
+            self.bptt.setValue(config.bptt)
             self.embed_dim.setValue(config.embed_dim)
             self.hidden_size.setValue(config.hidden_size)
             self.maxlen.setValue(config.maxlen)
@@ -193,7 +216,13 @@ class ControlsPanel(QWidget):
             self.patience.setValue(config.patience)
         finally:
             self._updating = False
+        self._show_task_rows(config.task)
         self._update_banner()
+
+    def set_task(self, task: str) -> None:
+        """Switch to `task` as the user would (adapts defaults, emits `task_changed`)."""
+        self.task.setCurrentIndex(self.task.findData(task))
+        self._on_task_chosen(self.task.currentIndex())
 
     def set_lr(self, lr: float) -> None:
         """Move the learning-rate slider (emits `live_changed` like a user would)."""
@@ -223,6 +252,21 @@ class ControlsPanel(QWidget):
         self.train_button.setText("Pause" if checked else "Train")
         self.train_toggled.emit(checked)
 
+    def _on_task_chosen(self, _index: int) -> None:
+        task = self.task.currentData()
+        if task == self._config.task:
+            return
+        self.set_config(config_for_task(self._config, task), applied=False)
+        self.task_changed.emit(task)
+
+    def _show_task_rows(self, task: str) -> None:
+        """Rows that mean something only for one task are hidden for the other."""
+        lm = task == "lm"
+        self.model_form.setRowVisible(self.maxlen, not lm)
+        self.model_form.setRowVisible(self.bptt, lm)
+        self.model_form.setRowVisible(self.head, not lm)  # the language model is softmax
+        self.train_form.setRowVisible(self.mask_padding, not lm)  # one stream: no padding
+
     def _on_lr_slider(self, value: int) -> None:
         lr = 10 ** (value / LR_TICKS)
         lr = float(f"{lr:.3g}")
@@ -236,6 +280,8 @@ class ControlsPanel(QWidget):
         self.clip_value.setEnabled(self.clip.currentText() != "none")
         self._apply(
             {
+                "level": self.level.currentText(),
+                "bptt": self.bptt.value(),
                 "embed_dim": self.embed_dim.value(),
                 "hidden_size": self.hidden_size.value(),
                 "maxlen": self.maxlen.value(),

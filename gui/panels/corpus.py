@@ -1,4 +1,7 @@
-"""The corpus view: source picker, class counts, length histogram, vocabulary, examples."""
+"""The corpus view: source picker, class counts, length histogram, vocabulary, examples.
+
+For a language model (one long text): token counts by rank instead of the length
+histogram, and BPTT windows (input -> target) as the examples."""
 
 from __future__ import annotations
 
@@ -30,8 +33,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.tasks import visible_token, visible_words
+
 PAD_ID, UNK_ID = 0, 1
 EXAMPLES_SHOWN = 6
+HIST_TITLE = "Sequence lengths (tokens)"
+RANK_TITLE = "Token counts by rank (most frequent first)"
 
 
 class VocabularyModel(QAbstractTableModel):
@@ -95,7 +102,7 @@ class CorpusPanel(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.RichText)
 
-        self.hist_widget = pg.PlotWidget(background="w", title="Sequence lengths (tokens)")
+        self.hist_widget = pg.PlotWidget(background="w", title=HIST_TITLE)
         self.hist_widget.setMinimumHeight(150)
         self.hist_plot = self.hist_widget.getPlotItem()
         self.hist_plot.setLabel("bottom", "tokens per text")
@@ -236,6 +243,10 @@ class CorpusPanel(QWidget):
             + (f"\n(+{len(warnings) - 3} more)" if len(warnings) > 3 else "")
         )
         self.set_current_source(info.source)
+        if info.config.task == "lm":
+            self._set_lm_info(info)
+            return
+        self._set_axes(HIST_TITLE, "tokens per text", "texts", show_maxlen=True)
         counts = ", ".join(
             f"{html.escape(name)}: <b>{n:,}</b>" for name, n in info.class_counts.items()
         )
@@ -252,6 +263,32 @@ class CorpusPanel(QWidget):
         self.examples.setPlainText(_examples_text(info))
 
     # -- internals --------------------------------------------------------------------
+    def _set_lm_info(self, info) -> None:
+        cfg = info.config
+        unit = "characters" if cfg.level == "char" else "words"
+        share = f"{cfg.val_fraction:.0%}"
+        self.summary.setText(
+            f"<b>{html.escape(info.source)}</b> · language model<br>"
+            f"one text of {info.text_chars:,} characters: {info.num_train:,} {unit} for "
+            f"training, {info.num_val:,} for validation (the last {share})<br>"
+            f"vocabulary: <b>{len(info.words):,}</b> tokens (incl. [PAD], [UNK]) · "
+            f"BPTT window T = <b>{info.maxlen}</b> · {info.steps_per_epoch:,} steps per epoch"
+        )
+        counts = np.sort(np.asarray(info.token_counts)[2:])[::-1]
+        self._set_axes(RANK_TITLE, "token rank", "occurrences", show_maxlen=False)
+        ranks = np.arange(len(counts) + 1, dtype=np.float64)
+        self.hist_curve.setData(ranks, counts.astype(np.float64))
+        self.vocab_model.set_vocabulary(visible_words(info.words), info.token_counts)
+        self.table.sortByColumn(2, Qt.DescendingOrder)
+        self.examples.setPlainText(_lm_examples_text(info))
+
+    def _set_axes(self, title: str, x: str, y: str, show_maxlen: bool) -> None:
+        if self.hist_plot.titleLabel.text != title:
+            self.hist_plot.setTitle(title)
+            self.hist_plot.setLabel("bottom", x)
+            self.hist_plot.setLabel("left", y)
+        self.maxlen_line.setVisible(show_maxlen)
+
     def _draw_histogram(self, lengths: np.ndarray, maxlen: int) -> None:
         lengths = np.asarray(lengths)
         if not len(lengths):
@@ -282,6 +319,23 @@ def _examples_text(info) -> str:
         lines.append(f"[{label}] {text[:100]}")
         lines.append(f"   tokens: {tokens}")
         lines.append(f"   ids:    [PAD]x{n_pad} {shown}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _lm_examples_text(info) -> str:
+    lines = [
+        "Each step reads a window of tokens and predicts each one's successor;",
+        "the state carries over from one window to the next (truncated BPTT).",
+        "",
+    ]
+    words = info.words
+    for _text, ids, _label in info.examples[:3]:
+        shown = [visible_token(words[t]) if t < len(words) else "?" for t in ids[:48]]
+        sep = "" if info.config.level == "char" else " "
+        lines.append(f"input:  {sep.join(shown[:-1])}")
+        lines.append(f"target: {sep.join(shown[1:])}")
+        lines.append(f"ids:    {' '.join(str(int(t)) for t in ids[:24])} …")
         lines.append("")
     return "\n".join(lines)
 

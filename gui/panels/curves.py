@@ -1,4 +1,6 @@
-"""Loss and accuracy against steps: smoothing, log scale, hover read-out, ln C reference."""
+"""Loss and accuracy against steps: smoothing, log scale, hover read-out, ln C reference.
+
+Language models read their loss in another unit (bits per character): `set_units`."""
 
 from __future__ import annotations
 
@@ -43,6 +45,8 @@ class CurvesPanel(QWidget):
         self._train: dict[str, np.ndarray] = {}
         self._val: dict[str, np.ndarray] = {}
         self._chance: float | None = None
+        self._scale = 1.0  # loss unit per nat (1 / ln 2 for bits)
+        self._unit = ""
         self._dirty = False
 
         self.smoothing = QSlider(Qt.Horizontal)
@@ -136,9 +140,32 @@ class CurvesPanel(QWidget):
     # -- public API -------------------------------------------------------------------
     def set_num_classes(self, num_classes: int) -> None:
         """Place the dashed reference at ln C, the loss an untrained softmax starts at."""
-        self._chance = math.log(num_classes) if num_classes > 1 else None
+        chance = math.log(num_classes) if num_classes > 1 else None
+        self.set_units(1.0, "", chance, "ln C (untrained)", "Accuracy")
+
+    def set_units(
+        self,
+        scale: float,
+        unit: str,
+        reference: float | None,
+        reference_label: str,
+        accuracy_title: str = "Accuracy",
+    ) -> None:
+        """Show the loss as nats x `scale` in `unit` (e.g. bits per character), with the
+        dashed reference line at `reference` (already in that unit) or none."""
+        self._scale, self._unit = float(scale), unit
+        self._chance = reference
+        self.loss_plot.setTitle(f"Loss ({unit})" if unit else "Loss")
+        if unit:
+            self.loss_plot.setLabel("left", unit.replace(" per ", " / "))
+        self.loss_plot.getAxis("left").showLabel(bool(unit))
+        self.acc_plot.setTitle(accuracy_title)
+        self.chance_line.label.setFormat(reference_label)
         self.chance_line.setVisible(self._chance is not None)
+        self._ranges.pop("loss_y", None)
+        self._val_drawn = -1  # validation points in the new unit
         self._place_chance_line()
+        self._redraw()
 
     def set_history(self, train: DecimatedHistory, val: DecimatedHistory) -> None:
         """Redraw from the two histories (cheap: a few thousand points at most)."""
@@ -162,12 +189,16 @@ class CurvesPanel(QWidget):
     def _weight(self) -> float:
         return self.smoothing.value() / 100.0
 
+    def _values(self, source: dict, key: str) -> np.ndarray:
+        """A metric column, the loss in the display unit."""
+        return source[key] * self._scale if key == "loss" and self._scale != 1.0 else source[key]
+
     def _redraw(self) -> None:
         if not self._train or not len(self._train["step"]):
             return
         steps = self._train["step"]
         for key in ("loss", "accuracy"):
-            y = self._train[key]
+            y = self._values(self._train, key)
             parts = self.curves[key]
             parts["raw"].setData(steps, y)
             parts["smooth"].setData(steps, ema(y, self._weight()))
@@ -176,7 +207,7 @@ class CurvesPanel(QWidget):
             self._val_drawn = n_val
             for key in ("loss", "accuracy"):
                 if n_val:
-                    self.curves[key]["val"].setData(self._val["step"], self._val[key])
+                    self.curves[key]["val"].setData(self._val["step"], self._values(self._val, key))
                 else:
                     self.curves[key]["val"].setData([], [])
         if self.follow.isChecked():
@@ -185,9 +216,9 @@ class CurvesPanel(QWidget):
     def _follow(self) -> None:
         """Keep everything in view with ranges that change rarely (hysteresis)."""
         x_max = nice_step(float(self._train["step"][-1]) * 1.05)
-        losses = [self._train["loss"]]
+        losses = [self._values(self._train, "loss")]
         if self._val and len(self._val["step"]):
-            losses.append(self._val["loss"])
+            losses.append(self._values(self._val, "loss"))
         finite = np.concatenate(losses)
         finite = finite[np.isfinite(finite)]
         top = float(finite.max()) if finite.size else 1.0
@@ -256,15 +287,16 @@ class CurvesPanel(QWidget):
         i = int(np.clip(np.searchsorted(steps, x), 0, len(steps) - 1))
         if i > 0 and abs(steps[i - 1] - x) < abs(steps[i] - x):
             i -= 1
-        value = self._train[key][i]
-        smooth = ema(self._train[key], self._weight())[i]
+        column = self._values(self._train, key)
+        value, smooth = column[i], ema(column, self._weight())[i]
         text = (
             f"step {int(steps[i]):,}  ·  epoch {self._train['epoch'][i]:.2f}  ·  "
             f"train {key} {value:.4f} (smoothed {smooth:.4f})"
         )
         if self._val and len(self._val["step"]):
             j = int(np.argmin(np.abs(self._val["step"] - steps[i])))
-            text += f"  ·  val {key} {self._val[key][j]:.4f} @ step {int(self._val['step'][j]):,}"
+            v = self._values(self._val, key)[j]
+            text += f"  ·  val {key} {v:.4f} @ step {int(self._val['step'][j]):,}"
         self.hover_label.setText(text)
         for parts in self.curves.values():
             parts["cursor"].setPos(steps[i])

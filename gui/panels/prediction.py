@@ -1,4 +1,6 @@
-"""The prediction box: type a sentence, see its tokens, class probabilities and hidden states."""
+"""The prediction box: type a sentence, see its tokens, class probabilities and hidden states.
+
+For a language model: type a prefix, see the top next tokens with their probabilities."""
 
 from __future__ import annotations
 
@@ -17,10 +19,14 @@ from PySide6.QtWidgets import (
 )
 
 from gui.panels.heatmaps import HeatmapView
+from gui.tasks import visible_token
 from gui.widgets import LightBar
 
 MAX_CLASSES_SHOWN = 12
 PAD_ID, UNK_ID = 0, 1
+TOP_K = 10  # next tokens listed for a language model
+MAX_PREFIX = 2000  # prefix tokens a language model reads (the state carries them all)
+PREFIX_ROWS = 48  # prefix tokens shown in the hidden-state heatmap and the token strip
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,9 @@ class PredictionPanel(QWidget):
         self.tokenizer = None
         self.maxlen = 0
         self.class_names: list[str] = []
+        self.task = "classify"
+        self._bar_names: list[str] | None = None
+        self.last_top: list[tuple[str, float]] = []  # lm: (token, probability), best first
         self.head = "softmax"
         self.mask_padding = True
         self._params: dict | None = None
@@ -115,9 +124,19 @@ class PredictionPanel(QWidget):
         """What is needed to encode text and read the output (after a load or reset)."""
         self.tokenizer, self.maxlen = tokenizer, maxlen
         self.head, self.mask_padding = head, mask_padding
-        if list(class_names) != self.class_names:
-            self.class_names = list(class_names)
-            self._build_bars()
+        self.task = "classify"
+        self.input.setPlaceholderText("Type a sentence to classify…")
+        self.class_names = list(class_names)
+        self._build_bars(self.class_names[:MAX_CLASSES_SHOWN])
+        self._params = None
+        self._refresh()
+
+    def set_language_model(self, tokenizer, top_k: int = TOP_K) -> None:
+        """Language-model mode: the typed prefix's most likely next tokens."""
+        self.tokenizer, self.maxlen, self.task = tokenizer, MAX_PREFIX, "lm"
+        self.class_names = []
+        self.input.setPlaceholderText("Type a prefix: which token comes next?")
+        self._build_bars(["–"] * top_k)
         self._params = None
         self._refresh()
 
@@ -132,13 +151,17 @@ class PredictionPanel(QWidget):
             self._refresh()
 
     # -- internals --------------------------------------------------------------------
-    def _build_bars(self) -> None:
+    def _build_bars(self, names: list[str]) -> None:
+        if names == self._bar_names:
+            return
+        self._bar_names = list(names)
         for row in self._bar_rows:
             for w in row:
                 w.deleteLater()
         self._bar_rows = []
-        for i, name in enumerate(self.class_names[:MAX_CLASSES_SHOWN]):
+        for i, name in enumerate(names):
             label, bar, value = QLabel(name), LightBar(14), QLabel("–")
+            label.setMinimumWidth(24)
             value.setMinimumWidth(48)
             value.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
             self.bars.addWidget(label, i, 0)
@@ -154,6 +177,9 @@ class PredictionPanel(QWidget):
         text = self.input.text()
         if self.tokenizer is None or not self.maxlen:
             self.tokens_label.setText("<i>Load a corpus to start.</i>")
+            return
+        if self.task == "lm":
+            self._refresh_lm(text)
             return
         enc = encode_sentence(self.tokenizer, self.maxlen, text)
         self.tokens_label.setText(_tokens_html(enc))
@@ -188,6 +214,63 @@ class PredictionPanel(QWidget):
         words = self.tokenizer.id_to_word
         labels = ["·" if t == PAD_ID else words[t] for t in enc.ids[start:]]
         self.hidden_view.set_data(hidden[start:], row_labels=labels)
+
+    def _refresh_lm(self, text: str) -> None:
+        tokens = self.tokenizer.tokenize(text)[-MAX_PREFIX:]
+        vocab = self.tokenizer.vocab
+        known = [t in vocab for t in tokens]
+        self.tokens_label.setText(_prefix_html(tokens, known))
+        ids = np.array([vocab.get(t, UNK_ID) for t in tokens], np.int64)
+        if self._params is None or not len(ids):
+            self._clear_bars()
+            return
+        from rnnviz.language_model import RNNLanguageModel
+
+        model = RNNLanguageModel.from_params(self._params)
+        with np.errstate(all="ignore"):  # diverged weights: show NaN, do not raise
+            out = model.forward(ids[None, :])
+        proba = out.proba[0, -1].astype(np.float64)  # (V,) the token after the prefix
+        if not np.all(np.isfinite(proba)):
+            self._clear_bars()
+            self.verdict.setText("→ not a number: the weights diverged (Reset)")
+            return
+        self.last_proba = proba
+        k = min(len(self._bar_rows), len(proba))
+        top = np.argsort(-proba, kind="stable")[:k]
+        words = self.tokenizer.id_to_word
+        self.last_top = [(words[i], float(proba[i])) for i in top]
+        for (label, bar, value), (word, p) in zip(self._bar_rows, self.last_top, strict=False):
+            label.setText(html.escape(visible_token(word)))
+            bar.set_fraction(p)
+            value.setText(f"{p:.1%}")
+        best, p_best = self.last_top[0]
+        held = sum(p for _, p in self.last_top)
+        self.verdict.setText(f"→ {visible_token(best)}  ({p_best:.1%}; top {k} hold {held:.0%})")
+        rows = ids[-PREFIX_ROWS:]
+        labels = [visible_token(words[t]) if t != UNK_ID else "[UNK]" for t in rows]
+        self.hidden_view.set_data(out.hidden[0][-PREFIX_ROWS:], row_labels=labels)
+
+    def _clear_bars(self) -> None:
+        self.last_proba = None
+        self.last_top = []
+        self.verdict.setText("")
+        for _label, bar, value in self._bar_rows:
+            bar.set_fraction(0.0)
+            value.setText("–")
+
+
+def _prefix_html(tokens: list[str], known: list[bool]) -> str:
+    """A language model's prefix, its last PREFIX_ROWS tokens, spaces and newlines shown."""
+    if not tokens:
+        return "<i>Type a prefix.</i>"
+    parts = []
+    for token, ok in zip(tokens[-PREFIX_ROWS:], known[-PREFIX_ROWS:], strict=True):
+        t = html.escape(visible_token(token))
+        style = "background:#e2ecf7" if ok else "background:#f8d7da;color:#842029"
+        parts.append(f"<span style='{style}'>{t}</span>")
+    cut = len(tokens) - PREFIX_ROWS
+    head = f"<span style='color:#777'>… {cut} before </span>" if cut > 0 else ""
+    return head + "&#8203;".join(parts)  # zero-width spaces: the strip may wrap anywhere
 
 
 def _tokens_html(enc: Encoded) -> str:

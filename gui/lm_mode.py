@@ -1,0 +1,89 @@
+"""The language-model task in the window: the live sample box and the views' units.
+
+The window calls `set_info` after its own (classifier-minded) set-up of a new run and
+`update_snapshot` with each captured snapshot; for a language model this switches the
+curves to bits per character, labels heatmaps by visible tokens, turns the prediction
+box into a next-token view and feeds the sample box. It also handles the task switch
+(controls) and the "this file is plain text" answer of a classification load.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from gui.panels.sample_text import SampleTextPanel
+from gui.tasks import config_for_task, loss_unit, visible_token, visible_words
+
+MAX_COLUMN_LABELS = 120  # label W_out's columns by token when V is at most this
+CLASSIFY_TITLE = "<b>Try a sentence</b> (re-evaluated as it trains)"
+LM_TITLE = "<b>Next token</b> after a prefix (re-evaluated as it trains)"
+
+
+class LanguageModelMode(QObject):
+    """Owns the sample box; adapts the shared views when the run is a language model."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.task = "classify"
+        self.sample_panel = SampleTextPanel()
+        self.sample_box = QWidget()
+        layout = QVBoxLayout(self.sample_box)
+        layout.setContentsMargins(0, 0, 0, 6)
+        layout.addWidget(QLabel("<b>Live sample</b> (regenerated as it trains)"))
+        layout.addWidget(self.sample_panel, 1)
+        self.sample_box.setVisible(False)
+        self.prediction_title = QLabel(CLASSIFY_TITLE)
+
+        window.controls.task_changed.connect(self._on_task_changed)
+        window.worker.plain_text_found.connect(self._on_plain_text)
+
+    # -- hooks the window calls ----------------------------------------------------------
+    def set_info(self, info) -> None:
+        """A new run: adapt the views to its task (after the window's own set-up)."""
+        w = self.window
+        self.task = info.config.task
+        lm = self.task == "lm"
+        self.sample_box.setVisible(lm)
+        self.prediction_title.setText(LM_TITLE if lm else CLASSIFY_TITLE)
+        w.heatmaps.views["W_out"].title = "W_out (H x V)" if lm else "W_out (H x C)"
+        w.heatmaps.views["grad_W_out"].title = "dL/dW_out"
+        if not lm:
+            return
+        scale, unit, reference = loss_unit(info.config, len(info.words))
+        bits = info.config.level == "char"
+        label = f"log2 V = {reference:.2f} (uniform guess)" if bits else "ln V (uniform guess)"
+        w.curves.set_units(scale, unit, reference, label, "Next-token accuracy")
+        shown = visible_words(info.words)
+        columns = shown if len(shown) <= MAX_COLUMN_LABELS else []
+        probes = [visible_token(t) for t in info.probe_texts]
+        w.heatmaps.set_vocabulary(shown, info.token_counts, probes, columns)
+        w.prediction.set_language_model(info.tokenizer)
+        self.sample_panel.set_tokenizer(info.tokenizer)
+
+    def update_snapshot(self, snapshot) -> None:
+        """A captured snapshot: the sample box samples from its parameter copies."""
+        if self.task == "lm" and snapshot.params:
+            self.sample_panel.set_params(snapshot.params, snapshot.step)
+
+    # -- handlers -----------------------------------------------------------------------
+    def _on_task_changed(self, task: str) -> None:
+        w = self.window
+        if w.source:
+            w.diverged_message = ""
+            w.load_source(w.source)  # the corpus is read anew for the task, fresh weights
+
+    def _on_plain_text(self, source: str, message: str) -> None:
+        """A classification load met plain text: switch to the language model, say so."""
+        w = self.window
+        w.controls.set_config(config_for_task(w.controls.config(), "lm"), applied=False)
+        w.load_source(source)
+        w.message.show_message(
+            f"{html.escape(source)} is plain text, so it was opened for the "
+            "<b>language-model</b> task (predict the next character). Choose Task › "
+            "Classify and a labelled corpus (tsv, csv, folders) to classify texts.",
+            "info",
+        )

@@ -1,0 +1,60 @@
+"""The two tasks the app trains (classify, lm): settings per task and visible tokens.
+
+Qt-free, so `gui/app.py` can use it before Qt is imported.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rnnviz.config import Config
+
+TASK_NAMES = {"classify": "Classify", "lm": "Language model"}
+# Fields a task switch may move to the other task's default (the rest stay the user's).
+_SWITCHED = ("level", "embed_dim", "hidden_size", "batch_size", "bptt", "lr", "val_fraction",
+             "eval_every")  # fmt: skip
+VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍"}
+
+
+def task_defaults(task: str) -> Config:
+    """The defaults of `task`: Config() for classify, `lm_defaults()` for lm."""
+    if task == "lm":
+        from rnnviz.lm_trainer import lm_defaults
+
+        return lm_defaults()
+    return Config()
+
+
+def config_for_task(config: Config, task: str) -> Config:
+    """`config` switched to `task`: fields the user left at the other task's default
+    take this task's default (hidden size 256, char level, ... for the language model)."""
+    if config.task == task:
+        return config
+    old, new = task_defaults(config.task), task_defaults(task)
+    changes = {f: getattr(new, f) for f in _SWITCHED if getattr(config, f) == getattr(old, f)}
+    return config.replace(task=task, **changes)
+
+
+def visible_token(token: str) -> str:
+    """A token as shown on screen: space as '␣', newline as '⏎', tab as '⇥'."""
+    if len(token) == 1:
+        return VISIBLE.get(token, token)
+    return "".join(VISIBLE.get(c, c) for c in token)
+
+
+def visible_words(words: list[str]) -> list[str]:
+    """`visible_token` of every vocabulary entry."""
+    return [visible_token(w) for w in words]
+
+
+def loss_unit(config: Config, vocab_size: int) -> tuple[float, str, float]:
+    """(scale from nats, unit name, the loss of a uniform guess in that unit).
+
+    Char-level language models are read in bits per character (nats / ln 2); word-level
+    ones in nats per word; classifiers in nats, untrained at ln C (see the curves)."""
+    V = max(vocab_size, 2)
+    if config.task == "lm" and config.level == "char":
+        return 1.0 / math.log(2), "bits per character", math.log2(V)
+    if config.task == "lm":
+        return 1.0, "nats per word", math.log(V)
+    return 1.0, "nats", math.log(V)
