@@ -10,6 +10,7 @@ box into a next-token view and feeds the sample box. It also handles the task sw
 from __future__ import annotations
 
 import html
+import math
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
@@ -29,6 +30,7 @@ class LanguageModelMode(QObject):
         super().__init__(window)
         self.window = window
         self.task = "classify"
+        self._scale, self._unit = 1.0, ""  # the loss's display unit (see gui.tasks.loss_unit)
         self.sample_panel = SampleTextPanel()
         self.sample_box = QWidget()
         layout = QVBoxLayout(self.sample_box)
@@ -50,10 +52,11 @@ class LanguageModelMode(QObject):
         self.sample_box.setVisible(lm)
         self.prediction_title.setText(LM_TITLE if lm else CLASSIFY_TITLE)
         w.heatmaps.views["W_out"].title = "W_out (H x V)" if lm else "W_out (H x C)"
-        w.heatmaps.views["grad_W_out"].title = "dL/dW_out"
+        self._scale, self._unit = 1.0, ""
         if not lm:
             return
         scale, unit, reference = loss_unit(info.config, len(info.words))
+        self._scale, self._unit = scale, ("bits/char" if info.config.level == "char" else "")
         bits = info.config.level == "char"
         label = f"log2 V = {reference:.2f} (uniform guess)" if bits else "ln V (uniform guess)"
         w.curves.set_units(scale, unit, reference, label, "Next-token accuracy")
@@ -68,6 +71,14 @@ class LanguageModelMode(QObject):
         """A captured snapshot: the sample box samples from its parameter copies."""
         if self.task == "lm" and snapshot.params:
             self.sample_panel.set_params(snapshot.params, snapshot.step)
+
+    def format_loss(self, loss: float) -> str:
+        """A loss for the status bar: nats, or bits per character for a char-level LM."""
+        if not math.isfinite(loss):
+            return str(loss)
+        if self._unit:
+            return f"{loss * self._scale:.4f} {self._unit}"
+        return f"{loss:.4f}"
 
     # -- handlers -----------------------------------------------------------------------
     def _on_task_changed(self, task: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import html
-import math
 import os
 import time
 from typing import ClassVar
@@ -431,8 +430,9 @@ class MainWindow(QMainWindow):
                 f"{frame.steps_per_second:,.0f} steps/s · {frame.tokens_per_second:,.0f} tokens/s"
                 + ("" if frame.running else " (last run)")
             )
-            loss = f"{snap.loss:.4f}" if math.isfinite(snap.loss) else str(snap.loss)
-            val = f" · val loss {snap.best_val_loss:.4f} (best)" if snap.best_val_loss else ""
+            loss = self.lm_mode.format_loss(snap.loss)  # bits per character for a char LM
+            best = snap.best_val_loss
+            val = f" · val loss {self.lm_mode.format_loss(best)} (best)" if best else ""
             self.status_loss.setText(f"step {snap.step:,} · loss {loss}{val} · lr {snap.lr:.3g}")
         self.frames_drawn += 1
         self.redraw_seconds += time.perf_counter() - started

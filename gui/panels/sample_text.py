@@ -52,7 +52,7 @@ class SampleTextPanel(QWidget):
         mono = QFont("monospace")
         mono.setStyleHint(QFont.Monospace)
         self.view.setFont(mono)
-        self.view.setMinimumHeight(120)
+        self.view.setMinimumHeight(190)  # ~10 lines: a whole 300-character sample
         self.view.setPlaceholderText("Samples appear here as the model trains.")
         self.temperature = QSlider(Qt.Horizontal)
         self.temperature.setRange(0, int(MAX_TEMPERATURE * TEMPERATURE_TICKS))

@@ -1,0 +1,163 @@
+"""The language-model task in the window, driven as a user would (dialogs patched)."""
+
+import math
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from rnnviz.config import Config
+
+pytestmark = pytest.mark.gui
+
+# Small enough to train fast on a loaded 2-core machine; kept by the task switch
+# (only fields left at the classifier's defaults take the language model's).
+SMALL = Config(epochs=0, embed_dim=16, hidden_size=48, batch_size=16, bptt=32, lr=0.01)
+
+
+def steps(window) -> int:
+    return window.train_history.total
+
+
+def click(qtbot, widget) -> None:
+    qtbot.mouseClick(widget, Qt.LeftButton)
+
+
+def train(qtbot, window, n: int) -> None:
+    """Train until `n` more steps are drawn, then pause."""
+    target = steps(window) + n
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: steps(window) >= target, timeout=15000)
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: not window.worker.running, timeout=5000)
+
+
+def lm_window(make_window):
+    window = make_window(SMALL, source="sample:prose")
+    assert window.info.config.task == "lm"
+    return window
+
+
+def test_plain_text_opens_the_language_model(qtbot, make_window):
+    window = lm_window(make_window)
+    info = window.info
+    assert "language-model" in window.message.label.text()
+    assert window.message.kind == "info"
+    assert window.controls.task.currentData() == "lm"
+    assert info.config.level == "char" and info.config.hidden_size == 48
+    assert window.lm_mode.sample_box.isVisible()
+    assert "bits" in window.curves.loss_plot.getAxis("left").labelText
+    V = len(info.words)
+    assert window.curves.chance_line.value() == pytest.approx(math.log2(V))
+    assert "language model" in window.corpus_panel.summary.text()
+    assert "target:" in window.corpus_panel.examples.toPlainText()
+    assert "␣" in [window.corpus_panel.vocab_model.words[i] for i in range(V)]
+
+
+def test_training_fills_and_changes_the_sample(qtbot, make_window):
+    window = lm_window(make_window)
+    sample = window.lm_mode.sample_panel
+    sample.set_temperature(0.0)  # greedy: only the weights change the text
+    qtbot.waitUntil(lambda: len(sample.text) >= 200, timeout=5000)
+    untrained = sample.text
+    train(qtbot, window, 40)
+    qtbot.waitUntil(lambda: window.last_captured.step >= 40, timeout=5000)
+    click(qtbot, sample.generate_button)
+    assert sample.text != untrained
+    assert sample.last_seconds < 0.2
+    again = sample.text
+    click(qtbot, sample.generate_button)  # new random draws, but greedy ignores them
+    assert sample.text == again
+    assert "greedy" in sample.status.text()
+    sample.set_temperature(1.0)
+    qtbot.keyClicks(sample.prime, "The sea")
+    qtbot.keyClick(sample.prime, Qt.Key_Return)
+    assert sample.text.startswith("The sea") and len(sample.text) > 200
+    assert "The sea" in sample.view.toPlainText()
+
+
+def test_prediction_lists_next_tokens(qtbot, make_window):
+    window = lm_window(make_window)
+    train(qtbot, window, 20)
+    box = window.prediction.input
+    box.clear()
+    qtbot.keyClicks(box, "The sea was")
+    qtbot.waitUntil(lambda: len(window.prediction.last_top) == 10, timeout=5000)
+    top = window.prediction.last_top
+    total = sum(p for _, p in top)
+    assert 0 < total <= 1 + 1e-6
+    assert [p for _, p in top] == sorted((p for _, p in top), reverse=True)
+    first = window.prediction.last_proba.copy()
+    assert "␣" in window.prediction.tokens_label.text()  # spaces made visible
+    qtbot.keyClicks(box, " g")
+    assert not np.allclose(window.prediction.last_proba, first)
+    assert window.prediction.hidden_view.data.shape[0] == len("The sea was g")
+    shown = [window.prediction._bar_rows[i][0].text() for i in range(10)]
+    assert " " not in shown
+
+
+def test_task_switch_on_a_labelled_corpus(qtbot, make_window):
+    window = make_window(SMALL)  # sample:sentiment, classify
+    assert window.info.config.task == "classify"
+    assert not window.lm_mode.sample_box.isVisible()
+    window.controls.task.setFocus()
+    qtbot.keyClick(window.controls.task, Qt.Key_Down)  # "Language model"
+    qtbot.waitUntil(lambda: window.info.config.task == "lm", timeout=10000)
+    assert window.curves.acc_plot.titleLabel.text == "Next-token accuracy"
+    assert window.worker.trainer.config.level == "char"
+    assert window.lm_mode.sample_box.isVisible()
+    train(qtbot, window, 5)
+    qtbot.keyClick(window.controls.task, Qt.Key_Up)  # back to "Classify"
+    qtbot.waitUntil(lambda: window.info.config.task == "classify", timeout=10000)
+    assert window.info.config.level == "word"
+    assert window.curves.chance_line.value() == pytest.approx(math.log(2))
+    assert not window.lm_mode.sample_box.isVisible()
+
+
+def test_save_and_load_a_language_model(qtbot, make_window, tmp_path, monkeypatch):
+    window = lm_window(make_window)
+    for _ in range(3):
+        click(qtbot, window.controls.step_button)
+    qtbot.waitUntil(lambda: window.last_captured.step == 3, timeout=5000)
+    saved_w = np.array(window.last_captured.params["W_out"])
+    path = tmp_path / "lm.npz"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    with qtbot.waitSignal(window.worker.saved, timeout=5000):
+        window.action_save_model.trigger()
+    from rnnviz import checkpoint
+    from rnnviz.language_model import RNNLanguageModel
+
+    assert isinstance(checkpoint.load(path).model, RNNLanguageModel)
+    click(qtbot, window.controls.reset_button)
+    qtbot.waitUntil(lambda: window.worker.trainer.step_count == 0, timeout=5000)
+    window.action_load_model.trigger()
+    qtbot.waitUntil(lambda: window.info.step == 3, timeout=5000)
+    qtbot.waitUntil(lambda: window.last_captured.step == 3, timeout=5000)
+    np.testing.assert_allclose(window.last_captured.params["W_out"], saved_w)
+    assert window.info.config.task == "lm"
+    click(qtbot, window.controls.step_button)
+    qtbot.waitUntil(lambda: window.last_captured.step == 4, timeout=5000)
+
+
+def test_close_mid_training_ends_the_thread(qtbot, make_window):
+    window = lm_window(make_window)
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: steps(window) >= 5, timeout=10000)
+    started = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - started < 1.5
+    assert not window.workers.thread.isRunning()
+
+
+def test_every_tab_draws_a_language_model(qtbot, make_window):
+    window = lm_window(make_window)
+    click(qtbot, window.controls.train_button)
+    for i in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(i)
+        shown = steps(window) + 3
+        qtbot.waitUntil(lambda s=shown: steps(window) >= s, timeout=10000)
+        window.redraw(force=True)
+    click(qtbot, window.controls.train_button)
