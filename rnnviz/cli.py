@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     train.add_argument("--head", choices=HEADS, default="softmax")
     train.add_argument("--init", choices=INITS, default=None)
+    train.add_argument(
+        "--recurrent-gain", type=float, default=None, help="scale W_h after init (>1 explodes)"
+    )
     train.add_argument("--clip", choices=CLIPS, default=None)
     train.add_argument("--clip-value", type=float, default=None)
     train.add_argument("--no-mask", action="store_true", help="do not mask [PAD] steps")
@@ -106,6 +109,7 @@ def config_from_args(args) -> Config:
         "batch_size": args.batch_size,
         "maxlen": args.maxlen,
         "init": args.init,
+        "recurrent_gain": args.recurrent_gain,
         "clip": args.clip,
         "clip_value": args.clip_value,
         "patience": args.patience,

@@ -27,6 +27,7 @@ class Config:
     head: str = "softmax"  # "softmax" + cross-entropy, or the seed's "tanh" + squared error
     mask_padding: bool = True  # carry the state through [PAD] steps
     init: str = "xavier"  # "uniform" (the seed's), "xavier", "orthogonal" (recurrent)
+    recurrent_gain: float = 1.0  # W_h scaled by this after init: > 1 explodes gradients
     optimizer: str = "adam"  # "adam", "sgd" (the seed's), "momentum"
     lr: float = 5e-3  # learning rate
     momentum: float = 0.9  # for "momentum"; Adam's beta1
@@ -47,6 +48,7 @@ class Config:
     embed_dropout: float = 0.0  # lm: dropout on the input vectors while training, 0..1
     lr_schedule: str = "constant"  # lm: "constant", "plateau" or "exponential" (see lr_decay)
     lr_decay: float = 0.5  # lm: lr factor per evaluation without gain (plateau) or per epoch
+    output_dropout: float = 0.0  # lm: dropout on the states feeding the output head, 0..1
 
     def replace(self, **changes) -> Config:
         """A copy with some fields changed (validated)."""
@@ -70,6 +72,8 @@ class Config:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
+        if not self.recurrent_gain > 0:
+            raise ValueError(f"recurrent_gain must be positive; got {self.recurrent_gain}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive; got {self.lr}")
         if not 0.0 <= self.val_fraction < 1.0:
@@ -96,6 +100,7 @@ class Config:
         "hidden_size",
         "head",
         "init",
+        "recurrent_gain",
         "optimizer",
         "val_fraction",
         "bptt",

@@ -27,12 +27,16 @@ def orthogonal(rng: np.random.Generator, size: int) -> np.ndarray:
     return q * np.sign(np.diag(r))
 
 
-def init_recurrent(params: dict, scheme: str, rng: np.random.Generator) -> None:
+def init_recurrent(
+    params: dict, scheme: str, rng: np.random.Generator, recurrent_gain: float = 1.0
+) -> None:
     """Fill embedding, W, W_h, b_h, W_out, b_out in place.
 
     scheme: "uniform" (the seed's: every weight Uniform(0, 0.1)), "xavier", or
     "orthogonal" (Xavier input and output weights, orthogonal W_h). The embedding is
     always the seed's Uniform(0, 0.1) with a zero [PAD] row; biases start at zero.
+    `recurrent_gain` scales W_h: above 1 the backward pass multiplies dL/dh_t by up to
+    that much per step (exploding gradients), below 1 it shrinks them (vanishing).
     """
     params["embedding"][...] = uniform_embedding(rng, params["embedding"].shape)
     D, H = params["W"].shape
@@ -46,5 +50,6 @@ def init_recurrent(params: dict, scheme: str, rng: np.random.Generator) -> None:
         params["W_out"][...] = xavier(rng, H, C)
     else:
         raise ValueError(f"init must be 'uniform', 'xavier' or 'orthogonal'; got {scheme!r}")
+    params["W_h"][...] *= recurrent_gain
     params["b_h"][...] = 0.0
     params["b_out"][...] = 0.0

@@ -48,6 +48,7 @@ class RNNClassifier:
     dtype : np.float32 for speed, np.float64 for exact gradient checks.
     seed : seeds the initialisation.
     init : "xavier" (default), "uniform" (the seed's), or "orthogonal".
+    recurrent_gain : multiplies W_h after init (see rnnviz.init.init_recurrent).
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class RNNClassifier:
         dtype=np.float32,
         seed: int = 0,
         init: str = "xavier",
+        recurrent_gain: float = 1.0,
     ) -> None:
         if head not in ("softmax", "tanh"):
             raise ValueError(f"head must be 'softmax' or 'tanh'; got {head!r}")
@@ -71,7 +73,7 @@ class RNNClassifier:
         shapes = param_shapes(vocab_size, embed_dim, hidden_size, num_classes)
         self.params = ParamDict.allocate(shapes, np.dtype(dtype))
         self.grads = self.params.zeros_like()
-        init_recurrent(self.params, init, np.random.default_rng(seed))
+        init_recurrent(self.params, init, np.random.default_rng(seed), recurrent_gain)
         self._build_layers()
 
     def _build_layers(self) -> None:

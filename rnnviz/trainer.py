@@ -93,6 +93,7 @@ class Trainer:
                 dtype=np.dtype(config.dtype),
                 seed=config.seed,
                 init=config.init,
+                recurrent_gain=config.recurrent_gain,
             )
         self.model = model
         self.optimizer = make_optimizer(config)
