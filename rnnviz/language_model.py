@@ -103,14 +103,21 @@ class RNNLanguageModel:
             raise ValueError(f"token ids must be in [0, {V}); got {ids.min()}..{ids.max()}")
         return ids
 
-    def _run(self, ids: np.ndarray, h0, dropout: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    def _dropout_mask(self, shape: tuple, rate: float, dtype) -> np.ndarray | None:
+        """Inverted dropout: 0 with probability `rate`, else 1 / (1 - rate)."""
+        if rate <= 0:
+            return None
+        keep = self.rng.random(shape, dtype=np.float32) >= rate
+        return keep.astype(dtype) * dtype.type(1.0 / (1.0 - rate))
+
+    def _run(
+        self, ids: np.ndarray, h0, dropout: float = 0.0, output_dropout: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
         """ids (B, T) -> (states hs (T+1, B, H), logits (T*B, V)), time-major."""
         ids_tm = np.ascontiguousarray(self._check(ids).T)  # (T, B)
         x = self.embedding.forward(ids_tm)  # (T, B, D)
-        self._keep = None
-        if dropout > 0:  # inverted dropout on the input vectors (training only)
-            keep = self.rng.random(x.shape, dtype=np.float32) >= dropout
-            self._keep = keep.astype(x.dtype) / (1.0 - dropout)
+        self._keep = self._dropout_mask(x.shape, dropout, x.dtype)  # input vectors
+        if self._keep is not None:
             x = x * self._keep
         mask = ids_tm != PAD_ID if self.mask_padding else None
         if h0 is not None:
@@ -118,7 +125,11 @@ class RNNLanguageModel:
         hs = self.rnn.forward(x, mask, h0)  # (T+1, B, H)
         T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
         self.last_state = hs[-1].copy()
-        z = self.dense.forward(hs[1:].reshape(T * B, H))  # (T*B, V): one matmul for all steps
+        h_out = hs[1:].reshape(T * B, H)
+        self._keep_out = self._dropout_mask(h_out.shape, output_dropout, h_out.dtype)
+        if self._keep_out is not None:  # only what the head sees; the recurrence is intact
+            h_out = h_out * self._keep_out
+        z = self.dense.forward(h_out)  # (T*B, V): one matmul for all steps
         return hs, z
 
     def forward(self, ids: np.ndarray, h0: np.ndarray | None = None) -> LMForwardResult:
@@ -144,6 +155,7 @@ class RNNLanguageModel:
         targets: np.ndarray | None = None,
         h0: np.ndarray | None = None,
         dropout: float = 0.0,
+        output_dropout: float = 0.0,
         return_output: bool = False,
     ):
         """Mean cross-entropy over real targets (nats/token) and its gradient.
@@ -155,6 +167,7 @@ class RNNLanguageModel:
             `default_targets(ids)`.
         h0 : (B, H) initial state (default 0), e.g. the state a previous window ended in.
         dropout : drop this share of the input vectors' elements (training only).
+        output_dropout : drop this share of the states' elements on their way to the head.
         return_output : also return the (T*B, V) time-major probabilities.
 
         Returns
@@ -166,12 +179,15 @@ class RNNLanguageModel:
         targets = self.default_targets(ids) if targets is None else np.asarray(targets)
         if targets.shape != ids.shape:
             raise ValueError(f"targets {targets.shape} must match ids {ids.shape}")
-        hs, z = self._run(ids, h0, dropout)
+        hs, z = self._run(ids, h0, dropout, output_dropout)
         T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
         t_flat = targets.T.reshape(-1)  # (T*B,) time-major like z
         weights = (t_flat != PAD_ID).astype(z.dtype)
         loss, dz, proba = softmax_cross_entropy(z, t_flat, weights)
-        dh_seq = self.dense.backward(dz.astype(z.dtype, copy=False)).reshape(T, B, H)
+        dh_out = self.dense.backward(dz.astype(z.dtype, copy=False))  # (T*B, H)
+        if self._keep_out is not None:
+            dh_out *= self._keep_out
+        dh_seq = dh_out.reshape(T, B, H)
         dx, self.dh0 = self.rnn.backward(dh_seq=dh_seq)
         if self._keep is not None:
             dx *= self._keep

@@ -34,6 +34,7 @@ LIVE_FIELDS = (
     "patience",
     "eval_every",
     "embed_dropout",
+    "output_dropout",
     "lr_schedule",
     "lr_decay",
 )
@@ -69,8 +70,9 @@ def check_lm_config(config: Config) -> None:
         raise ValueError(
             f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}; got {config.lr_schedule!r}"
         )
-    if not 0.0 <= config.embed_dropout < 1.0:
-        raise ValueError(f"embed_dropout must be in [0, 1); got {config.embed_dropout}")
+    for name in ("embed_dropout", "output_dropout"):
+        if not 0.0 <= getattr(config, name) < 1.0:
+            raise ValueError(f"{name} must be in [0, 1); got {getattr(config, name)}")
     if not 0.0 < config.lr_decay <= 1.0:
         raise ValueError(f"lr_decay must be in (0, 1]; got {config.lr_decay}")
 
@@ -176,8 +178,9 @@ class LanguageModelTrainer:
         x, y = self._x[:, pos : pos + T], self._y[:, pos : pos + T]
         lr = self.optimizer.lr = self.config.lr * self.lr_scale
         loss, grads, proba = self.model.loss_and_grads(
-            x, y, h0=self.state, dropout=self.config.embed_dropout, return_output=True
-        )
+            x, y, h0=self.state, dropout=self.config.embed_dropout,
+            output_dropout=self.config.output_dropout, return_output=True,
+        )  # fmt: skip
         accuracy = float(np.mean(proba.argmax(axis=1) == y.T.reshape(-1)))
         self.state = self.model.last_state
         grad_norms = grads.norms()

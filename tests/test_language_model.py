@@ -90,11 +90,20 @@ def test_state_carries_across_windows_exactly():
     np.testing.assert_allclose(model.last_state, whole.hidden[:, -1], atol=1e-12)
 
 
-def test_dropout_changes_training_loss_only():
+def test_dropout_gradients_and_training_only():
     model = random_model()
     ids = np.random.default_rng(0).integers(2, 9, size=(2, 10))
     plain = model.loss_and_grads(ids)[0]
-    assert model.loss_and_grads(ids, dropout=0.5)[0] != plain
+
+    def loss():  # the same masks on every call: re-seed the dropout generator
+        model.rng = np.random.default_rng(5)
+        return model.loss_and_grads(ids, dropout=0.3, output_dropout=0.4)[0]
+
+    assert loss() != plain
+    analytic = {k: v.copy() for k, v in model.grads.items()}
+    for name in ("embedding", "W", "W_out"):
+        numeric = numerical_grad(loss, model.params[name])
+        assert relative_error(analytic[name], numeric) < 1e-6, name
     assert model.loss_and_grads(ids)[0] == plain
 
 
@@ -151,7 +160,9 @@ def test_evaluate_carries_state_across_chunks(monkeypatch):
 
 
 def test_word_level_and_live_updates():
-    config = small_config(level="word", lr_schedule="plateau", embed_dropout=0.1)
+    config = small_config(
+        level="word", lr_schedule="plateau", embed_dropout=0.1, output_dropout=0.2
+    )
     trainer = LanguageModelTrainer(text_corpus(PHRASE * 30), config)
     assert trainer.tokenizer.level == "word" and trainer.label_names == []
     snap = trainer.step(capture=True)
