@@ -71,6 +71,9 @@ class LanguageModelMode(QObject):
         """A captured snapshot: the sample box samples from its parameter copies."""
         if self.task == "lm" and snapshot.params:
             self.sample_panel.set_params(snapshot.params, snapshot.step)
+            frame = self.window.last_frame
+            if frame is not None and not frame.running and self.sample_panel.isVisible():
+                self.sample_panel.refresh()  # paused or stepping: show the new weights now
 
     def format_loss(self, loss: float) -> str:
         """A loss for the status bar: nats, or bits per character for a char-level LM."""

@@ -72,11 +72,11 @@ class StallMonitor(QObject):
 
 
 def headless_rate(source: str, config, seconds: float) -> float:
-    """Steps per second of a fresh Trainer on the same corpus and config, no GUI."""
+    """Steps per second of a fresh trainer (of config.task) on the same corpus, no GUI."""
+    from gui.worker import make_trainer
     from rnnviz.data import load_corpus
-    from rnnviz.trainer import Trainer
 
-    trainer = Trainer(load_corpus(source), config)
+    trainer = make_trainer(load_corpus(source, task=config.task), config)
     for _ in range(20):  # warm-up, as the GUI run had
         trainer.step()
     steps, start = 0, time.perf_counter()
@@ -158,5 +158,9 @@ def run_profile(app, window, source: str, config, seconds: float, t0: float) -> 
         "data": source,
         "platform": app.platformName(),
     }
+    sample_seconds = window.lm_mode.sample_panel.seconds_log
+    if sample_seconds:  # a language model: its live sample was generated on the GUI thread
+        result["samples_generated"] = len(sample_seconds)
+        result["max_sample_ms"] = round(max(sample_seconds) * 1000, 1)
     print(json.dumps(result))
     return 0

@@ -38,6 +38,8 @@ from gui.tasks import visible_token, visible_words
 PAD_ID, UNK_ID = 0, 1
 EXAMPLES_SHOWN = 6
 HIST_TITLE = "Sequence lengths (tokens)"
+EXAMPLES_TITLE = "Examples as the model sees them (pre-padded ids):"
+LM_EXAMPLES_TITLE = "Training windows as the model sees them (input → next-token target):"
 RANK_TITLE = "Token counts by rank (most frequent first)"
 
 
@@ -165,7 +167,8 @@ class CorpusPanel(QWidget):
         examples_box = QWidget()
         ex_layout = QVBoxLayout(examples_box)
         ex_layout.setContentsMargins(0, 0, 0, 0)
-        ex_layout.addWidget(QLabel("Examples as the model sees them (pre-padded ids):"))
+        self.examples_title = QLabel(EXAMPLES_TITLE)
+        ex_layout.addWidget(self.examples_title)
         ex_layout.addWidget(self.examples)
 
         top = QSplitter(Qt.Horizontal)
@@ -247,6 +250,7 @@ class CorpusPanel(QWidget):
             self._set_lm_info(info)
             return
         self._set_axes(HIST_TITLE, "tokens per text", "texts", show_maxlen=True)
+        self.examples_title.setText(EXAMPLES_TITLE)
         counts = ", ".join(
             f"{html.escape(name)}: <b>{n:,}</b>" for name, n in info.class_counts.items()
         )
@@ -272,7 +276,8 @@ class CorpusPanel(QWidget):
             f"one text of {info.text_chars:,} characters: {info.num_train:,} {unit} for "
             f"training, {info.num_val:,} for validation (the last {share})<br>"
             f"vocabulary: <b>{len(info.words):,}</b> tokens (incl. [PAD], [UNK]) · "
-            f"BPTT window T = <b>{info.maxlen}</b> · {info.steps_per_epoch:,} steps per epoch"
+            f"BPTT window T = <b>{info.maxlen}</b> · {info.steps_per_epoch:,} "
+            f"step{'s' if info.steps_per_epoch != 1 else ''} per epoch"
         )
         counts = np.sort(np.asarray(info.token_counts)[2:])[::-1]
         self._set_axes(RANK_TITLE, "token rank", "occurrences", show_maxlen=False)
@@ -280,6 +285,7 @@ class CorpusPanel(QWidget):
         self.hist_curve.setData(ranks, counts.astype(np.float64))
         self.vocab_model.set_vocabulary(visible_words(info.words), info.token_counts)
         self.table.sortByColumn(2, Qt.DescendingOrder)
+        self.examples_title.setText(LM_EXAMPLES_TITLE)
         self.examples.setPlainText(_lm_examples_text(info))
 
     def _set_axes(self, title: str, x: str, y: str, show_maxlen: bool) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections import deque
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -45,6 +46,7 @@ class SampleTextPanel(QWidget):
         self.seed = 0  # the same draws every refresh: only the model changes the text
         self.text = ""
         self.last_seconds = 0.0  # wall time of the last generation
+        self.seconds_log: deque[float] = deque(maxlen=1000)  # recent generation times
 
         self.view = QTextEdit()
         self.view.setReadOnly(True)
@@ -135,10 +137,12 @@ class SampleTextPanel(QWidget):
             self.status.setText(str(exc))
             return ""
         self.last_seconds = time.perf_counter() - started
+        self.seconds_log.append(self.last_seconds)
         self._sampled_step = self._step
         self.text = text
         shown_prime = html.escape(text[: len(prime)]) if prime and text.startswith(prime) else ""
-        rest = html.escape(text[len(shown_prime and prime) :])
+        rest = text[len(shown_prime and prime) :]
+        rest = html.escape(rest if prime else rest.lstrip("\n"))  # no blank first line
         self.view.setHtml(
             f"<span style='color:#1f77b4;font-weight:bold'>{shown_prime}</span>"
             f"<span style='white-space:pre-wrap'>{rest}</span>"
@@ -152,10 +156,14 @@ class SampleTextPanel(QWidget):
         self.sample_ready.emit(text)
         return text
 
-    # -- handlers ---------------------------------------------------------------------
-    def _on_timer(self) -> None:
+    def refresh(self) -> None:
+        """Sample again if the weights changed since the sample shown (and it is seen)."""
         if self._step != self._sampled_step and self.isVisible():
             self.generate()
+
+    # -- handlers ---------------------------------------------------------------------
+    def _on_timer(self) -> None:
+        self.refresh()
 
     def _on_generate_clicked(self) -> None:
         self.seed += 1

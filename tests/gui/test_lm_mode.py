@@ -161,3 +161,15 @@ def test_every_tab_draws_a_language_model(qtbot, make_window):
         qtbot.waitUntil(lambda s=shown: steps(window) >= s, timeout=10000)
         window.redraw(force=True)
     click(qtbot, window.controls.train_button)
+
+
+def test_a_plain_text_file_opens_as_a_language_model(qtbot, make_window, tmp_path, monkeypatch):
+    window = make_window(SMALL)  # sentiment, classify
+    story = tmp_path / "story.txt"
+    story.write_text("the cat sat on the mat. the dog sat on the log.\n" * 40)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(story), ""))
+    window.action_open.trigger()
+    qtbot.waitUntil(lambda: window.info.source == str(story), timeout=10000)
+    assert window.info.config.task == "lm"
+    assert "plain text" in window.message.label.text() and window.message.kind == "info"
+    assert window.controls.task.currentText() == "Language model"
