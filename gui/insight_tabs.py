@@ -4,19 +4,17 @@ The window calls four hooks (`set_info`, `on_frame`, `update_snapshot`, `add_tab
 everything else lives here, so window.py stays small. Panels draw only when visible;
 a model is rebuilt from a snapshot's parameter copies at most once per snapshot and
 only when a visible panel needs one. The GUI never touches the live trainer: the
-validation split and a corpus sample are copied in the worker's thread, at the moment
-it announces a new run (a direct connection to `info_ready`).
+validation split and a corpus sample arrive as copies in the run's `RunInfo`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QTabWidget
 
+from gui.eval_data import EvalData
 from gui.movie import MovieRecorder
 from gui.panels.compare import ComparePanel, settings_of
 from gui.panels.errors import ErrorsPanel
@@ -35,33 +33,6 @@ INSIGHT_TABS = {
     "compare": "Compare",
 }
 INSIGHT_PANELS = tuple(INSIGHT_TABS)
-MAX_VAL_ROWS = 2000  # validation rows kept for the errors view
-SAMPLE_ROWS = 300  # training rows kept for "tokens that drive a unit"
-
-
-@dataclass(frozen=True)
-class EvalData:
-    """Copies of the run's data the insight views need (taken in the worker's thread)."""
-
-    val_ids: np.ndarray  # (N, T)
-    val_labels: np.ndarray  # (N,)
-    val_texts: list[str]
-    sample_ids: np.ndarray  # (S, T) an even sample of the training rows
-    sample_labels: np.ndarray  # (S,)
-
-
-def eval_data(trainer) -> EvalData:
-    """Copy what the views need from a trainer (call in the trainer's thread)."""
-    n = min(len(trainer.val_ids), MAX_VAL_ROWS)
-    rows = np.linspace(0, len(trainer.train_ids) - 1, min(SAMPLE_ROWS, len(trainer.train_ids)))
-    rows = np.unique(rows.astype(np.int64))
-    return EvalData(
-        val_ids=np.array(trainer.val_ids[:n]),
-        val_labels=np.array(trainer.val_labels[:n]),
-        val_texts=list(trainer.val_texts[:n]),
-        sample_ids=np.array(trainer.train_ids[rows]),
-        sample_labels=np.array(trainer.train_labels[rows]),
-    )
 
 
 class InsightViews(QObject):
@@ -75,7 +46,6 @@ class InsightViews(QObject):
         self.last_snapshot = None
         self._model = None
         self._model_of = None
-        self._pending: dict[int, tuple] = {}  # id(info) -> (info, EvalData), from the worker
 
         self.salience = SaliencePanel()
         self.gradient_flow = GradientFlowPanel()
@@ -99,7 +69,6 @@ class InsightViews(QObject):
         self.movie_action.setToolTip("Record the current tab while it trains; again to save")
         self.movie_action.triggered.connect(self._on_movie)
 
-        window.worker.info_ready.connect(self._grab_data, Qt.DirectConnection)
         window.prediction.text_changed.connect(self._on_text_changed)
         self.errors.example_chosen.connect(self._on_example_chosen)
 
@@ -112,9 +81,7 @@ class InsightViews(QObject):
     def set_info(self, info) -> None:
         """A new run (load, reset or checkpoint)."""
         self.info = info
-        entry = self._pending.pop(id(info), None)
-        self._pending.clear()
-        self.data = entry[1] if entry is not None and entry[0] is info else None
+        self.data = getattr(info, "eval_data", None)
         self.last_snapshot, self._model, self._model_of = None, None, None
         head, mask = info.config.head, info.config.mask_padding
         self.head, self.mask_padding = head, mask
@@ -166,16 +133,6 @@ class InsightViews(QObject):
         return self._model
 
     # -- internals ----------------------------------------------------------------------
-    def _grab_data(self, info) -> None:
-        # Runs in the worker's thread, right as it announces the run: the trainer is the
-        # one `info` describes, and nothing else is running there.
-        trainer = getattr(self.window.worker, "trainer", None)
-        if trainer is None or not hasattr(trainer, "val_ids"):
-            return
-        try:
-            self._pending[id(info)] = (info, eval_data(trainer))
-        except Exception:  # a view's extra data must never break loading a run
-            return
 
     def _on_movie(self) -> None:
         bar = self.window.statusBar()

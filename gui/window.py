@@ -33,7 +33,8 @@ from gui.panels.corpus import CorpusPanel
 from gui.panels.curves import CurvesPanel
 from gui.panels.heatmaps import HeatmapsPanel
 from gui.panels.prediction import PredictionPanel
-from gui.worker import Frame, RunInfo, WorkerThread
+from gui.process_worker import make_worker_thread
+from gui.worker import Frame, RunInfo
 from rnnviz.config import Config
 
 REDRAW_MS = 33  # ~30 frames a second at most
@@ -79,7 +80,12 @@ class MainWindow(QMainWindow):
 
     frame_drawn = Signal()
 
-    def __init__(self, config: Config | None = None, settings: QSettings | None = None) -> None:
+    def __init__(
+        self,
+        config: Config | None = None,
+        settings: QSettings | None = None,
+        worker: str | None = None,
+    ) -> None:
         super().__init__()
         self.setWindowTitle("rnnviz — watch an RNN learn")
         self.settings = settings if settings is not None else QSettings("rnnviz", "rnnviz")
@@ -105,7 +111,9 @@ class MainWindow(QMainWindow):
         if config is not None:
             self.controls.set_config(config)
 
-        self.workers = WorkerThread(self)  # after every widget: no thread left behind on error
+        # After every widget: no thread left behind on error. "process" (the app's
+        # default) or "thread": see gui/process_worker.py.
+        self.workers = make_worker_thread(self, worker)
         self.worker = self.workers.worker
         self.insight = InsightViews(self)  # the insight tabs (issue 5)
         self.lm_mode = LanguageModelMode(self)  # the language-model task (issue 6)

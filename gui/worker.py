@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from gui.eval_data import EvalData, eval_data
 from rnnviz.config import Config
 from rnnviz.snapshot import Snapshot
 
@@ -51,6 +52,7 @@ class RunInfo:
     step: int = 0
     epoch: int = 0
     text_chars: int = 0  # lm: characters in the text (train + validation)
+    eval_data: EvalData | None = None  # classify: validation split + sample, for insight views
 
     @property
     def task(self) -> str:
@@ -126,6 +128,7 @@ def run_info(trainer, corpus) -> RunInfo:
         steps_per_epoch=int(trainer.steps_per_epoch),
         step=int(trainer.step_count),
         epoch=int(trainer.epoch),
+        eval_data=eval_data(trainer),
     )
 
 

@@ -20,9 +20,9 @@ def make_window(qtbot, tmp_path):
 
     windows = []
 
-    def factory(config=None, source="sample:sentiment", load=True):
+    def factory(config=None, source="sample:sentiment", load=True, worker=None):
         settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-        window = MainWindow(config or Config(epochs=0), settings)
+        window = MainWindow(config or Config(epochs=0), settings, worker=worker)
         windows.append(window)
         window.show()
         if load:
@@ -36,3 +36,5 @@ def make_window(qtbot, tmp_path):
     for window in windows:
         window.close()
         assert not window.workers.thread.isRunning(), "the trainer thread outlived its window"
+        process = getattr(window.workers, "process", None)
+        assert process is None or process.poll() is not None, "the trainer process outlived it"

@@ -1,0 +1,92 @@
+"""The app's default: the trainer in a child process, driven through the real window."""
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from gui.process_worker import ProcessWorkerThread
+
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.skipif(os.name != "posix", reason="the process worker is POSIX-only"),
+]
+
+
+def click(qtbot, button) -> None:
+    qtbot.mouseClick(button, Qt.LeftButton)
+
+
+def steps(window) -> int:
+    return window.train_history.total
+
+
+@pytest.fixture
+def window(make_window):
+    window = make_window(worker="process")
+    assert isinstance(window.workers, ProcessWorkerThread)
+    return window
+
+
+def test_train_pause_step_reset_in_a_child_process(qtbot, window):
+    assert window.workers.process.pid != os.getpid()
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: steps(window) >= 50, timeout=15000)
+    window.controls.set_lr(2e-3)  # a live change goes down the pipe while it trains
+    qtbot.waitUntil(lambda: window.last_frame.snapshot.lr == pytest.approx(2e-3), timeout=5000)
+    click(qtbot, window.controls.train_button)  # pause
+    qtbot.waitUntil(lambda: not window.worker.running, timeout=5000)
+    before = window.last_captured.step
+    click(qtbot, window.controls.step_button)
+    qtbot.waitUntil(lambda: window.last_captured.step == before + 1, timeout=5000)
+    click(qtbot, window.controls.reset_button)
+    qtbot.waitUntil(lambda: window.info.step == 0 and window.last_captured.step == 0, timeout=5000)
+
+
+def test_prediction_learns_and_model_round_trips(qtbot, window, tmp_path, monkeypatch):
+    window.prediction.input.setText("I love deep learning")
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: steps(window) >= 300, timeout=30000)
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: not window.worker.running, timeout=5000)
+    qtbot.waitUntil(lambda: "positive" in window.prediction.verdict.text(), timeout=5000)
+
+    path = tmp_path / "model.npz"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    saved_step = window.last_captured.step
+    saved_w = np.array(window.last_captured.params["W_h"])
+    with qtbot.waitSignal(window.worker.saved, timeout=5000):
+        window.action_save_model.trigger()
+    click(qtbot, window.controls.reset_button)
+    qtbot.waitUntil(lambda: window.last_captured.step == 0, timeout=5000)
+    window.action_load_model.trigger()
+    qtbot.waitUntil(lambda: window.last_captured.step == saved_step, timeout=5000)
+    np.testing.assert_allclose(window.last_captured.params["W_h"], saved_w)
+
+
+def test_a_crashed_trainer_is_replaced_and_reported(qtbot, window):
+    old = window.workers.process
+    os.kill(old.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: window.message.isVisible(), timeout=10000)
+    assert "ended unexpectedly" in window.message.label.text()
+    qtbot.waitUntil(lambda: window.workers.process is not old, timeout=5000)
+    first = window.info
+    qtbot.waitUntil(lambda: window.info is not first, timeout=15000)  # corpus loaded again
+    click(qtbot, window.controls.step_button)
+    qtbot.waitUntil(lambda: window.last_captured.step == 1, timeout=5000)
+
+
+def test_closing_mid_training_ends_the_process_within_a_second(qtbot, window):
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: steps(window) >= 20, timeout=15000)
+    process = window.workers.process
+    started = time.perf_counter()
+    window.close()
+    assert process.poll() is not None
+    assert not window.workers.thread.isRunning()
+    assert time.perf_counter() - started < 1.0
