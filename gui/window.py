@@ -423,6 +423,8 @@ class MainWindow(QMainWindow):
             self._captured_dirty = False
             self._last_heatmaps = started
             self._draw_captured()
+        elif self._captured_dirty:
+            self._dirty = True  # not due yet: draw it on a later tick (e.g. the last one)
         frame = self.last_frame
         if frame is not None:
             snap = frame.snapshot

@@ -26,6 +26,7 @@ from rnnviz.snapshot import Snapshot
 SLICE_SECONDS = 0.025  # steps per slot call before letting queued commands in
 FRAME_SECONDS = 1 / 30  # a captured snapshot at most this often
 RATE_WINDOW = 0.25  # seconds over which steps/s and tokens/s are averaged
+SHORT_TEXT_STEPS = 4  # lm: fewer steps per epoch than this earns a warning
 
 
 @dataclass(frozen=True)
@@ -145,9 +146,18 @@ def lm_run_info(trainer, corpus) -> RunInfo:
         for i in range(0, min(len(ids) - 1, 3 * T), T)
     ]
     probe = trainer.probe_ids
+    warnings = list(corpus.warnings)
+    if trainer.steps_per_epoch < SHORT_TEXT_STEPS:  # one pass is a handful of windows
+        warnings.append(
+            f"A short text for a language model: {len(ids):,} tokens make "
+            f"{trainer.steps_per_epoch} step(s) per epoch at batch size "
+            f"{trainer.config.batch_size}, and a large model soon learns it by heart (watch "
+            "the validation loss). A smaller batch size or hidden size, or a longer text, "
+            "generalises better."
+        )
     return RunInfo(
         source=str(corpus.source),
-        warnings=list(corpus.warnings),
+        warnings=warnings,
         label_names=[],
         class_counts={},
         num_texts=len(corpus.texts),

@@ -106,7 +106,7 @@ def test_task_switch_on_a_labelled_corpus(qtbot, make_window):
     qtbot.keyClick(window.controls.task, Qt.Key_Down)  # "Language model"
     qtbot.waitUntil(lambda: window.info.config.task == "lm", timeout=10000)
     assert window.curves.acc_plot.titleLabel.text == "Next-token accuracy"
-    assert window.worker.trainer.config.level == "char"
+    assert window.info.config.level == "char"
     assert window.lm_mode.sample_box.isVisible()
     train(qtbot, window, 5)
     qtbot.keyClick(window.controls.task, Qt.Key_Up)  # back to "Classify"
@@ -132,7 +132,7 @@ def test_save_and_load_a_language_model(qtbot, make_window, tmp_path, monkeypatc
 
     assert isinstance(checkpoint.load(path).model, RNNLanguageModel)
     click(qtbot, window.controls.reset_button)
-    qtbot.waitUntil(lambda: window.worker.trainer.step_count == 0, timeout=5000)
+    qtbot.waitUntil(lambda: window.info.step == 0 and steps(window) == 0, timeout=5000)
     window.action_load_model.trigger()
     qtbot.waitUntil(lambda: window.info.step == 3, timeout=5000)
     qtbot.waitUntil(lambda: window.last_captured.step == 3, timeout=5000)
