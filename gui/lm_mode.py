@@ -75,6 +75,10 @@ class LanguageModelMode(QObject):
             if frame is not None and not frame.running and self.sample_panel.isVisible():
                 self.sample_panel.refresh()  # paused or stepping: show the new weights now
 
+    def shutdown(self) -> None:
+        """End the sample box's thread (the window is closing)."""
+        self.sample_panel.shutdown()
+
     def format_loss(self, loss: float) -> str:
         """A loss for the status bar: nats, or bits per character for a char-level LM."""
         if not math.isfinite(loss):

@@ -486,6 +486,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.sync()
         self.workers.shutdown()
+        self.lm_mode.shutdown()  # the sample box's sampling thread
         super().closeEvent(event)
 
 

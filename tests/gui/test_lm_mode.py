@@ -56,26 +56,42 @@ def test_plain_text_opens_the_language_model(qtbot, make_window):
     assert "␣" in [window.corpus_panel.vocab_model.words[i] for i in range(V)]
 
 
+def resample(qtbot, sample, action) -> str:
+    """Run `action` (a click, a key) and return the sample it leads to."""
+    qtbot.waitUntil(lambda: not sample.busy(), timeout=5000)
+    with qtbot.waitSignal(sample.sample_ready, timeout=5000):
+        action()
+    qtbot.waitUntil(lambda: not sample.busy(), timeout=5000)
+    return sample.text
+
+
 def test_training_fills_and_changes_the_sample(qtbot, make_window):
     window = lm_window(make_window)
     sample = window.lm_mode.sample_panel
-    sample.set_temperature(0.0)  # greedy: only the weights change the text
-    qtbot.waitUntil(lambda: len(sample.text) >= 200, timeout=5000)
-    untrained = sample.text
+    untrained = resample(qtbot, sample, lambda: sample.set_temperature(0.0))  # greedy
+    assert len(untrained) >= 200 and "greedy" in sample.status.text()
     train(qtbot, window, 40)
-    qtbot.waitUntil(lambda: window.last_captured.step >= 40, timeout=5000)
-    click(qtbot, sample.generate_button)
-    assert sample.text != untrained
-    assert sample.last_seconds < 0.2
-    again = sample.text
-    click(qtbot, sample.generate_button)  # new random draws, but greedy ignores them
-    assert sample.text == again
-    assert "greedy" in sample.status.text()
+    # The frame of the pause (the final weights) has reached the sample box.
+    qtbot.waitUntil(
+        lambda: (
+            not window.last_frame.running
+            and sample.params_step == window.last_captured.step == window.last_frame.snapshot.step
+        ),
+        timeout=5000,
+    )
+    trained = resample(qtbot, sample, lambda: click(qtbot, sample.generate_button))
+    assert trained != untrained  # greedy: only the weights changed
+    assert sample.last_seconds < 0.5
+    # New random draws on each click, but greedy sampling does not use them.
+    assert resample(qtbot, sample, lambda: click(qtbot, sample.generate_button)) == trained
     sample.set_temperature(1.0)
     qtbot.keyClicks(sample.prime, "The sea")
-    qtbot.keyClick(sample.prime, Qt.Key_Return)
-    assert sample.text.startswith("The sea") and len(sample.text) > 200
+    text = resample(qtbot, sample, lambda: qtbot.keyClick(sample.prime, Qt.Key_Return))
+    assert text.startswith("The sea") and len(text) > 200
     assert "The sea" in sample.view.toPlainText()
+    assert not sample.thread.isFinished()
+    window.close()
+    assert sample.thread.isFinished()
 
 
 def test_prediction_lists_next_tokens(qtbot, make_window):
