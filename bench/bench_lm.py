@@ -170,7 +170,7 @@ def main(argv=None) -> int:
     from rnnviz.lm_trainer import LanguageModelTrainer, lm_defaults
 
     text = data.read_text(encoding="utf-8")
-    config = lm_defaults(epochs=0, **overrides(args.set))
+    config = lm_defaults(epochs=0, blas_threads=args.threads, **overrides(args.set))
     corpus = Corpus([text], np.zeros(0, np.int64), [], str(data))
     trainer = LanguageModelTrainer(corpus, config)
     print(f"{data.name}: {len(trainer.train_ids)} train + {len(trainer.val_ids)} val chars, "

@@ -41,6 +41,7 @@ class RNNLanguageModel:
     dtype : np.float32 for speed, np.float64 for exact gradient checks.
     seed : seeds the initialisation (and the dropout masks).
     init : "xavier" (default), "uniform" (the seed's), or "orthogonal".
+    recurrent_gain : multiplies W_h after init (see rnnviz.init.init_recurrent).
     """
 
     head = "softmax"
@@ -54,6 +55,7 @@ class RNNLanguageModel:
         dtype=np.float32,
         seed: int = 0,
         init: str = "xavier",
+        recurrent_gain: float = 1.0,
     ) -> None:
         if vocab_size < 3:
             raise ValueError(f"a language model needs at least one real token; V={vocab_size}")
@@ -61,7 +63,7 @@ class RNNLanguageModel:
         shapes = param_shapes(vocab_size, embed_dim, hidden_size, vocab_size)
         self.params = ParamDict.allocate(shapes, np.dtype(dtype))
         self.grads = self.params.zeros_like()
-        init_recurrent(self.params, init, np.random.default_rng(seed))
+        init_recurrent(self.params, init, np.random.default_rng(seed), recurrent_gain)
         self._setup(seed)
 
     def _setup(self, seed: int = 0) -> None:

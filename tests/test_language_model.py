@@ -180,6 +180,20 @@ def test_word_level_and_live_updates():
     assert trainer.token_counts.shape == (trainer.tokenizer.vocab_size,)
 
 
+def test_plateau_schedule_halves_lr_on_stalls_down_to_a_floor(monkeypatch):
+    config = small_config(lr_schedule="plateau", eval_every=1, lr=8e-3)
+    trainer = LanguageModelTrainer(text_corpus(PHRASE * 20), config)
+    losses = iter([3.0, 2.0, 2.5, 1.0] + [5.0] * 10)
+    monkeypatch.setattr(trainer, "evaluate", lambda: (next(losses), 0.0))
+    lrs = [trainer.step().lr for _ in range(12)]
+    # lr used by each step; evaluations after steps 3 and 5.. stall (no new best).
+    assert lrs[:4] == [8e-3, 8e-3, 8e-3, 4e-3]
+    assert lrs[4] == 4e-3 and lrs[5] == 2e-3
+    assert lrs[-1] == pytest.approx(8e-3 * lm_trainer.PLATEAU_FLOOR)
+    trainer.update(lr=1e-3)  # a new base rate starts undecayed
+    assert trainer.step().lr == 1e-3
+
+
 # ---------------------------------------------------------------------- generate
 @pytest.fixture(scope="module")
 def memorised():
@@ -253,12 +267,15 @@ def test_cli_train_lm_then_generate(tmp_path):
     data.write_text(PHRASE * 50, encoding="utf-8")
     model = tmp_path / "m.npz"
     run = cli("train", "--task", "lm", "--data", data, "--epochs", "2", "--hidden", "32",
-              "--batch-size", "8", "--bptt", "16", "--json", "--save", model)  # fmt: skip
+              "--batch-size", "8", "--bptt", "16", "--json", "--save", model,
+              "--lr-schedule", "plateau", "--dropout", "0.1", "--eval-every", "20")  # fmt: skip
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
     for key in ("val_loss", "val_bits_per_char", "tokens_per_second", "val_perplexity"):
         assert isinstance(report[key], float), key
     assert report["level"] == "char" and report["tokens_per_second"] > 0
+    saved = checkpoint.load(model).config
+    assert (saved.lr_schedule, saved.embed_dropout, saved.hidden_size) == ("plateau", 0.1, 32)
 
     run = cli("generate", "--model", model, "--prime", "the q", "--length", "30", "--seed", "1")
     assert run.returncode == 0, run.stderr
