@@ -93,6 +93,14 @@ class ControlsPanel(QWidget):
         self.optimizer = _combo(OPTIMIZERS)
         self.head = _combo(HEADS)
         self.init = _combo(INITS)
+        self.recurrent_gain = QDoubleSpinBox()
+        self.recurrent_gain.setRange(0.05, 10.0)
+        self.recurrent_gain.setSingleStep(0.25)
+        self.recurrent_gain.setDecimals(2)
+        self.recurrent_gain.setToolTip(
+            "W_h is multiplied by this after init: above 1 the gradient grows on its way "
+            "back through time (exploding; turn clipping off to see it), below 1 it fades"
+        )
         self.clip = _combo(CLIPS)
         self.clip_value = QDoubleSpinBox()
         self.clip_value.setRange(0.001, 1e6)
@@ -123,6 +131,7 @@ class ControlsPanel(QWidget):
         model_form.addRow("BPTT window T", self.bptt)
         model_form.addRow("Head", self.head)
         model_form.addRow("Init", self.init)
+        model_form.addRow("Recurrent gain", self.recurrent_gain)
         model_form.addRow("Optimiser", self.optimizer)
         train_box = QGroupBox("Training (live)")
         self.train_form = train_form = QFormLayout(train_box)
@@ -180,6 +189,7 @@ class ControlsPanel(QWidget):
             w.valueChanged.connect(self._on_widget_changed)
         self.patience.valueChanged.connect(self._on_widget_changed)
         self.clip_value.valueChanged.connect(self._on_widget_changed)
+        self.recurrent_gain.valueChanged.connect(self._on_widget_changed)
         for w in (self.level, self.optimizer, self.head, self.init, self.clip):
             w.currentIndexChanged.connect(self._on_widget_changed)
         self.mask_padding.toggled.connect(self._on_widget_changed)
@@ -208,6 +218,7 @@ class ControlsPanel(QWidget):
             self.optimizer.setCurrentText(config.optimizer)
             self.head.setCurrentText(config.head)
             self.init.setCurrentText(config.init)
+            self.recurrent_gain.setValue(config.recurrent_gain)
             self.clip.setCurrentText(config.clip)
             self.clip_value.setValue(config.clip_value)
             self.clip_value.setEnabled(config.clip != "none")
@@ -289,6 +300,7 @@ class ControlsPanel(QWidget):
                 "optimizer": self.optimizer.currentText(),
                 "head": self.head.currentText(),
                 "init": self.init.currentText(),
+                "recurrent_gain": float(self.recurrent_gain.value()),
                 "clip": self.clip.currentText(),
                 "clip_value": float(self.clip_value.value()),
                 "mask_padding": self.mask_padding.isChecked(),

@@ -210,3 +210,15 @@ def test_exports_and_settings(qtbot, make_window, tmp_path):
     png = tmp_path / "window.png"
     assert window.export_window(str(png)) and png.stat().st_size > 10000
     assert window.settings.value("last_corpus") == "sample:sentiment"
+
+
+def test_recurrent_gain_asks_for_a_reset_and_explodes_the_gradient_flow(qtbot, make_window):
+    window = make_window(Config(epochs=0, clip="none"), source="sample:recall?length=30&n=300")
+    window.controls.recurrent_gain.setValue(3.0)  # changes W_h's scale: a reset applies it
+    assert window.controls.banner.isVisible()
+    click(qtbot, window.controls.banner_reset)
+    qtbot.waitUntil(lambda: window.info.config.recurrent_gain == 3.0, timeout=5000)
+    click(qtbot, window.controls.step_button)
+    qtbot.waitUntil(lambda: window.last_captured.state_grad_norms is not None, timeout=5000)
+    norms = window.last_captured.state_grad_norms
+    assert norms[0] > 100 * norms[-1]  # the gradient grew on its way back through time
