@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Demo modes must not depend on (or change) the user's remembered state.
     settings = QSettings("rnnviz", "rnnviz-demo" if headless_mode else "rnnviz")
-    window = MainWindow(config, settings, worker=os.environ.get("RNNVIZ_WORKER", "process"))
+    window = MainWindow(config, settings)
     window.set_samples(list_samples())
     source = args.data or (None if headless_mode else settings.value("last_corpus"))
     source = str(source or "sample:sentiment")

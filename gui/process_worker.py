@@ -258,10 +258,10 @@ def child_main(commands: Connection, events: Connection) -> None:
 def make_worker_thread(parent: QObject, mode: str | None = None) -> QObject:
     """The trainer's home: "process" (a child process) or "thread" (a QThread here).
 
-    `mode` None reads RNNVIZ_WORKER, default "thread"; the app asks for "process".
-    A process that cannot be started falls back to a thread.
+    `mode` None reads RNNVIZ_WORKER (default "process"). A process that cannot be
+    started falls back to a thread.
     """
-    mode = mode or os.environ.get("RNNVIZ_WORKER", "thread")
+    mode = mode or os.environ.get("RNNVIZ_WORKER", "process")
     if mode not in ("process", "thread"):
         raise ValueError(f"worker mode must be 'process' or 'thread'; got {mode!r}")
     if mode == "process" and os.name == "posix":

@@ -111,8 +111,8 @@ class MainWindow(QMainWindow):
         if config is not None:
             self.controls.set_config(config)
 
-        # After every widget: no thread left behind on error. "process" (the app's
-        # default) or "thread": see gui/process_worker.py.
+        # After every widget: no thread left behind on error. `worker`: "process" (the
+        # default) or "thread", see gui/process_worker.py.
         self.workers = make_worker_thread(self, worker)
         self.worker = self.workers.worker
         self.insight = InsightViews(self)  # the insight tabs (issue 5)

@@ -110,7 +110,7 @@ def test_save_and_load_model_through_the_menu(qtbot, make_window, tmp_path, monk
         window.action_save_model.trigger()
     assert path.exists()
     click(qtbot, window.controls.reset_button)
-    qtbot.waitUntil(lambda: window.worker.trainer.step_count == 0, timeout=5000)
+    qtbot.waitUntil(lambda: window.info.step == 0 and window.last_captured.step == 0, timeout=5000)
     window.action_load_model.trigger()
     qtbot.waitUntil(lambda: window.info.step == 3, timeout=5000)  # continues at step 3
     qtbot.waitUntil(lambda: window.last_captured.step == 3, timeout=5000)
@@ -162,7 +162,7 @@ def test_nan_pauses_and_reset_recovers(qtbot, make_window):
 
 
 def test_worker_exception_is_shown_and_app_keeps_running(qtbot, make_window, monkeypatch):
-    window = make_window()
+    window = make_window(worker="thread")  # in-process, so the test can break a step
     trainer = window.worker.trainer
 
     def broken(capture=False):
@@ -183,7 +183,7 @@ def test_epoch_budget_stops_the_run(qtbot, make_window):
     # The worker stops first; its `finished` signal reaches the window a moment later.
     qtbot.waitUntil(lambda: "Finished" in window.message.label.text(), timeout=15000)
     assert not window.worker.running
-    assert window.worker.trainer.epoch == 2
+    assert window.last_frame.snapshot.epoch == 2
     assert "2 / 2" in window.controls.epoch_label.text()
 
 
