@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from gui.panels.sample_text import SampleTextPanel
 from gui.tasks import config_for_task, loss_unit, visible_token, visible_words
 
+PREFIX_CHARS = 18  # the example prefix: this many characters of the text
 MAX_COLUMN_LABELS = 120  # label W_out's columns by token when V is at most this
 CLASSIFY_TITLE = "<b>Try a sentence</b> (re-evaluated as it trains)"
 LM_TITLE = "<b>Next token</b> after a prefix (re-evaluated as it trains)"
@@ -31,6 +32,7 @@ class LanguageModelMode(QObject):
         self.window = window
         self.task = "classify"
         self._scale, self._unit = 1.0, ""  # the loss's display unit (see gui.tasks.loss_unit)
+        self._prefix = ""  # the example prefix put in the prediction box, if any
         self.sample_panel = SampleTextPanel()
         self.sample_box = QWidget()
         layout = QVBoxLayout(self.sample_box)
@@ -51,6 +53,7 @@ class LanguageModelMode(QObject):
         lm = self.task == "lm"
         self.sample_box.setVisible(lm)
         self.prediction_title.setText(LM_TITLE if lm else CLASSIFY_TITLE)
+        self._swap_example_text(info)
         w.heatmaps.views["W_out"].title = "W_out (H x V)" if lm else "W_out (H x C)"
         self._scale, self._unit = 1.0, ""
         if not lm:
@@ -74,6 +77,19 @@ class LanguageModelMode(QObject):
             frame = self.window.last_frame
             if frame is not None and not frame.running and self.sample_panel.isVisible():
                 self.sample_panel.refresh()  # paused or stepping: show the new weights now
+
+    def _swap_example_text(self, info) -> None:
+        """The classifier's example sentence makes a dull prefix: start a language model
+        with the first words of its own text, cut mid-word (and put it back after)."""
+        from gui.window import DEFAULT_SENTENCE
+
+        box = self.window.prediction.input
+        if info.config.task == "lm" and box.text() == DEFAULT_SENTENCE and info.examples:
+            self._prefix = info.examples[0][0][:PREFIX_CHARS] if info.config.level == "char" else ""
+            if self._prefix.strip():
+                box.setText(self._prefix)
+        elif info.config.task != "lm" and self._prefix and box.text() == self._prefix:
+            box.setText(DEFAULT_SENTENCE)
 
     def shutdown(self) -> None:
         """End the sample box's thread (the window is closing)."""

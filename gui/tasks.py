@@ -10,9 +10,7 @@ import math
 from rnnviz.config import Config
 
 TASK_NAMES = {"classify": "Classify", "lm": "Language model"}
-# Fields a task switch may move to the other task's default (the rest stay the user's).
-_SWITCHED = ("level", "embed_dim", "hidden_size", "batch_size", "bptt", "lr", "val_fraction",
-             "eval_every")  # fmt: skip
+_KEEP = ("task", "epochs")  # the window trains until paused, whatever the task
 VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍"}
 
 
@@ -30,8 +28,11 @@ def config_for_task(config: Config, task: str) -> Config:
     take this task's default (hidden size 256, char level, ... for the language model)."""
     if config.task == task:
         return config
+    from rnnviz.lm_trainer import LM_DEFAULTS
+
     old, new = task_defaults(config.task), task_defaults(task)
-    changes = {f: getattr(new, f) for f in _SWITCHED if getattr(config, f) == getattr(old, f)}
+    fields = [f for f in LM_DEFAULTS if f not in _KEEP]  # where the two tasks' defaults differ
+    changes = {f: getattr(new, f) for f in fields if getattr(config, f) == getattr(old, f)}
     return config.replace(task=task, **changes)
 
 

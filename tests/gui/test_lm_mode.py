@@ -124,12 +124,18 @@ def test_task_switch_on_a_labelled_corpus(qtbot, make_window):
     assert window.curves.acc_plot.titleLabel.text == "Next-token accuracy"
     assert window.info.config.level == "char"
     assert window.lm_mode.sample_box.isVisible()
+    prefix = window.prediction.input.text()
+    assert prefix != "I love deep learning"  # the start of the text, as an example prefix
+    qtbot.waitUntil(lambda: len(window.prediction.last_top) == 10, timeout=5000)
     train(qtbot, window, 5)
     qtbot.keyClick(window.controls.task, Qt.Key_Up)  # back to "Classify"
     qtbot.waitUntil(lambda: window.info.config.task == "classify", timeout=10000)
     assert window.info.config.level == "word"
     assert window.curves.chance_line.value() == pytest.approx(math.log(2))
     assert not window.lm_mode.sample_box.isVisible()
+    assert window.prediction.input.text() == "I love deep learning"
+    qtbot.waitUntil(lambda: window.prediction.last_proba is not None, timeout=5000)
+    assert len(window.prediction.last_proba) == 2
 
 
 def test_save_and_load_a_language_model(qtbot, make_window, tmp_path, monkeypatch):
