@@ -53,14 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def explicit_settings(args: argparse.Namespace) -> dict:
+    """The Config fields given on the command line."""
+    fields = ("level", "embed_dim", "hidden_size", "batch_size", "lr", "optimizer", "head",
+              "epochs", "seed")  # fmt: skip
+    return {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
+
+
 def config_from_args(args: argparse.Namespace) -> Config:
     from gui.tasks import config_for_task
 
-    fields = ("level", "embed_dim", "hidden_size", "batch_size", "lr", "optimizer", "head",
-              "epochs", "seed")  # fmt: skip
-    changes = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
     base = config_for_task(Config(epochs=0), args.task)  # lm: the language model's defaults
-    return base.replace(**changes)  # the window trains until paused by default
+    return base.replace(**explicit_settings(args))  # the window trains until paused by default
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     # Demo modes must not depend on (or change) the user's remembered state.
     settings = QSettings("rnnviz", "rnnviz-demo" if headless_mode else "rnnviz")
     window = MainWindow(config, settings)
+    window.lm_mode.pinned = explicit_settings(args)  # kept if plain text switches the task
     window.set_samples(list_samples())
     source = args.data or (None if headless_mode else settings.value("last_corpus"))
     source = str(source or "sample:sentiment")

@@ -20,6 +20,7 @@ from gui.tasks import config_for_task, loss_unit, visible_token, visible_words
 
 PREFIX_CHARS = 18  # the example prefix: this many characters of the text
 MAX_COLUMN_LABELS = 120  # label W_out's columns by token when V is at most this
+CLASSIFY_ONLY_TABS = ("errors",)  # insight tabs hidden for a language model
 CLASSIFY_TITLE = "<b>Try a sentence</b> (re-evaluated as it trains)"
 LM_TITLE = "<b>Next token</b> after a prefix (re-evaluated as it trains)"
 
@@ -33,6 +34,7 @@ class LanguageModelMode(QObject):
         self.task = "classify"
         self._scale, self._unit = 1.0, ""  # the loss's display unit (see gui.tasks.loss_unit)
         self._prefix = ""  # the example prefix put in the prediction box, if any
+        self.pinned: dict = {}  # settings a task switch keeps (given on the command line)
         self.sample_panel = SampleTextPanel()
         self.sample_box = QWidget()
         layout = QVBoxLayout(self.sample_box)
@@ -54,6 +56,10 @@ class LanguageModelMode(QObject):
         self.sample_box.setVisible(lm)
         self.prediction_title.setText(LM_TITLE if lm else CLASSIFY_TITLE)
         self._swap_example_text(info)
+        for name in CLASSIFY_ONLY_TABS:  # a confusion matrix of 40-odd "classes": no
+            panel = w.insight.panels.get(name)
+            if panel is not None and w.tabs.indexOf(panel) >= 0:
+                w.tabs.setTabVisible(w.tabs.indexOf(panel), not lm)
         w.heatmaps.views["W_out"].title = "W_out (H x V)" if lm else "W_out (H x C)"
         self._scale, self._unit = 1.0, ""
         if not lm:
@@ -106,6 +112,8 @@ class LanguageModelMode(QObject):
     # -- handlers -----------------------------------------------------------------------
     def _on_task_changed(self, task: str) -> None:
         w = self.window
+        if self.pinned:
+            w.controls.set_config(w.controls.config().replace(**self.pinned), applied=False)
         if w.source:
             w.diverged_message = ""
             w.load_source(w.source)  # the corpus is read anew for the task, fresh weights
@@ -113,7 +121,8 @@ class LanguageModelMode(QObject):
     def _on_plain_text(self, source: str, message: str) -> None:
         """A classification load met plain text: switch to the language model, say so."""
         w = self.window
-        w.controls.set_config(config_for_task(w.controls.config(), "lm"), applied=False)
+        config = config_for_task(w.controls.config(), "lm").replace(**self.pinned)
+        w.controls.set_config(config, applied=False)
         w.load_source(source)
         w.message.show_message(
             f"{html.escape(source)} is plain text, so it was opened for the "

@@ -177,7 +177,11 @@ def test_close_mid_training_ends_the_thread(qtbot, make_window):
 def test_every_tab_draws_a_language_model(qtbot, make_window):
     window = lm_window(make_window)
     click(qtbot, window.controls.train_button)
+    errors = window.tabs.indexOf(window.insight.panels["errors"])
+    assert not window.tabs.isTabVisible(errors)  # classifier only
     for i in range(window.tabs.count()):
+        if not window.tabs.isTabVisible(i):
+            continue
         window.tabs.setCurrentIndex(i)
         shown = steps(window) + 3
         qtbot.waitUntil(lambda s=shown: steps(window) >= s, timeout=10000)
@@ -195,3 +199,17 @@ def test_a_plain_text_file_opens_as_a_language_model(qtbot, make_window, tmp_pat
     assert window.info.config.task == "lm"
     assert "plain text" in window.message.label.text() and window.message.kind == "info"
     assert window.controls.task.currentText() == "Language model"
+
+
+def test_command_line_settings_survive_the_switch_to_lm(qtbot, make_window):
+    from gui.app import build_parser, config_from_args, explicit_settings
+
+    args = build_parser().parse_args(["--task", "lm", "--hidden-size", "64"])
+    config = config_from_args(args)
+    assert (config.task, config.level, config.hidden_size, config.epochs) == ("lm", "char", 64, 0)
+    args = build_parser().parse_args(["--data", "sample:prose", "--hidden-size", "64"])
+    window = make_window(config_from_args(args), load=False)
+    window.lm_mode.pinned = explicit_settings(args)  # as gui/app.py does
+    window.load_source("sample:prose")  # plain text: switches to the language model
+    qtbot.waitUntil(lambda: window.info is not None, timeout=10000)
+    assert window.info.config.task == "lm" and window.info.config.hidden_size == 64
