@@ -34,6 +34,12 @@ def train(qtbot, window, n: int) -> None:
     qtbot.waitUntil(lambda: not window.worker.running, timeout=5000)
 
 
+def captured_step(window) -> int:
+    """The step of the latest captured snapshot (-1 between a new run and its first)."""
+    snap = window.last_captured
+    return -1 if snap is None else snap.step
+
+
 def lm_window(make_window):
     window = make_window(SMALL, source="sample:prose")
     assert window.info.config.task == "lm"
@@ -75,7 +81,7 @@ def test_training_fills_and_changes_the_sample(qtbot, make_window):
     qtbot.waitUntil(
         lambda: (
             not window.last_frame.running
-            and sample.params_step == window.last_captured.step == window.last_frame.snapshot.step
+            and sample.params_step == captured_step(window) == window.last_frame.snapshot.step
         ),
         timeout=5000,
     )
@@ -142,7 +148,7 @@ def test_save_and_load_a_language_model(qtbot, make_window, tmp_path, monkeypatc
     window = lm_window(make_window)
     for _ in range(3):
         click(qtbot, window.controls.step_button)
-    qtbot.waitUntil(lambda: window.last_captured.step == 3, timeout=5000)
+    qtbot.waitUntil(lambda: captured_step(window) == 3, timeout=5000)
     saved_w = np.array(window.last_captured.params["W_out"])
     path = tmp_path / "lm.npz"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
@@ -157,11 +163,11 @@ def test_save_and_load_a_language_model(qtbot, make_window, tmp_path, monkeypatc
     qtbot.waitUntil(lambda: window.info.step == 0 and steps(window) == 0, timeout=5000)
     window.action_load_model.trigger()
     qtbot.waitUntil(lambda: window.info.step == 3, timeout=5000)
-    qtbot.waitUntil(lambda: window.last_captured.step == 3, timeout=5000)
+    qtbot.waitUntil(lambda: captured_step(window) == 3, timeout=5000)
     np.testing.assert_allclose(window.last_captured.params["W_out"], saved_w)
     assert window.info.config.task == "lm"
     click(qtbot, window.controls.step_button)
-    qtbot.waitUntil(lambda: window.last_captured.step == 4, timeout=5000)
+    qtbot.waitUntil(lambda: captured_step(window) == 4, timeout=5000)
 
 
 def test_close_mid_training_ends_the_thread(qtbot, make_window):
