@@ -22,6 +22,7 @@ from gui.panels.gradient_flow import GradientFlowPanel
 from gui.panels.neurons import NeuronsPanel
 from gui.panels.projection import ProjectionPanel
 from gui.panels.salience import SaliencePanel
+from gui.tasks import visible_token
 
 # --panel names and tab titles, in tab order (after "network" and "corpus").
 INSIGHT_TABS = {
@@ -87,7 +88,12 @@ class InsightViews(QObject):
         self.head, self.mask_padding = head, mask
         text = self.window.prediction.input.text()
         data = self.data
-        self.salience.set_vocabulary(info.tokenizer, info.maxlen, info.label_names)
+        # A language model's "classes" are the tokens it predicts next.
+        if info.config.task == "lm":
+            outputs = [visible_token(w) for w in info.words]
+        else:
+            outputs = info.label_names
+        self.salience.set_vocabulary(info.tokenizer, info.maxlen, outputs)
         self.salience.set_text(text)
         self.neurons.set_vocabulary(
             info.tokenizer, info.maxlen, data.sample_ids if data is not None else None
