@@ -59,6 +59,10 @@ SAMPLE_FILES = {  # name -> (file in rnnviz/samples, description)
     "sentiment": ("sentiment.tsv", "short sentences, positive / negative (default)"),
     "topics": ("topics.tsv", "short sentences in 4 topics: cooking, science, sports, tech"),
     "prose": ("prose.txt", "a few KB of plain prose, for the language-model task"),
+    "shakespeare": (
+        "shakespeare.txt",
+        "200 KB of Shakespeare (public domain), for the language-model task",
+    ),
 }
 SAMPLE_SYNTHETIC = {
     "parity": "bit strings, even or odd number of ones (params: n, length, seed)",
