@@ -20,6 +20,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -39,6 +40,7 @@ COMMANDS = {
     "load_checkpoint_requested": "load_checkpoint",
     "probe_requested": "set_probe",
 }
+QUICK_DEATH_SECONDS = 3.0  # a replacement child that dies this fast is not retried
 _PY_TYPES = {"bool": bool, "double": float, "int": int, "QString": str}
 
 
@@ -130,6 +132,7 @@ class ProcessWorkerThread(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._closed = False
+        self._respawned = False
         self._last_load: tuple | None = None  # (source, config) to replay in a new child
         self.worker = WorkerProxy(self)
         self._spawn()
@@ -157,6 +160,7 @@ class ProcessWorkerThread(QObject):
             evt_child.close()
         self._commands = Connection(cmd_parent.detach())
         self._events = Connection(evt_parent.detach())
+        self._spawned_at = time.monotonic()
         self.reader = self.thread = _Reader(self._events)  # `thread`: as WorkerThread has
         self.reader.received.connect(self._dispatch)
         self.reader.ended.connect(self._on_child_ended)
@@ -184,6 +188,14 @@ class ProcessWorkerThread(QObject):
         self._commands.close()
         self._events.close()
         self.worker.running_changed.emit(False)
+        if time.monotonic() - self._spawned_at < QUICK_DEATH_SECONDS and self._respawned:
+            self._closed = True  # it cannot even start: do not loop
+            self.worker.error.emit(
+                f"The training process could not start (exit status {code}). "
+                "RNNVIZ_WORKER=thread trains inside the app's own process instead."
+            )
+            return
+        self._respawned = True
         self.worker.error.emit(
             f"The training process ended unexpectedly (exit status {code}); a new one was "
             "started" + (" and the corpus loaded again." if self._last_load else ".")

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import sys
 import time
 
 import numpy as np
@@ -97,3 +98,13 @@ def test_closing_mid_training_ends_the_process_within_a_second(qtbot, window):
     assert not window.workers.thread.isRunning()
     # The target is one second; it takes about 0.1 s here. The slack is for a loaded machine.
     assert time.perf_counter() - started < 2.0
+
+
+def test_a_child_that_cannot_start_is_reported_not_retried_forever(qtbot, window, monkeypatch):
+    # The replacement interpreter exits at once (as if its imports failed).
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    os.kill(window.workers.process.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: "could not start" in window.message.label.text(), timeout=15000)
+    process = window.workers.process
+    qtbot.wait(500)
+    assert window.workers.process is process  # given up: no respawn loop
