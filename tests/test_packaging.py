@@ -1,0 +1,37 @@
+"""`pip install .` gives an `rnnviz` command and ships the samples: checked on the wheel."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_wheel_has_the_command_the_packages_and_the_samples(tmp_path):
+    pytest.importorskip("setuptools", reason="building the wheel offline needs setuptools")
+    run = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    (wheel,) = tmp_path.glob("rnnviz-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in (
+        "main.py",
+        "rnnviz/trainer.py",
+        "rnnviz/samples/sentiment.tsv",
+        "rnnviz/samples/shakespeare.txt",
+        "gui/app.py",
+        "gui/panels/curves.py",
+    ):
+        assert required in names, f"{required} missing from the wheel"
+    assert not any(name.startswith("tests/") for name in names)
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "rnnviz = main:main" in text
