@@ -10,6 +10,7 @@
     python bench/bench_lm.py                  # 10 minutes + throughput
     python bench/bench_lm.py --seconds 60     # the 1-minute target only
     python bench/bench_lm.py --seconds 0      # throughput only
+    python bench/bench_lm.py --preset quality # H=512
 
 BLAS threads default to 1 (set before NumPy loads): on this 2-core machine, shared with
 other jobs, OpenBLAS's second thread spin-waits and makes the small per-step matmuls
@@ -36,6 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=600, help="training budget (0: skip)")
     p.add_argument("--threads", type=int, default=1, help="BLAS / torch threads")
     p.add_argument("--rounds", type=int, default=5, help="throughput rounds (0: skip)")
+    p.add_argument("--preset", default="fast", help="fast (the default) or quality")
     p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                    help="override lm defaults, e.g. --set hidden_size=384 lr=0.003")  # fmt: skip
     return p.parse_args(argv)
@@ -170,7 +172,7 @@ def main(argv=None) -> int:
     from rnnviz.lm_trainer import LanguageModelTrainer, lm_defaults
 
     text = data.read_text(encoding="utf-8")
-    config = lm_defaults(epochs=0, blas_threads=args.threads, **overrides(args.set))
+    config = lm_defaults(args.preset, epochs=0, blas_threads=args.threads, **overrides(args.set))
     corpus = Corpus([text], np.zeros(0, np.int64), [], str(data))
     trainer = LanguageModelTrainer(corpus, config)
     print(f"{data.name}: {len(trainer.train_ids)} train + {len(trainer.val_ids)} val chars, "

@@ -12,7 +12,7 @@ import numpy as np
 from rnnviz import checkpoint
 from rnnviz.config import CLIPS, DEFAULT_LR, HEADS, INITS, LEVELS, OPTIMIZERS, TASKS, Config
 from rnnviz.data import CorpusError, load_corpus
-from rnnviz.lm_trainer import LM_DEFAULTS, LR_SCHEDULES
+from rnnviz.lm_trainer import LM_DEFAULTS, LM_PRESETS, LR_SCHEDULES
 
 SUBCOMMANDS = ("train", "predict", "samples", "generate")
 
@@ -58,9 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--bptt", type=int, default=None, help="lm: truncated BPTT length")
     train.add_argument("--dropout", type=float, default=None,
                        help="lm: dropout on the input vectors while training")  # fmt: skip
+    train.add_argument("--output-dropout", type=float, default=None,
+                       help="lm: dropout on the states feeding the output head")  # fmt: skip
     train.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
                        help="lm: constant, plateau (decay on stalls), exponential")  # fmt: skip
     train.add_argument("--lr-decay", type=float, default=None, help="lm: the schedule's factor")
+    train.add_argument("--preset", choices=tuple(LM_PRESETS), default="fast",
+                       help="lm defaults: fast (H=256) or quality (H=512)")  # fmt: skip
     train.add_argument("--weight-decay", type=float, default=None, help="decoupled decay")
     train.add_argument("--eval-every", type=int, default=None,
                        help="steps between validation passes (0 = once per epoch)")  # fmt: skip
@@ -91,7 +95,7 @@ def config_from_args(args) -> Config:
     the language model's: `rnnviz.lm_trainer.LM_DEFAULTS`, char level)."""
     values = {}
     if args.task == "lm":
-        values.update(LM_DEFAULTS)
+        values.update(LM_DEFAULTS, **LM_PRESETS[args.preset])
     lr_default = values.get("lr") if args.optimizer == "adam" else None
     values |= {
         "task": args.task,
@@ -116,6 +120,7 @@ def config_from_args(args) -> Config:
         "val_fraction": args.val_fraction,
         "bptt": args.bptt,
         "embed_dropout": args.dropout,
+        "output_dropout": args.output_dropout,
         "lr_schedule": args.lr_schedule,
         "lr_decay": args.lr_decay,
         "weight_decay": args.weight_decay,

@@ -159,6 +159,14 @@ def test_evaluate_carries_state_across_chunks(monkeypatch):
     assert trainer.evaluate() == pytest.approx(whole, rel=1e-5)
 
 
+def test_presets():
+    fast, quality = lm_defaults(), lm_defaults("quality", lr=1e-3)
+    assert (fast.task, fast.level, fast.hidden_size) == ("lm", "char", 256)
+    assert (quality.hidden_size, quality.output_dropout, quality.lr) == (512, 0.2, 1e-3)
+    with pytest.raises(ValueError, match="preset"):
+        lm_defaults("huge")
+
+
 def test_word_level_and_live_updates():
     config = small_config(
         level="word", lr_schedule="plateau", embed_dropout=0.1, output_dropout=0.2
@@ -276,6 +284,7 @@ def test_cli_train_lm_then_generate(tmp_path):
     assert report["level"] == "char" and report["tokens_per_second"] > 0
     saved = checkpoint.load(model).config
     assert (saved.lr_schedule, saved.embed_dropout, saved.hidden_size) == ("plateau", 0.1, 32)
+    assert (saved.bptt, saved.batch_size, saved.val_fraction) == (16, 8, 0.1)
 
     run = cli("generate", "--model", model, "--prime", "the q", "--length", "30", "--seed", "1")
     assert run.returncode == 0, run.stderr
