@@ -26,20 +26,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QMetaMethod, QObject, QThread, Signal
 
-from gui.worker import TrainingWorker, WorkerThread
+from gui.worker import COMMANDS, TrainingWorker, WorkerCommands, WorkerThread
 
-# Request signal of WorkerThread -> the TrainingWorker slot it calls.
-COMMANDS = {
-    "load_requested": "load",
-    "reset_requested": "reset",
-    "start_requested": "start",
-    "pause_requested": "pause",
-    "step_requested": "step_once",
-    "update_requested": "update_config",
-    "save_requested": "save",
-    "load_checkpoint_requested": "load_checkpoint",
-    "probe_requested": "set_probe",
-}
 QUICK_DEATH_SECONDS = 3.0  # a replacement child that dies this fast is not retried
 _PY_TYPES = {"bool": bool, "double": float, "int": int, "QString": str}
 
@@ -111,23 +99,13 @@ class _Reader(QThread):
             self.received.emit(name, args)
 
 
-class ProcessWorkerThread(QObject):
+class ProcessWorkerThread(WorkerCommands):
     """Same surface as gui.worker.WorkerThread, with the trainer in a child process.
 
     Commands are the same signals; `worker` is a WorkerProxy carrying the worker's
     signals. If the child dies (a crash, the OOM killer), a new one is started, the
     last corpus is loaded again, and the window is told.
     """
-
-    load_requested = Signal(str, object)
-    reset_requested = Signal(object)
-    start_requested = Signal()
-    pause_requested = Signal()
-    step_requested = Signal()
-    update_requested = Signal(dict)
-    save_requested = Signal(str)
-    load_checkpoint_requested = Signal(str)
-    probe_requested = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

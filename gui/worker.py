@@ -508,8 +508,22 @@ def _where(exc: BaseException) -> str:
     return f"({type(exc).__name__} in {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
 
 
-class WorkerThread(QObject):
-    """Owns the QThread and the worker; sends commands as queued signals."""
+# Request signal of a worker host -> the TrainingWorker slot it calls.
+COMMANDS = {
+    "load_requested": "load",
+    "reset_requested": "reset",
+    "start_requested": "start",
+    "pause_requested": "pause",
+    "step_requested": "step_once",
+    "update_requested": "update_config",
+    "save_requested": "save",
+    "load_checkpoint_requested": "load_checkpoint",
+    "probe_requested": "set_probe",
+}
+
+
+class WorkerCommands(QObject):
+    """The commands the window sends to wherever the trainer lives (see COMMANDS)."""
 
     load_requested = Signal(str, object)
     reset_requested = Signal(object)
@@ -521,21 +535,18 @@ class WorkerThread(QObject):
     load_checkpoint_requested = Signal(str)
     probe_requested = Signal(object)
 
+
+class WorkerThread(WorkerCommands):
+    """Owns the QThread and the worker; sends commands as queued signals."""
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.thread = QThread()
         self.thread.setObjectName("rnnviz-trainer")
         self.worker = TrainingWorker()
         self.worker.moveToThread(self.thread)
-        self.load_requested.connect(self.worker.load)
-        self.reset_requested.connect(self.worker.reset)
-        self.start_requested.connect(self.worker.start)
-        self.pause_requested.connect(self.worker.pause)
-        self.step_requested.connect(self.worker.step_once)
-        self.update_requested.connect(self.worker.update_config)
-        self.save_requested.connect(self.worker.save)
-        self.load_checkpoint_requested.connect(self.worker.load_checkpoint)
-        self.probe_requested.connect(self.worker.set_probe)
+        for signal_name, slot in COMMANDS.items():
+            getattr(self, signal_name).connect(getattr(self.worker, slot))
         self.thread.start()
 
     def shutdown(self, timeout_ms: int = 2000) -> bool:

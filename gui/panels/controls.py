@@ -24,20 +24,10 @@ from PySide6.QtWidgets import (
 from gui.tasks import TASK_NAMES, config_for_task
 from gui.widgets import LightBar
 from rnnviz.config import CLIPS, HEADS, INITS, LEVELS, OPTIMIZERS, Config
+from rnnviz.trainer import LIVE_FIELDS  # settings the trainer takes while it runs
 
 LR_MIN_EXP, LR_MAX_EXP = -5.0, 0.0  # the learning-rate slider spans 1e-5 .. 1
 LR_TICKS = 100  # slider ticks per decade
-LIVE_FIELDS = (
-    "lr",
-    "clip",
-    "clip_value",
-    "batch_size",
-    "mask_padding",
-    "weight_decay",
-    "epochs",
-    "patience",
-    "eval_every",
-)
 
 
 class ControlsPanel(QWidget):
