@@ -23,6 +23,7 @@ from gui.history import DecimatedHistory, ema
 
 TRAIN_COLOUR = (31, 119, 180)
 VAL_COLOUR = (255, 127, 14)
+MAX_MARKED_POINTS = 60  # validation points drawn with markers up to this many
 RAW_COLOUR = (190, 212, 232)  # the unsmoothed curve, faint behind the smoothed one
 
 
@@ -205,7 +206,12 @@ class CurvesPanel(QWidget):
         n_val = len(self._val["step"]) if self._val else 0
         if n_val != self._val_drawn:  # validation points are few and change rarely
             self._val_drawn = n_val
+            # Markers help while points are few; past that they cost ~3 ms a frame
+            # (pyqtgraph's scatter item is Python) and hide the line anyway.
+            symbol = "o" if n_val <= MAX_MARKED_POINTS else None
             for key in ("loss", "accuracy"):
+                if self.curves[key]["val"].opts["symbol"] != symbol:
+                    self.curves[key]["val"].setSymbol(symbol)
                 if n_val:
                     self.curves[key]["val"].setData(self._val["step"], self._values(self._val, key))
                 else:
