@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile_ui:
         from gui.profile import run_profile
 
+        window.show_panel(args.panel)  # measure with this tab in front
         return run_profile(app, window, source, config, args.profile_ui, PROCESS_T0)
     window.show()
     window.load_source(source)

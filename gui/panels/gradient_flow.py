@@ -145,7 +145,9 @@ class GradientFlowPanel(QWidget):
         for plot in (self.now_plot, self.params_plot, self.flow_plot):
             plot.setMenuEnabled(False)
             plot.hideButtons()
-            plot.showGrid(x=True, y=True, alpha=0.2)
+            # No grid and no autorange: grid lines belong to the axes, and an axis whose
+            # range moves re-lays its ticks and text, the costliest part of a frame.
+            plot.disableAutoRange()
             cache_static_parts(plot)
         g.layout.setRowStretchFactor(0, 2)
         g.layout.setRowStretchFactor(1, 3)
@@ -204,8 +206,9 @@ class GradientFlowPanel(QWidget):
                 curve = self.params_plot.plot(pen=pg.mkPen(colour, width=1.5), name=name)
                 self.param_curves[name] = curve
             curve.setData(steps, np.maximum(h.params[: h.n, j], TINY))
-        self.params_plot.enableAutoRange()
-        self.now_plot.enableAutoRange()
+        self._set_decades("now", self.now_plot, (0.5, T + 0.5), now, self._first)
+        x_top = float(nice_ceiling(max(last, 1.0)))
+        self._set_decades("params", self.params_plot, (0.0, x_top), h.params[: h.n])
         decades = float(ratio[-1, 0])
         word = "vanishing" if decades < -2 else "exploding" if decades > 2 else "flowing"
         recent = np.mean(h.recent) if h.recent else 0.0
@@ -225,6 +228,20 @@ class GradientFlowPanel(QWidget):
             return
         self._ranges[key] = wanted
         plot.setRange(xRange=x, yRange=(y[0], y_top), padding=0)
+
+    def _set_decades(self, key: str, plot: pg.PlotItem, x: tuple, *values) -> None:
+        """A log-y plot's range in whole decades, changed only when the data leave it."""
+        data = np.concatenate([np.ravel(v) for v in values if v is not None])
+        data = data[np.isfinite(data) & (data > 0)]
+        if data.size == 0:
+            return
+        low, high = np.log10(data.min()), np.log10(data.max())
+        old = self._ranges.get(key)
+        if old is not None and old[0] == x and old[1][0] <= low and high <= old[1][1]:
+            return
+        y = (math.floor(low), max(math.ceil(high), math.floor(low) + 1))
+        self._ranges[key] = (x, y)
+        plot.setRange(xRange=x, yRange=y, padding=0.02)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
