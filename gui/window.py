@@ -35,6 +35,7 @@ from gui.panels.heatmaps import HeatmapsPanel
 from gui.panels.prediction import PredictionPanel
 from gui.process_worker import make_worker_thread
 from gui.worker import Frame, RunInfo
+from rnnviz import blas
 from rnnviz.config import Config
 
 REDRAW_MS = 33  # ~30 frames a second at most
@@ -87,6 +88,9 @@ class MainWindow(QMainWindow):
         worker: str | None = None,
     ) -> None:
         super().__init__()
+        # The window's own NumPy (prediction box, insight views) runs beside the trainer,
+        # which has the other core: a second BLAS thread would only wait for it.
+        blas.set_threads(1)
         self.setWindowTitle("rnnviz — watch an RNN learn")
         self.settings = settings if settings is not None else QSettings("rnnviz", "rnnviz")
         self.info: RunInfo | None = None
