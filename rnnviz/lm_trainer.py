@@ -19,8 +19,9 @@ from rnnviz import blas, checkpoint
 from rnnviz.config import Config
 from rnnviz.language_model import RNNLanguageModel
 from rnnviz.optim import make_optimizer
-from rnnviz.snapshot import Snapshot, frozen_copy
+from rnnviz.snapshot import Snapshot
 from rnnviz.tokenizer import Tokenizer
+from rnnviz.training import TrainingRun
 
 LIVE_FIELDS = (
     "lr",
@@ -97,7 +98,7 @@ def split_text(text: str, val_fraction: float, level: str) -> tuple[str, str]:
     return text[:cut], text[cut:]
 
 
-class LanguageModelTrainer:
+class LanguageModelTrainer(TrainingRun):
     """Trains an RNNLanguageModel on one long text, one window batch per `step()`.
 
     Parameters
@@ -106,6 +107,9 @@ class LanguageModelTrainer:
     config : task "lm" settings; see `lm_defaults()` for the tuned char-level ones.
     tokenizer, model : reuse these (e.g. from a checkpoint) instead of new ones.
     """
+
+    live_fields = LIVE_FIELDS
+    probe_proba_limit = PROBE_PROBA_LIMIT
 
     def __init__(self, corpus, config: Config | None = None, tokenizer=None, model=None):
         self.config = config = config or lm_defaults()
@@ -135,13 +139,7 @@ class LanguageModelTrainer:
         )  # fmt: skip
         self.optimizer = make_optimizer(config)
         self._rng = np.random.default_rng(config.seed + 1)  # window alignment per epoch
-        self.step_count = self.epoch = 0
-        self.seconds = 0.0
-        self.finished, self.stop_reason = False, ""
-        self.best_val_loss: float | None = None
-        self.last_val: tuple[float, float] | None = None
-        self._best_params: np.ndarray | None = None
-        self._evals_since_best = 0
+        self._start_run()
         self.lr_scale = 1.0  # the schedule's factor on config.lr
         self._recent_losses: deque[float] = deque(maxlen=100)
         self._start_epoch()
@@ -181,11 +179,6 @@ class LanguageModelTrainer:
         return self.tokenizer.padding(seqs, max([1, *map(len, seqs)]))
 
     # ------------------------------------------------------------------ training
-    def step(self, capture: bool = False) -> Snapshot:
-        """Train on the next window of every lane; return the state after it."""
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return self._step(capture)
-
     def _step(self, capture: bool) -> Snapshot:
         started = time.perf_counter()
         T, pos = self.config.bptt, self._pos
@@ -198,16 +191,7 @@ class LanguageModelTrainer:
         accuracy = float(np.mean(proba.argmax(axis=1) == y.T.reshape(-1)))
         self.state = self.model.last_state
         grad_norms = grads.norms()
-        if np.isfinite(loss) and all(map(np.isfinite, grad_norms.values())):
-            self.optimizer.step(self.model.params, grads)
-            grad_norm, clipped = self.optimizer.last_norm, self.optimizer.last_clipped
-        else:
-            grad_norm, clipped = float("nan"), False
-            self.finished = True
-            self.stop_reason = (
-                f"loss became {loss} at step {self.step_count + 1}: lower the learning "
-                f"rate (now {lr:g}) or turn on gradient clipping, then Reset"
-            )
+        grad_norm, clipped = self._apply_gradients(loss, grads, grad_norms, lr)
         self.step_count += 1
         self._recent_losses.append(float(loss))
         self._pos += T
@@ -218,69 +202,22 @@ class LanguageModelTrainer:
             if self.config.lr_schedule == "exponential":
                 self.lr_scale *= self.config.lr_decay
         self.seconds += time.perf_counter() - started
-        val_loss = val_accuracy = None
-        every = self.config.eval_every
-        eval_due = self.step_count % every == 0 if every else epoch_done
-        if not self.finished and eval_due:
-            val_loss, val_accuracy = self._validate()
-        if not self.finished and self.config.epochs and self.epoch >= self.config.epochs:
-            self.finished, self.stop_reason = True, "epochs"
+        val_loss, val_accuracy = self._after_step(epoch_done)
         return self._snapshot(
             loss, accuracy, lr, grad_norms, grad_norm, clipped, int(np.count_nonzero(y)),
             val_loss, val_accuracy, capture,
         )  # fmt: skip
 
-    def _validate(self):
-        if len(self.val_ids) < 2:
-            return None, None
-        val_loss, val_accuracy = self.evaluate()
-        self.last_val = (val_loss, val_accuracy)
-        if self.best_val_loss is None or val_loss < self.best_val_loss:
-            self.best_val_loss = val_loss
-            self._evals_since_best = 0
-            if self.config.patience:
-                self._best_params = self.model.params.flat.copy()
-        else:
-            self._evals_since_best += 1
-            if self.config.lr_schedule == "plateau":
-                self.lr_scale = max(self.lr_scale * self.config.lr_decay, PLATEAU_FLOOR)
-            if self.config.patience and self._evals_since_best >= self.config.patience:
-                self.restore_best()
-                self.finished, self.stop_reason = True, "early stopping"
-        return val_loss, val_accuracy
+    @property
+    def epoch_progress(self) -> float:
+        return self._pos / max(self._x.shape[1], 1)
 
-    def _snapshot(self, loss, accuracy, lr, grad_norms, grad_norm, clipped, tokens,
-                  val_loss, val_accuracy, capture) -> Snapshot:  # fmt: skip
-        arrays = {}
-        if capture:
-            probe = self.model.forward(self.probe_ids)
-            small = probe.proba.size <= PROBE_PROBA_LIMIT
-            arrays = dict(
-                params={k: frozen_copy(v) for k, v in self.model.params.items()},
-                grads={k: frozen_copy(v) for k, v in self.model.grads.items()},
-                probe_ids=frozen_copy(self.probe_ids),
-                probe_hidden=frozen_copy(probe.hidden),
-                probe_proba=frozen_copy(probe.proba) if small else None,
-            )
-        return Snapshot(
-            step=self.step_count,
-            epoch=self.epoch,
-            epoch_progress=self._pos / max(self._x.shape[1], 1),
-            loss=float(loss),
-            accuracy=accuracy,
-            lr=lr,
-            grad_norms=grad_norms,
-            grad_norm=float(grad_norm),
-            clipped=bool(clipped),
-            tokens=tokens,
-            seconds=self.seconds,
-            val_loss=val_loss,
-            val_accuracy=val_accuracy,
-            best_val_loss=self.best_val_loss,
-            finished=self.finished,
-            stop_reason=self.stop_reason,
-            **arrays,
-        )
+    def _can_validate(self) -> bool:
+        return len(self.val_ids) >= 2
+
+    def _on_stalled(self) -> None:
+        if self.config.lr_schedule == "plateau":
+            self.lr_scale = max(self.lr_scale * self.config.lr_decay, PLATEAU_FLOOR)
 
     def evaluate(self, ids: np.ndarray | None = None) -> tuple[float, float]:
         """(nats per token, next-token accuracy) on the validation tail (or a 1-D stream),
@@ -328,38 +265,15 @@ class LanguageModelTrainer:
         return {**out, **extra}
 
     # ------------------------------------------------------------------ control
-    def update(self, **changes) -> None:
-        """Change settings that do not alter shapes, between steps (live)."""
-        bad = [name for name in changes if name not in LIVE_FIELDS]
-        if bad:
-            raise ValueError(f"{', '.join(bad)} cannot change during a run: reset to apply")
-        old = self.config
-        cfg = self.config.replace(**changes)
-        check_lm_config(cfg)
-        self.config = cfg
-        opt = self.optimizer
-        if cfg.lr != old.lr or cfg.lr_schedule != old.lr_schedule:
+    def _check_config(self, config: Config) -> None:
+        check_lm_config(config)
+
+    def _current_lr(self) -> float:
+        return self.config.lr * self.lr_scale
+
+    def _on_config_change(self, old: Config) -> None:
+        if self.config.lr != old.lr or self.config.lr_schedule != old.lr_schedule:
             self.lr_scale = 1.0  # a new base rate (or schedule) starts undecayed
-        opt.lr, opt.weight_decay = cfg.lr * self.lr_scale, cfg.weight_decay
-        opt.clip_norm = cfg.clip_value if cfg.clip == "norm" else None
-        opt.clip_value = cfg.clip_value if cfg.clip == "value" else None
-        if hasattr(opt, "momentum"):
-            opt.momentum = cfg.momentum
-        if hasattr(opt, "beta1"):
-            opt.beta1 = cfg.momentum
-        self.model.mask_padding = cfg.mask_padding
-        if self.stop_reason == "epochs" and (not cfg.epochs or self.epoch < cfg.epochs):
-            self.finished, self.stop_reason = False, ""
-
-    def set_probe(self, ids: np.ndarray) -> None:
-        """The (P, T) windows whose hidden states `step(capture=True)` records."""
-        ids = np.array(ids, dtype=np.int64, copy=True)
-        self.probe_ids = ids if ids.ndim == 2 else ids.reshape(1, -1)
-
-    def restore_best(self) -> None:
-        """Put back the weights of the best validation loss (early stopping)."""
-        if self._best_params is not None:
-            self.model.params.flat[...] = self._best_params
 
     # ------------------------------------------------------------------ files
     def save(self, path) -> None:

@@ -18,8 +18,9 @@ from rnnviz.data import Corpus, stratified_split
 from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
 from rnnviz.model import RNNClassifier
 from rnnviz.optim import make_optimizer
-from rnnviz.snapshot import Snapshot, frozen_copy
+from rnnviz.snapshot import Snapshot
 from rnnviz.tokenizer import Tokenizer
+from rnnviz.training import TrainingRun
 
 AUTO_MAXLEN_CAP = 100  # maxlen=0 means the longest training text, but at most this
 LIVE_FIELDS = (
@@ -37,7 +38,7 @@ LIVE_FIELDS = (
 EVAL_CHUNK = 512  # rows per forward pass when evaluating
 
 
-class Trainer:
+class Trainer(TrainingRun):
     """Trains an RNNClassifier on a labelled corpus, one batch per `step()`.
 
     Parameters
@@ -46,6 +47,8 @@ class Trainer:
     config : hyper-parameters; `config.seed` fixes the split, init and batch order.
     tokenizer, model : reuse these (e.g. from a checkpoint) instead of building new ones.
     """
+
+    live_fields = LIVE_FIELDS
 
     def __init__(
         self,
@@ -100,15 +103,7 @@ class Trainer:
         self._rng = np.random.default_rng(config.seed + 1)  # batch order
         self._batches = self._plan_epoch()
         self._cursor = 0
-        self.step_count = 0
-        self.epoch = 0
-        self.seconds = 0.0
-        self.finished = False
-        self.stop_reason = ""
-        self.best_val_loss: float | None = None
-        self.last_val: tuple[float, float] | None = None
-        self._best_params: np.ndarray | None = None
-        self._evals_since_best = 0
+        self._start_run()
         self._epoch_loss_sum, self._epoch_batches = 0.0, 0
         self.last_epoch_train_loss: float | None = None
         source = self.val_ids if len(self.val_ids) else self.train_ids
@@ -156,17 +151,6 @@ class Trainer:
             self._cursor = 0
         return batch, epoch_done
 
-    def step(self, capture: bool = False) -> Snapshot:
-        """Train on one batch; return the state after it.
-
-        capture=True also puts read-only copies of the parameters, gradients and the
-        probe batch's hidden states and probabilities into the snapshot.
-        """
-        # A diverging run overflows; that is detected and reported in the snapshot
-        # (finished, stop_reason) rather than as a stream of NumPy warnings.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return self._step(capture)
-
     def _step(self, capture: bool) -> Snapshot:
         started = time.perf_counter()
         batch, epoch_done = self._next_batch()
@@ -176,16 +160,7 @@ class Trainer:
         accuracy = float(np.mean(output.argmax(axis=1) == labels))
         grad_norms = grads.norms()
         lr = self.optimizer.lr
-        if np.isfinite(loss) and all(map(np.isfinite, grad_norms.values())):
-            self.optimizer.step(self.model.params, grads)
-            grad_norm, clipped = self.optimizer.last_norm, self.optimizer.last_clipped
-        else:  # keep the last good weights; the watcher decides what to do
-            grad_norm, clipped = float("nan"), False
-            self.finished = True
-            self.stop_reason = (
-                f"loss became {loss} at step {self.step_count + 1}: lower the learning "
-                f"rate (now {lr:g}) or turn on gradient clipping, then Reset"
-            )
+        grad_norm, clipped = self._apply_gradients(loss, grads, grad_norms, lr)
         self.step_count += 1
         self.seconds += time.perf_counter() - started
         self._epoch_loss_sum += loss
@@ -194,69 +169,18 @@ class Trainer:
             self.epoch += 1
             self.last_epoch_train_loss = self._epoch_loss_sum / self._epoch_batches
             self._epoch_loss_sum, self._epoch_batches = 0.0, 0
-        val_loss = val_accuracy = None
-        every = self.config.eval_every
-        eval_due = self.step_count % every == 0 if every else epoch_done
-        if not self.finished and eval_due:
-            val_loss, val_accuracy = self._validate()
-        if not self.finished and self.config.epochs and self.epoch >= self.config.epochs:
-            self.finished, self.stop_reason = True, "epochs"
+        val_loss, val_accuracy = self._after_step(epoch_done)
         return self._snapshot(
             loss, accuracy, lr, grad_norms, grad_norm, clipped, int(np.count_nonzero(ids)),
             val_loss, val_accuracy, capture,
         )  # fmt: skip
 
-    def _validate(self) -> tuple[float, float] | tuple[None, None]:
-        if len(self.val_ids) == 0:
-            return None, None
-        val_loss, val_accuracy = self.evaluate()
-        self.last_val = (val_loss, val_accuracy)
-        patience = self.config.patience
-        if self.best_val_loss is None or val_loss < self.best_val_loss:
-            self.best_val_loss = val_loss
-            self._evals_since_best = 0
-            # Kept even with early stopping off: patience may be turned on mid-run.
-            self._best_params = self.model.params.flat.copy()
-        else:
-            self._evals_since_best += 1
-            if patience and self._evals_since_best >= patience:
-                self.restore_best()
-                self.finished, self.stop_reason = True, "early stopping"
-        return val_loss, val_accuracy
+    @property
+    def epoch_progress(self) -> float:
+        return self._cursor / len(self._batches)
 
-    def _snapshot(self, loss, accuracy, lr, grad_norms, grad_norm, clipped, tokens,
-                  val_loss, val_accuracy, capture) -> Snapshot:  # fmt: skip
-        arrays = {}
-        if capture:
-            probe = self.model.forward(self.probe_ids)
-            arrays = dict(
-                params={k: frozen_copy(v) for k, v in self.model.params.items()},
-                grads={k: frozen_copy(v) for k, v in self.model.grads.items()},
-                probe_ids=frozen_copy(self.probe_ids),
-                probe_hidden=frozen_copy(probe.hidden),
-                probe_proba=frozen_copy(probe.proba),
-                state_grad_norms=frozen_copy(self.model.rnn.state_grad_norms),
-            )
-        progress = self._cursor / len(self._batches)
-        return Snapshot(
-            step=self.step_count,
-            epoch=self.epoch,
-            epoch_progress=progress,
-            loss=float(loss),
-            accuracy=accuracy,
-            lr=lr,
-            grad_norms=grad_norms,
-            grad_norm=float(grad_norm),
-            clipped=bool(clipped),
-            tokens=tokens,
-            seconds=self.seconds,
-            val_loss=val_loss,
-            val_accuracy=val_accuracy,
-            best_val_loss=self.best_val_loss,
-            finished=self.finished,
-            stop_reason=self.stop_reason,
-            **arrays,
-        )
+    def _can_validate(self) -> bool:
+        return len(self.val_ids) > 0
 
     def evaluate(self, ids: np.ndarray | None = None, labels: np.ndarray | None = None):
         """(mean loss, accuracy) on the validation split, or on the given ids/labels."""
@@ -297,39 +221,13 @@ class Trainer:
         }
 
     # ------------------------------------------------------------------ control
-    def update(self, **changes) -> None:
-        """Change settings that do not alter shapes, between steps (live)."""
-        bad = [name for name in changes if name not in LIVE_FIELDS]
-        if bad:
-            raise ValueError(f"{', '.join(bad)} cannot change during a run: reset to apply")
-        old_batch_size = self.config.batch_size
-        self.config = self.config.replace(**changes)
-        cfg, opt = self.config, self.optimizer
-        if cfg.batch_size != old_batch_size:  # re-cut what is left of this epoch
+    def _on_config_change(self, old: Config) -> None:
+        if self.config.batch_size != old.batch_size:  # re-cut what is left of this epoch
             rest = np.concatenate(self._batches[self._cursor :])
-            size = cfg.batch_size
+            size = self.config.batch_size
             self._batches = self._batches[: self._cursor] + [
                 rest[i : i + size] for i in range(0, len(rest), size)
             ]
-        opt.lr, opt.weight_decay = cfg.lr, cfg.weight_decay
-        opt.clip_norm = cfg.clip_value if cfg.clip == "norm" else None
-        opt.clip_value = cfg.clip_value if cfg.clip == "value" else None
-        if hasattr(opt, "momentum"):
-            opt.momentum = cfg.momentum
-        if hasattr(opt, "beta1"):
-            opt.beta1 = cfg.momentum
-        self.model.mask_padding = cfg.mask_padding
-        if self.stop_reason == "epochs" and (not cfg.epochs or self.epoch < cfg.epochs):
-            self.finished, self.stop_reason = False, ""
-
-    def set_probe(self, ids: np.ndarray) -> None:
-        """The (P, T) batch whose hidden states `step(capture=True)` records."""
-        self.probe_ids = np.array(ids, dtype=np.int64, copy=True)
-
-    def restore_best(self) -> None:
-        """Put back the weights of the best validation loss (early stopping)."""
-        if self._best_params is not None:
-            self.model.params.flat[...] = self._best_params
 
     # ------------------------------------------------------------------ files
     def save(self, path) -> None:

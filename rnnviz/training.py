@@ -1,0 +1,183 @@
+"""What the classifier's and the language model's trainers share.
+
+The update with its divergence check, validation bookkeeping with early stopping,
+settings changed while a run goes on, and the immutable snapshot of each step. A
+subclass brings its data and batches (`_step`), `evaluate`, and `epoch_progress`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnviz.config import Config
+from rnnviz.snapshot import Snapshot, frozen_copy
+
+
+class TrainingRun:
+    """Base of `Trainer` and `LanguageModelTrainer`; knows nothing of threads or Qt.
+
+    Subclasses set `config`, `model`, `optimizer`, `probe_ids` and call
+    `_start_run()` in their constructor.
+    """
+
+    live_fields: tuple[str, ...] = ()  # settings `update` may change during a run
+    probe_proba_limit: int | None = None  # larger probe probabilities stay out of snapshots
+
+    def _start_run(self) -> None:
+        self.step_count = 0
+        self.epoch = 0
+        self.seconds = 0.0  # wall-clock seconds spent in training steps
+        self.finished = False
+        self.stop_reason = ""
+        self.best_val_loss: float | None = None
+        self.last_val: tuple[float, float] | None = None
+        self._best_params: np.ndarray | None = None
+        self._evals_since_best = 0
+
+    # ------------------------------------------------------------------ stepping
+    def step(self, capture: bool = False) -> Snapshot:
+        """Train on one batch; return the state after it.
+
+        capture=True also puts read-only copies of the parameters, gradients and the
+        probe batch's hidden states and probabilities into the snapshot.
+        """
+        # A diverging run overflows; that is detected and reported in the snapshot
+        # (finished, stop_reason) rather than as a stream of NumPy warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._step(capture)
+
+    def _step(self, capture: bool) -> Snapshot:
+        raise NotImplementedError
+
+    @property
+    def epoch_progress(self) -> float:
+        """Fraction of the current epoch done, 0..1."""
+        raise NotImplementedError
+
+    def _apply_gradients(self, loss: float, grads, grad_norms: dict, lr: float):
+        """Optimiser step, unless the loss or a gradient is not finite: then keep the
+        last good weights and finish with advice. Returns (global norm, clipped)."""
+        if np.isfinite(loss) and all(map(np.isfinite, grad_norms.values())):
+            self.optimizer.step(self.model.params, grads)
+            return self.optimizer.last_norm, self.optimizer.last_clipped
+        self.finished = True
+        self.stop_reason = (
+            f"loss became {loss} at step {self.step_count + 1}: lower the learning "
+            f"rate (now {lr:g}) or turn on gradient clipping, then Reset"
+        )
+        return float("nan"), False
+
+    def _after_step(self, epoch_done: bool) -> tuple[float | None, float | None]:
+        """Validation when due, and the epoch budget; returns (val_loss, val_accuracy)."""
+        val = (None, None)
+        every = self.config.eval_every
+        eval_due = self.step_count % every == 0 if every else epoch_done
+        if not self.finished and eval_due:
+            val = self._validate()
+        if not self.finished and self.config.epochs and self.epoch >= self.config.epochs:
+            self.finished, self.stop_reason = True, "epochs"
+        return val
+
+    # ------------------------------------------------------------------ validation
+    def _can_validate(self) -> bool:
+        return True
+
+    def _on_stalled(self) -> None:
+        """An evaluation did not beat the best (a schedule may lower the rate here)."""
+
+    def _validate(self) -> tuple[float, float] | tuple[None, None]:
+        if not self._can_validate():
+            return None, None
+        val_loss, val_accuracy = self.evaluate()
+        self.last_val = (val_loss, val_accuracy)
+        patience = self.config.patience
+        if self.best_val_loss is None or val_loss < self.best_val_loss:
+            self.best_val_loss = val_loss
+            self._evals_since_best = 0
+            # Kept even with early stopping off: patience may be turned on mid-run.
+            self._best_params = self.model.params.flat.copy()
+        else:
+            self._evals_since_best += 1
+            self._on_stalled()
+            if patience and self._evals_since_best >= patience:
+                self.restore_best()
+                self.finished, self.stop_reason = True, "early stopping"
+        return val_loss, val_accuracy
+
+    def restore_best(self) -> None:
+        """Put back the weights of the best validation loss (early stopping)."""
+        if self._best_params is not None:
+            self.model.params.flat[...] = self._best_params
+
+    # ------------------------------------------------------------------ control
+    def _check_config(self, config: Config) -> None:
+        """Reject settings this kind of run cannot take (raises ValueError)."""
+
+    def _current_lr(self) -> float:
+        return self.config.lr
+
+    def _on_config_change(self, old: Config) -> None:
+        """Hook for subclasses: `self.config` just replaced `old`."""
+
+    def update(self, **changes) -> None:
+        """Change settings that do not alter shapes, between steps (live)."""
+        bad = [name for name in changes if name not in self.live_fields]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} cannot change during a run: reset to apply")
+        old, config = self.config, self.config.replace(**changes)
+        self._check_config(config)
+        self.config = config
+        self._on_config_change(old)
+        opt = self.optimizer
+        opt.lr, opt.weight_decay = self._current_lr(), config.weight_decay
+        opt.clip_norm = config.clip_value if config.clip == "norm" else None
+        opt.clip_value = config.clip_value if config.clip == "value" else None
+        if hasattr(opt, "momentum"):
+            opt.momentum = config.momentum
+        if hasattr(opt, "beta1"):
+            opt.beta1 = config.momentum
+        self.model.mask_padding = config.mask_padding
+        if self.stop_reason == "epochs" and (not config.epochs or self.epoch < config.epochs):
+            self.finished, self.stop_reason = False, ""
+
+    def set_probe(self, ids: np.ndarray) -> None:
+        """The batch whose hidden states `step(capture=True)` records."""
+        self.probe_ids = np.array(ids, dtype=np.int64, copy=True)
+
+    # ------------------------------------------------------------------ snapshots
+    def _snapshot(self, loss, accuracy, lr, grad_norms, grad_norm, clipped, tokens,
+                  val_loss, val_accuracy, capture) -> Snapshot:  # fmt: skip
+        arrays = {}
+        if capture:
+            probe = self.model.forward(self.probe_ids)
+            limit = self.probe_proba_limit
+            keep_proba = limit is None or probe.proba.size <= limit
+            arrays = dict(
+                params={k: frozen_copy(v) for k, v in self.model.params.items()},
+                grads={k: frozen_copy(v) for k, v in self.model.grads.items()},
+                probe_ids=frozen_copy(self.probe_ids),
+                probe_hidden=frozen_copy(probe.hidden),
+                probe_proba=frozen_copy(probe.proba) if keep_proba else None,
+            )
+            norms = getattr(self.model.rnn, "state_grad_norms", None)
+            if norms is not None and getattr(self.model.rnn, "track_state_grads", False):
+                arrays["state_grad_norms"] = frozen_copy(norms)
+        return Snapshot(
+            step=self.step_count,
+            epoch=self.epoch,
+            epoch_progress=self.epoch_progress,
+            loss=float(loss),
+            accuracy=accuracy,
+            lr=lr,
+            grad_norms=grad_norms,
+            grad_norm=float(grad_norm),
+            clipped=bool(clipped),
+            tokens=tokens,
+            seconds=self.seconds,
+            val_loss=val_loss,
+            val_accuracy=val_accuracy,
+            best_val_loss=self.best_val_loss,
+            finished=self.finished,
+            stop_reason=self.stop_reason,
+            **arrays,
+        )
