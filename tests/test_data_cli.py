@@ -12,7 +12,6 @@ import pytest
 from rnnviz.data import CorpusError, list_samples, load_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.skipif(not (ROOT / "main.py").exists(), reason="main.py not written yet")
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
