@@ -442,7 +442,9 @@ class TrainingWorker(QObject):
             return
         now = time.perf_counter()
         t0, s0, k0 = self._rate_mark
-        if now - t0 >= RATE_WINDOW:
+        # A full window, or a short run that just stopped (it would otherwise show 0/s).
+        stopped_short = not self.running and self._steps_done > s0
+        if now - t0 >= RATE_WINDOW or (stopped_short and now > t0):
             dt = now - t0
             self._rate = ((self._steps_done - s0) / dt, (self._tokens_done - k0) / dt)
             self._rate_mark = (now, self._steps_done, self._tokens_done)
