@@ -261,6 +261,11 @@ class MainWindow(QMainWindow):
     def toggle_training(self) -> None:
         self.controls.train_button.click()
 
+    def training_stopped(self) -> bool:
+        """The worker is not training and the frame it sent on stopping has arrived."""
+        frame = self.last_frame
+        return not self.worker.running and (frame is None or not frame.running)
+
     def start(self) -> None:
         if self.diverged_message:
             self.message.show_message(self.diverged_message, "error")

@@ -20,7 +20,7 @@ def train(qtbot, window, steps: int = 60) -> None:
     click(qtbot, window.controls.train_button)
     qtbot.waitUntil(lambda: window.train_history.total >= start + steps, timeout=20000)
     click(qtbot, window.controls.train_button)
-    qtbot.waitUntil(lambda: not window.worker.running, timeout=5000)
+    qtbot.waitUntil(window.training_stopped, timeout=5000)
 
 
 def step(qtbot, window) -> int:

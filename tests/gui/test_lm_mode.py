@@ -31,7 +31,7 @@ def train(qtbot, window, n: int) -> None:
     click(qtbot, window.controls.train_button)
     qtbot.waitUntil(lambda: steps(window) >= target, timeout=15000)
     click(qtbot, window.controls.train_button)
-    qtbot.waitUntil(lambda: not window.worker.running, timeout=5000)
+    qtbot.waitUntil(window.training_stopped, timeout=5000)
 
 
 def captured_step(window) -> int:

@@ -46,7 +46,7 @@ def test_train_pause_step_reset_in_a_child_process(qtbot, window):
     window.controls.set_lr(2e-3)  # a live change goes down the pipe while it trains
     qtbot.waitUntil(lambda: window.last_frame.snapshot.lr == pytest.approx(2e-3), timeout=5000)
     click(qtbot, window.controls.train_button)  # pause
-    qtbot.waitUntil(lambda: not window.worker.running, timeout=5000)
+    qtbot.waitUntil(window.training_stopped, timeout=5000)
     before = window.last_captured.step
     click(qtbot, window.controls.step_button)
     qtbot.waitUntil(lambda: captured_step(window) == before + 1, timeout=5000)
@@ -59,7 +59,7 @@ def test_prediction_learns_and_model_round_trips(qtbot, window, tmp_path, monkey
     click(qtbot, window.controls.train_button)
     qtbot.waitUntil(lambda: steps(window) >= 300, timeout=30000)
     click(qtbot, window.controls.train_button)
-    qtbot.waitUntil(lambda: not window.worker.running, timeout=5000)
+    qtbot.waitUntil(window.training_stopped, timeout=5000)
     qtbot.waitUntil(lambda: "positive" in window.prediction.verdict.text(), timeout=5000)
 
     path = tmp_path / "model.npz"

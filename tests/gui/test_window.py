@@ -29,7 +29,7 @@ def click(qtbot, button) -> None:
 def pause(qtbot, window) -> None:
     if window.worker.running:
         click(qtbot, window.controls.train_button)
-    qtbot.waitUntil(lambda: not window.worker.running, timeout=5000)
+    qtbot.waitUntil(window.training_stopped, timeout=5000)
 
 
 def test_window_loads_the_sample(make_window):
@@ -64,7 +64,7 @@ def test_train_pause_step_reset(qtbot, make_window):
     qtbot.keyClick(window, Qt.Key_Space)
     qtbot.waitUntil(lambda: steps(window) >= 5, timeout=10000)
     qtbot.keyClick(window, Qt.Key_Space)
-    qtbot.waitUntil(lambda: not window.worker.running, timeout=5000)
+    qtbot.waitUntil(window.training_stopped, timeout=5000)
 
 
 def test_learning_rate_changes_live(qtbot, make_window):
