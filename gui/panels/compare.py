@@ -70,7 +70,7 @@ class ComparePanel(QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
-        self.loss_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=0, title="Loss")
+        self.loss_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=0, title="Loss (nats)")
         self.acc_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=1, title="Accuracy")
         for plot in (self.loss_plot, self.acc_plot):
             plot.setLabel("bottom", "step")
