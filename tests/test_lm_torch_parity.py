@@ -6,25 +6,11 @@ import numpy as np
 import pytest
 
 from rnnviz.language_model import RNNLanguageModel
+from tests.torch_twin import torch_twin, twin_grads
 
 torch = pytest.importorskip("torch", reason="PyTorch is optional; parity tests need it")
 
 V, D, H = 12, 5, 7
-
-
-def torch_model(params):
-    emb = torch.nn.Embedding(V, D, padding_idx=0).double()
-    rnn = torch.nn.RNN(D, H, nonlinearity="tanh", batch_first=True).double()
-    lin = torch.nn.Linear(H, V).double()
-    with torch.no_grad():
-        emb.weight.copy_(torch.from_numpy(params["embedding"]))
-        rnn.weight_ih_l0.copy_(torch.from_numpy(params["W"].T))
-        rnn.weight_hh_l0.copy_(torch.from_numpy(params["W_h"].T))
-        rnn.bias_ih_l0.copy_(torch.from_numpy(params["b_h"]))
-        rnn.bias_hh_l0.zero_()
-        lin.weight.copy_(torch.from_numpy(params["W_out"].T))
-        lin.bias.copy_(torch.from_numpy(params["b_out"]))
-    return emb, rnn, lin
 
 
 @pytest.mark.parametrize("explicit_targets", [True, False])
@@ -45,7 +31,7 @@ def test_lm_matches_torch(explicit_targets):
     h0 = rng.normal(0, 0.5, size=(4, H))
     loss, grads = model.loss_and_grads(ids, targets if explicit_targets else None, h0=h0)
 
-    emb, rnn, lin = torch_model(model.params)
+    emb, rnn, lin = torch_twin(torch, model.params)
     t_h0 = torch.from_numpy(h0[None].copy()).requires_grad_(True)
     out, h_last = rnn(emb(torch.from_numpy(ids)), t_h0)
     logits = lin(out)  # (B, T, V): the head on every step
@@ -55,14 +41,7 @@ def test_lm_matches_torch(explicit_targets):
     t_loss.backward()
 
     assert abs(loss - t_loss.item()) < 1e-9
-    expected = {
-        "embedding": emb.weight.grad.numpy(),
-        "W": rnn.weight_ih_l0.grad.numpy().T,
-        "W_h": rnn.weight_hh_l0.grad.numpy().T,
-        "b_h": rnn.bias_ih_l0.grad.numpy(),
-        "W_out": lin.weight.grad.numpy().T,
-        "b_out": lin.bias.grad.numpy(),
-    }
+    expected = twin_grads(emb, rnn, lin)
     for name, value in expected.items():
         np.testing.assert_allclose(grads[name], value, atol=1e-9, rtol=0, err_msg=name)
     np.testing.assert_allclose(model.dh0, t_h0.grad.numpy()[0], atol=1e-9, err_msg="h0")
