@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
@@ -47,3 +49,45 @@ def cache_static_parts(plot: pg.PlotItem) -> None:
         if axis is not None:
             axis.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
     plot.titleLabel.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+
+
+class ModelView(QWidget):
+    """A view drawn from a model rebuilt from a snapshot's copies.
+
+    `update_model` recomputes at most every `refresh_seconds` while the view is visible
+    (the first model at once); a hidden view only remembers that it is stale and
+    recomputes when shown. Subclasses implement `refresh`, starting it with
+    `_begin_refresh()`.
+    """
+
+    refresh_seconds = 0.5
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model = None
+        self._step = 0
+        self._last = 0.0
+        self._pending = False
+
+    def update_model(self, model, step: int = 0) -> None:
+        """New parameters (a model built from a snapshot's copies); recompute when due."""
+        first = self._model is None
+        self._model, self._step = model, step
+        self._pending = True
+        due = first or time.perf_counter() - self._last >= self.refresh_seconds
+        if self.isVisible() and due:
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._pending:
+            self.refresh()
+
+    def _begin_refresh(self) -> float:
+        """Mark the view fresh; returns the time, for throttles of the subclass's own."""
+        self._pending = False
+        self._last = time.perf_counter()
+        return self._last
+
+    def refresh(self) -> None:
+        raise NotImplementedError

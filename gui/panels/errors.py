@@ -7,8 +7,6 @@ emits `example_chosen` (the window loads it into the prediction box).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -23,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.widgets import cache_static_parts
+from gui.widgets import ModelView, cache_static_parts
 from rnnviz.insight import confusion_matrix, misclassified
 
 UPDATE_SECONDS = 1.0
@@ -32,8 +30,10 @@ MAX_CLASSES = 20  # cells get a count label up to this many classes
 CHUNK = 512
 
 
-class ErrorsPanel(QWidget):
+class ErrorsPanel(ModelView):
     """Confusion matrix (rows: true class, columns: predicted) and the wrong answers."""
+
+    refresh_seconds = UPDATE_SECONDS
 
     example_chosen = Signal(str)
 
@@ -44,10 +44,6 @@ class ErrorsPanel(QWidget):
         self.labels = np.zeros(0, np.int64)
         self.texts: list[str] = []
         self.matrix: np.ndarray | None = None
-        self._model = None
-        self._step = 0
-        self._last = 0.0
-        self._pending = False
         self._cell_texts: list[pg.TextItem] = []
 
         self.summary = QLabel("<i>Load a corpus with a validation split to start.</i>")
@@ -118,22 +114,9 @@ class ErrorsPanel(QWidget):
         if not len(self.labels):
             self.summary.setText("<i>This run has no validation split (validation share 0).</i>")
 
-    def update_model(self, model, step: int = 0) -> None:
-        first = self._model is None
-        self._model, self._step = model, step
-        self._pending = True
-        if self.isVisible() and (first or time.perf_counter() - self._last >= UPDATE_SECONDS):
-            self.refresh()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._pending:
-            self.refresh()
-
     # -- internals --------------------------------------------------------------------
     def refresh(self) -> None:
-        self._pending = False
-        self._last = time.perf_counter()
+        self._begin_refresh()
         model = self._model
         if model is None or not len(self.labels):
             return

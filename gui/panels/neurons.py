@@ -10,7 +10,6 @@ second).
 from __future__ import annotations
 
 import html
-import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -27,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from gui.panels.prediction import encode_sentence
 from gui.panels.token_strip import ColourBar, TokenStrip, diverging_colours
-from gui.widgets import cache_static_parts
+from gui.widgets import ModelView, cache_static_parts
 from rnnviz.insight import top_activations, unit_strength
 from rnnviz.tokenizer import PAD_ID
 
@@ -37,8 +36,10 @@ TOP_K = 12
 CONTEXT = 3  # tokens of context shown before a top token
 
 
-class NeuronsPanel(QWidget):
+class NeuronsPanel(ModelView):
     """One unit at a time, over the sentence and over the corpus."""
+
+    refresh_seconds = SENTENCE_SECONDS
 
     unit_selected = Signal(int)
 
@@ -51,10 +52,7 @@ class NeuronsPanel(QWidget):
         self.unit = 0
         self.sample_ids: np.ndarray | None = None
         self.top: tuple | None = None  # (rows, steps, values) per unit, from the sample
-        self._model = None
-        self._step = 0
-        self._last = self._last_corpus = 0.0
-        self._pending = False
+        self._last_corpus = 0.0
         self._order: list[int] = []
         self._chosen = False  # the user clicked a unit
         self.activations: np.ndarray | None = None  # (n, H) of the sentence's real tokens
@@ -120,13 +118,6 @@ class NeuronsPanel(QWidget):
         if self.isVisible():
             self.refresh()
 
-    def update_model(self, model, step: int = 0) -> None:
-        first = self._model is None
-        self._model, self._step = model, step
-        self._pending = True
-        if self.isVisible() and (first or time.perf_counter() - self._last >= SENTENCE_SECONDS):
-            self.refresh()
-
     def select_unit(self, unit: int) -> None:
         """Show unit `unit` (also what clicking it in the list does)."""
         self.unit = int(unit)
@@ -134,15 +125,9 @@ class NeuronsPanel(QWidget):
         self._draw_unit()
         self.unit_selected.emit(self.unit)
 
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._pending:
-            self.refresh()
-
     # -- internals --------------------------------------------------------------------
     def refresh(self, corpus: bool = True) -> None:
-        self._pending = False
-        self._last = now = time.perf_counter()
+        now = self._begin_refresh()
         model = self._model
         if model is None or self.tokenizer is None:
             return

@@ -7,13 +7,11 @@ its nearest neighbours by cosine similarity. Recomputed at most twice a second.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-from gui.widgets import cache_static_parts
+from gui.widgets import ModelView, cache_static_parts
 from rnnviz.projection import cosine_neighbours, pca_2d, unit_rows, word_lean
 
 UPDATE_SECONDS = 0.5
@@ -24,8 +22,10 @@ CLASS_COLOURS = ((214, 39, 40), (31, 119, 180), (44, 160, 44), (255, 127, 14), (
 SHADES = 6  # confidence levels per class colour (brushes are cached)
 
 
-class ProjectionPanel(QWidget):
+class ProjectionPanel(ModelView):
     """PCA of the embedding rows of the most frequent words."""
+
+    refresh_seconds = UPDATE_SECONDS
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,10 +35,6 @@ class ProjectionPanel(QWidget):
         self.coords = np.zeros((0, 2))
         self.components: np.ndarray | None = None
         self._unit: np.ndarray | None = None
-        self._model = None
-        self._step = 0
-        self._last = 0.0
-        self._pending = False
         self._range: tuple | None = None
         self._brushes: dict[tuple[int, int], object] = {}
 
@@ -99,18 +95,6 @@ class ProjectionPanel(QWidget):
             )
         )
 
-    def update_model(self, model, step: int = 0) -> None:
-        first = self._model is None
-        self._model, self._step = model, step
-        self._pending = True
-        if self.isVisible() and (first or time.perf_counter() - self._last >= UPDATE_SECONDS):
-            self.refresh()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._pending:
-            self.refresh()
-
     def neighbours(self, index: int, k: int = 6) -> list[tuple[str, float]]:
         """Nearest words (cosine) of shown word `index`, among the shown words."""
         if self._unit is None:
@@ -125,8 +109,7 @@ class ProjectionPanel(QWidget):
         self.ids = order[: self.count_box.value()]
 
     def refresh(self) -> None:
-        self._pending = False
-        self._last = time.perf_counter()
+        self._begin_refresh()
         model = self._model
         if model is None or not len(self.ids):
             return

@@ -10,8 +10,6 @@ Both occlusions for all tokens come from one batched forward pass (rnnviz.insigh
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
@@ -19,7 +17,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 from gui.panels.heatmaps import nice_ceiling
 from gui.panels.prediction import encode_sentence
 from gui.panels.token_strip import ColourBar, TokenStrip
-from gui.widgets import cache_static_parts
+from gui.widgets import ModelView, cache_static_parts
 from rnnviz.insight import gradient_x_input, occlusion
 
 MIN_SECONDS = 0.1  # recompute at most this often while training
@@ -30,8 +28,10 @@ SERIES = (  # key, title, bar colour
 )
 
 
-class SaliencePanel(QWidget):
+class SaliencePanel(ModelView):
     """Token salience of one sentence under the latest parameters."""
+
+    refresh_seconds = MIN_SECONDS
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -40,10 +40,6 @@ class SaliencePanel(QWidget):
         self.class_names: list[str] = []
         self.words: list[str] = []
         self.text = ""
-        self._model = None
-        self._step = 0
-        self._last = 0.0
-        self._pending = False
         self.result: dict | None = None  # the last computed values (tests, export)
 
         self.verdict = QLabel("<i>Load a corpus and type a sentence in the prediction box.</i>")
@@ -113,24 +109,10 @@ class SaliencePanel(QWidget):
         if self.isVisible():
             self.refresh()
 
-    def update_model(self, model, step: int = 0) -> None:
-        """New parameters (a model built from a snapshot's copies); recompute when due."""
-        first = self._model is None
-        self._model, self._step = model, step
-        self._pending = True
-        if self.isVisible() and (first or time.perf_counter() - self._last >= MIN_SECONDS):
-            self.refresh()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._pending:
-            self.refresh()
-
     # -- internals --------------------------------------------------------------------
     def refresh(self) -> None:
         """Compute and draw now."""
-        self._pending = False
-        self._last = time.perf_counter()
+        self._begin_refresh()
         model = self._model
         if model is None or self.tokenizer is None or not self.text.strip():
             return
