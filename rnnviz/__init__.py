@@ -8,5 +8,5 @@ from rnnviz.model import RNNClassifier
 from rnnviz.optim import SGD, Adam, Momentum
 from rnnviz.tokenizer import Tokenizer
 
-__all__ = ["Adam", "Config", "Momentum", "RNNClassifier", "SGD", "Tokenizer"]
+__all__ = ["SGD", "Adam", "Config", "Momentum", "RNNClassifier", "Tokenizer"]
 __version__ = "0.1.0"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnviz.params import ParamDict
 from rnnviz.tokenizer import PAD_ID
 
 
@@ -21,6 +22,7 @@ class Embedding:
     def __init__(self, params: dict, grads: dict, name: str = "embedding") -> None:
         self.weight = params[name]  # (V, D)
         self.grad = grads[name]  # (V, D)
+        self._columns = np.arange(self.weight.shape[1])
 
     def forward(self, ids: np.ndarray) -> np.ndarray:
         self.ids = ids  # (T, B)
@@ -32,13 +34,10 @@ class Embedding:
         D = grad.shape[1]
         ids = self.ids.reshape(-1)
         grad.fill(0)
-        if ids.size < 64:
-            np.add.at(grad, ids, d_x.reshape(-1, D))
-        else:
-            # Row-wise add.at is slow on many rows; on the flat (V*D,) view with one index
-            # per element NumPy takes its fast 1-D path (about 3x faster at B*T = 2048).
-            flat_index = (ids * D)[:, None] + np.arange(D)
-            np.add.at(grad.reshape(-1), flat_index.reshape(-1), d_x.reshape(-1))
+        # Row-wise add.at is slow; on the flat (V*D,) view with one index per element
+        # NumPy takes its fast 1-D path (about 3x faster at B*T = 2048, 1.5x at 20).
+        flat_index = (ids * D)[:, None] + self._columns
+        np.add.at(grad.reshape(-1), flat_index.reshape(-1), d_x.reshape(-1))
         grad[PAD_ID] = 0
 
 
@@ -51,6 +50,12 @@ class RNN:
 
     def __init__(self, params: dict, grads: dict) -> None:
         self.params, self.grads = params, grads
+        # [W; W_h; b_h] as one (D+H+1, H) matrix, when they lie back to back in a
+        # ParamDict (the models' layout): the one-row path multiplies by it directly.
+        stacked = ("W", "W_h", "b_h")
+        self._stacked = params.block(stacked) if isinstance(params, ParamDict) else None
+        self._stacked_grad = grads.block(stacked) if isinstance(grads, ParamDict) else None
+        self._rows = None  # the one-row path's [x_t, h_{t-1}, 1] rows, for backward
         # When True, backward also records ||dL/dh_t|| for every step (gradient flow
         # through time) in `state_grad_norms` (T,); off by default: it costs a copy a step.
         self.track_state_grads = False
@@ -63,33 +68,63 @@ class RNN:
 
         hs[0] is h0 and hs[t+1] the state after step t.
         """
-        W, W_h, b_h = self.params["W"], self.params["W_h"], self.params["b_h"]
-        T, B, D = x.shape
-        H = W_h.shape[0]
-        hs = np.empty((T + 1, B, H), dtype=W.dtype)
-        hs[0] = 0 if h0 is None else h0
-        # The input part of every step at once: one (T*B, D) @ (D, H) matmul.
-        a = np.dot(x.reshape(T * B, D), W).reshape(T, B, H)
-        a += b_h
+        T, B, _ = x.shape
         start, partial = 0, None
-        if mask is not None and mask.all():
+        if mask is not None and np.count_nonzero(mask) == mask.size:
             mask = None  # no [PAD] in this batch: the plain loop is exact and faster
         if mask is not None:
             # Leading steps where every row is [PAD] leave the state at h0: skip them.
             real_any = mask.any(axis=1)
             start = int(real_any.argmax()) if real_any.any() else T
-            hs[1 : start + 1] = hs[0]
             partial = ~mask.all(axis=1)  # (T,) steps where some rows are [PAD]
-        dot, tanh = np.dot, np.tanh
-        for t in range(start, T):
-            a_t = a[t]
-            a_t += dot(hs[t], W_h)
-            if partial is not None and partial[t]:
-                hs[t + 1] = np.where(mask[t][:, None], tanh(a_t), hs[t])
-            else:
-                tanh(a_t, out=hs[t + 1])
+            if not partial[start:].any():
+                partial = None  # pre-padded batch of equal lengths: no row waits later
+        self._rows = None
+        if B == 1 and partial is None:
+            hs = self._forward_one_row(x, h0, start)
+        else:
+            hs = self._forward_batch(x, mask, h0, start, partial)
         self.x, self.mask, self.hs, self.start, self.partial = x, mask, hs, start, partial
         return hs
+
+    def _forward_batch(self, x, mask, h0, start, partial) -> np.ndarray:
+        W, W_h, b_h = self.params["W"], self.params["W_h"], self.params["b_h"]
+        T, B, D = x.shape
+        hs = np.empty((T + 1, B, W_h.shape[0]), dtype=W.dtype)
+        hs[: start + 1] = 0 if h0 is None else h0
+        # The input part of every step at once: one (T*B, D) @ (D, H) matmul.
+        a = np.dot(x[start:].reshape(-1, D), W).reshape(T - start, B, -1)
+        a += b_h
+        dot, tanh, where = np.dot, np.tanh, np.where
+        for t, a_t in enumerate(a, start):
+            a_t += dot(hs[t], W_h)
+            if partial is not None and partial[t]:
+                hs[t + 1] = where(mask[t][:, None], tanh(a_t), hs[t])
+            else:
+                tanh(a_t, out=hs[t + 1])
+        return hs
+
+    def _forward_one_row(self, x, h0, start) -> np.ndarray:
+        """One sequence (B = 1, the interactive case): NumPy's per-call cost, not
+        arithmetic, sets the time, so the input and bias join the recurrent matmul:
+        h_t = tanh([x_t, h_{t-1}, 1] @ [W; W_h; b_h]), two calls a step instead of three.
+        The states are written into those rows directly; hs is a (T+1, 1, H) view."""
+        W, W_h, b_h = self.params["W"], self.params["W_h"], self.params["b_h"]
+        T, _, D = x.shape
+        H = W_h.shape[0]
+        rows = np.empty((T + 1, D + H + 1), dtype=W.dtype)  # row t: [x_t, h_{t-1}, 1]
+        rows[:T, :D] = x[:, 0]
+        rows[: start + 1, D : D + H] = 0 if h0 is None else h0
+        rows[:, D + H] = 1.0
+        stacked = self._stacked
+        if stacked is None:
+            stacked = np.concatenate([W, W_h, b_h[None]])
+        dot, tanh = np.dot, np.tanh
+        pre = np.empty(H, dtype=W.dtype)
+        for row, h_t in zip(rows[start:T], rows[start + 1 :, D : D + H], strict=True):
+            tanh(dot(row, stacked, out=pre), out=h_t)
+        self._rows = rows
+        return rows[:, None, D : D + H]
 
     def backward(
         self, dh_seq: np.ndarray | None = None, dh_last: np.ndarray | None = None
@@ -106,25 +141,32 @@ class RNN:
         H = W_h.shape[0]
         dh = np.zeros((B, H), W.dtype) if dh_last is None else dh_last.astype(W.dtype, copy=True)
         da_all = np.empty((T, B, H), dtype=W.dtype)
-        da_all[:start] = 0  # skipped all-[PAD] steps; the loop writes every later one
+        if start:
+            da_all[:start] = 0  # skipped all-[PAD] steps; the loop writes every later one
         one_minus_h2 = np.square(hs[start + 1 :])  # tanh' = 1 - h^2, all steps at once
         np.subtract(1.0, one_minus_h2, out=one_minus_h2)
         W_h_T = W_h.T
         seen = np.zeros((T, B, H), dtype=W.dtype) if self.track_state_grads else None
         dot, multiply = np.dot, np.multiply
-        for t in range(T - 1, start - 1, -1):
-            if dh_seq is not None:
-                dh += dh_seq[t]
-            if seen is not None:
-                seen[t] = dh  # dL/dh_t: from the output at t and from every later step
-            da = da_all[t]
-            multiply(dh, one_minus_h2[t - start], out=da)
-            if partial is not None and partial[t]:
-                keep = ~mask[t][:, None]  # [PAD] rows pass their gradient straight on
-                da[keep[:, 0]] = 0
-                dh = dot(da, W_h_T) + dh * keep
-            else:
-                dh = dot(da, W_h_T)
+        if partial is None and seen is None and dh_seq is None:
+            # The common case as lean as it gets: two NumPy calls a step, views pre-made.
+            for da, g in zip(da_all[start:][::-1], one_minus_h2[::-1], strict=True):
+                multiply(dh, g, out=da)
+                dot(da, W_h_T, out=dh)
+        else:
+            for t in range(T - 1, start - 1, -1):
+                if dh_seq is not None:
+                    dh += dh_seq[t]
+                if seen is not None:
+                    seen[t] = dh  # dL/dh_t: from the output at t and from every later step
+                da = da_all[t]
+                multiply(dh, one_minus_h2[t - start], out=da)
+                if partial is not None and partial[t]:
+                    keep = ~mask[t][:, None]  # [PAD] rows pass their gradient straight on
+                    da[keep[:, 0]] = 0
+                    dh = dot(da, W_h_T) + dh * keep
+                else:
+                    dh = dot(da, W_h_T)
         if seen is not None:
             seen[:start] = dh  # all-[PAD] leading steps pass the gradient on unchanged
             self.state_grad_norms = np.sqrt(np.einsum("tbh,tbh->t", seen, seen))
@@ -132,9 +174,13 @@ class RNN:
             dh += dh_seq[:start].sum(axis=0)  # all-[PAD] steps carry h0 unchanged
         # Weight gradients of all steps at once: one matmul each.
         da_flat = da_all[start:].reshape(-1, H)
-        np.dot(x[start:].reshape(-1, D).T, da_flat, out=self.grads["W"])
-        np.dot(hs[start:T].reshape(-1, H).T, da_flat, out=self.grads["W_h"])
-        np.sum(da_flat, axis=0, out=self.grads["b_h"])
+        if self._rows is not None and self._stacked_grad is not None:
+            # [dW; dW_h; db_h] = [x_t, h_{t-1}, 1]^T da in one matmul (one-row path)
+            np.dot(self._rows[start:T].T, da_flat, out=self._stacked_grad)
+        else:
+            np.dot(x[start:].reshape(-1, D).T, da_flat, out=self.grads["W"])
+            np.dot(hs[start:T].reshape(-1, H).T, da_flat, out=self.grads["W_h"])
+            np.add.reduce(da_flat, axis=0, out=self.grads["b_h"])  # np.sum: +1 us of wrapping
         dx = np.dot(da_all.reshape(T * B, H), W.T).reshape(T, B, D)
         return dx, dh
 
@@ -153,5 +199,5 @@ class Dense:
 
     def backward(self, dz: np.ndarray) -> np.ndarray:
         np.dot(self.h.T, dz, out=self.grads["W_out"])
-        np.sum(dz, axis=0, out=self.grads["b_out"])
+        np.add.reduce(dz, axis=0, out=self.grads["b_out"])
         return np.dot(dz, self.params["W_out"].T)  # (N, H)

@@ -56,6 +56,23 @@ class ParamDict(dict):
         sums = np.add.reduceat(self.flat * self.flat, self.offsets) if len(self.flat) else []
         return {name: float(np.sqrt(s)) for name, s in zip(self, sums, strict=True)}
 
+    def block(self, names: tuple[str, ...]) -> np.ndarray | None:
+        """One (rows, columns) view over entries that follow each other in `flat` and
+        have the same number of columns (e.g. W (D, H), W_h (H, H), b_h (H,) -> a
+        (D+H+1, H) matrix), or None when they are not laid out so."""
+        keys = list(self)
+        if not all(name in self for name in names):
+            return None
+        first = keys.index(names[0])
+        if tuple(keys[first : first + len(names)]) != tuple(names):
+            return None
+        columns = self[names[0]].shape[-1]
+        if any(self[name].shape[-1] != columns for name in names):
+            return None
+        start = int(self.offsets[first])
+        size = sum(self[name].size for name in names)
+        return self.flat[start : start + size].reshape(-1, columns)
+
     def shapes(self) -> dict[str, tuple[int, ...]]:
         return {k: v.shape for k, v in self.items()}
 

@@ -67,6 +67,31 @@ def test_gradients_match_finite_differences(mask_padding):
     assert np.all(analytic["embedding"][PAD_ID] == 0)
 
 
+@pytest.mark.parametrize("leading_pads", [0, 2])
+def test_one_sequence_gradients_match_finite_differences(leading_pads):
+    """B = 1 takes the layer's one-row path (input folded into the recurrent matmul)."""
+    model = random_model()
+    rng = np.random.default_rng(4)
+    ids = rng.integers(1, 9, size=(1, 6))
+    ids[0, :leading_pads] = PAD_ID
+    targets = rng.integers(1, 9, size=(1, 6))
+    h0 = rng.normal(0, 0.5, size=(1, 5))
+
+    def loss():
+        return model.loss_and_grads(ids, targets, h0=h0)[0]
+
+    _, grads = model.loss_and_grads(ids, targets, h0=h0)
+    assert model.rnn._rows is not None, "the one-row path was not taken"
+    analytic = {k: v.copy() for k, v in grads.items()}
+    dh0 = model.dh0.copy()
+    for name, p in model.params.items():
+        numeric = numerical_grad(loss, p)
+        if name == "embedding":
+            numeric[PAD_ID] = 0
+        assert relative_error(analytic[name], numeric) < 1e-6, name
+    assert relative_error(dh0, numerical_grad(loss, h0)) < 1e-6
+
+
 def test_loss_is_mean_nll_of_forward_and_default_targets_shift():
     model = random_model()
     ids = np.array([[2, 3, 4, 5, 6], [3, 3, 8, 2, 7]])

@@ -133,3 +133,72 @@ def test_state_gradient_norms_match_finite_differences():
     h_last = out.hidden[:, -1]
     dh_prev = ((dz @ model.params["W_out"].T) * (1 - h_last**2)) @ model.params["W_h"].T
     assert abs(recorded[-2] - np.linalg.norm(dh_prev)) < 1e-12
+
+
+@pytest.mark.parametrize("head", ["softmax", "tanh"])
+@pytest.mark.parametrize("leading_pads", [0, 3])
+def test_one_sequence_matches_the_batch_path_and_finite_differences(head, leading_pads):
+    """B = 1 runs a separate path (input and bias folded into the recurrent matmul, the
+    weight gradients as one product); it must agree with the batch path exactly and with
+    finite differences."""
+    rng = np.random.default_rng(6)
+    model = RNNClassifier(V, D, H, C, head=head, dtype=np.float64)
+    for name, p in model.params.items():
+        if name != "embedding":
+            p[...] = rng.normal(0, 0.5, p.shape)
+    ids = rng.integers(2, V, size=(1, 6))
+    ids[0, :leading_pads] = 0
+    labels = np.array([2])
+    loss, grads = model.loss_and_grads(ids, labels)
+    assert model.rnn._rows is not None, "the one-row path was not taken"
+    one = {k: v.copy() for k, v in grads.items()}
+    hidden = model.forward(ids).hidden.copy()
+    # The same sequence twice is a batch of two: batch path, same mean loss and gradients.
+    loss2, grads2 = model.loss_and_grads(np.repeat(ids, 2, axis=0), np.repeat(labels, 2))
+    assert model.rnn._rows is None
+    assert abs(loss - loss2) < 1e-12
+    for name in one:
+        np.testing.assert_allclose(one[name], grads2[name], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(hidden[0], model.forward(np.repeat(ids, 2, axis=0)).hidden[1])
+    for name, param in model.params.items():
+        numeric = numerical_grad(lambda: model.loss_and_grads(ids, labels)[0], param)
+        if name == "embedding":
+            numeric[0] = 0.0
+        assert relative_error(one[name], numeric) < 1e-6, name
+
+
+def test_one_row_path_without_a_flat_buffer():
+    """Plain dicts (no ParamDict block): the stacked matrix is built, results unchanged."""
+    from rnnviz.layers import RNN
+
+    rng = np.random.default_rng(7)
+    model = RNNClassifier(V, D, H, C, dtype=np.float64)
+    model.params["W_h"][...] = rng.normal(0, 0.5, (H, H))
+    plain = {k: v.copy() for k, v in model.params.items()}
+    plain_grads = {k: np.zeros_like(v) for k, v in plain.items()}
+    layer = RNN(plain, plain_grads)
+    assert layer._stacked is None
+    x = rng.normal(size=(6, 1, D))
+    h0 = rng.normal(size=(1, H))
+    hs = layer.forward(x, h0=h0)
+    dx, dh0 = layer.backward(dh_last=np.ones((1, H)))
+    hs_ref = model.rnn.forward(x, h0=h0)
+    dx_ref, dh0_ref = model.rnn.backward(dh_last=np.ones((1, H)))
+    np.testing.assert_allclose(hs, hs_ref, rtol=1e-12)
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-12)
+    np.testing.assert_allclose(dh0, dh0_ref, rtol=1e-12)
+    for name in ("W", "W_h", "b_h"):
+        np.testing.assert_allclose(plain_grads[name], model.grads[name], rtol=1e-12)
+
+
+def test_param_block_spans_adjacent_entries_only():
+    from rnnviz.params import ParamDict
+
+    params = ParamDict.allocate({"a": (2, 3), "b": (4, 3), "c": (3,), "d": (5,)}, np.float64)
+    block = params.block(("a", "b", "c"))
+    assert block.shape == (7, 3) and np.shares_memory(block, params.flat)
+    block[6] = 1.0
+    assert np.all(params["c"] == 1.0)
+    assert params.block(("a", "c")) is None  # not adjacent
+    assert params.block(("c", "d")) is None  # column counts differ
+    assert params.block(("a", "x")) is None
