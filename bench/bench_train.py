@@ -24,6 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rnnviz import Adam, RNNClassifier, blas
+from rnnviz.parallel import BatchSplit
 
 SIZES = {  # V, D, H, B, T
     "small": (5000, 64, 128, 64, 32),
@@ -83,15 +84,16 @@ def matmul_rate(seconds: float) -> float:
     return 2 * n**3 / t
 
 
-def numpy_step(V, D, H, B, T, seed=0):
+def numpy_step(V, D, H, B, T, seed=0, batch_threads=1):
     rng = np.random.default_rng(seed)
     ids = rng.integers(1, V, size=(B, T))
     labels = rng.integers(0, NUM_CLASSES, size=B)
     model = RNNClassifier(V, D, H, NUM_CLASSES, dtype=np.float32, seed=seed)
     opt = Adam(lr=1e-3, clip_norm=5.0)
+    run = BatchSplit(model, batch_threads) if batch_threads > 1 else model
 
     def step():
-        _, grads = model.loss_and_grads(ids, labels)
+        _, grads = run.loss_and_grads(ids, labels)
         opt.step(model.params, grads)
 
     return step
@@ -128,6 +130,10 @@ def main() -> int:
     parser.add_argument(
         "--threads", type=int, default=1, help="BLAS threads for NumPy and torch alike"
     )
+    parser.add_argument(
+        "--split", action="store_true",
+        help="NumPy: split each batch over the threads (rnnviz.parallel), one BLAS thread each",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     blas.set_threads(args.threads)
@@ -139,9 +145,14 @@ def main() -> int:
     except ImportError:
         torch = None
         torch_version = None
-    rate = matmul_rate(args.seconds)
+    rate = matmul_rate(args.seconds)  # the machine's rate: BLAS on all the threads
+    batch_threads = args.threads if args.split else 1
+    mode = f"batch split in {batch_threads}" if args.split else "BLAS"
+    load = os.getloadavg()[0]
     print(f"numpy {np.__version__}, torch {torch_version or 'not installed'}, "
-          f"threads {blas.get_threads()}, load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+          f"threads {blas.get_threads()} ({mode}), load average {load:.2f}")  # fmt: skip
+    if args.split:
+        blas.set_threads(1)
     print(f"float32 matmul rate (1024^3): {rate / 1e9:.1f} GFLOP/s")
     print(f"{'size':12s} {'V,D,H,B,T':>22s} {'numpy step':>12s} {'torch step':>12s} "
           f"{'speed-up':>9s} {'of matmul rate':>15s}")  # fmt: skip
@@ -149,9 +160,11 @@ def main() -> int:
     for name in args.sizes.split(","):
         sizes = SIZES[name]
         if torch:
-            ours, theirs = timed([numpy_step(*sizes), torch_step(*sizes)], args.seconds)
+            mine = numpy_step(*sizes, batch_threads=batch_threads)
+            ours, theirs = timed([mine, torch_step(*sizes)], args.seconds)
         else:
-            (ours,), theirs = timed([numpy_step(*sizes)], args.seconds), float("nan")
+            mine = numpy_step(*sizes, batch_threads=batch_threads)
+            (ours,), theirs = timed([mine], args.seconds), float("nan")
         efficiency = step_flops(*sizes) / ours / rate
         results.append(
             dict(size=name, sizes=sizes, numpy_seconds=ours, torch_seconds=theirs,

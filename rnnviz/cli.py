@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--weight-decay", type=float, default=None, help="decoupled decay")
     train.add_argument("--eval-every", type=int, default=None,
                        help="steps between validation passes (0 = once per epoch)")  # fmt: skip
+    train.add_argument("--threads", type=int, default=None,
+                       help="BLAS threads (default 1; 0 = NumPy's own choice)")  # fmt: skip
+    train.add_argument("--batch-threads", type=int, default=None,
+                       help="classify: split each batch over N threads (multi-core)")  # fmt: skip
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--save", default=None, help="write the trained model here (.npz)")
     train.add_argument("--json", action="store_true", help="print one final JSON line")
@@ -125,6 +129,8 @@ def config_from_args(args) -> Config:
         "lr_decay": args.lr_decay,
         "weight_decay": args.weight_decay,
         "eval_every": args.eval_every,
+        "blas_threads": args.threads,
+        "batch_threads": args.batch_threads,
     }
     values.update({k: v for k, v in optional.items() if v is not None})
     return Config(**values)

@@ -85,6 +85,11 @@ def check_lm_config(config: Config) -> None:
     for name in ("embed_dropout", "output_dropout"):
         if not 0.0 <= getattr(config, name) < 1.0:
             raise ValueError(f"{name} must be in [0, 1); got {getattr(config, name)}")
+    if config.batch_threads > 1:
+        raise ValueError(
+            "batch_threads splits the classifier's batches; for the language model give "
+            "BLAS more threads instead (blas_threads, --threads)"
+        )
     if not 0.0 < config.lr_decay <= 1.0:
         raise ValueError(f"lr_decay must be in (0, 1]; got {config.lr_decay}")
 

@@ -96,6 +96,16 @@ class RNNClassifier:
         model._build_layers()
         return model
 
+    def replica(self) -> RNNClassifier:
+        """A model that shares this one's parameter arrays (not copies) but has its own
+        gradient buffer and layer caches: one per thread in rnnviz.parallel.BatchSplit."""
+        twin = type(self).__new__(type(self))
+        twin.head, twin.mask_padding = self.head, self.mask_padding
+        twin.params = self.params
+        twin.grads = self.params.zeros_like()
+        twin._build_layers()
+        return twin
+
     @property
     def sizes(self) -> tuple[int, int, int, int]:
         """(V, D, H, C)."""

@@ -8,9 +8,11 @@ few NumPy calls on the flat buffers instead of a Python loop over parameters.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 
+from rnnviz.parallel import PARALLEL_MIN_SIZE, even_slices
 from rnnviz.params import ParamDict, same_layout
 
 
@@ -71,6 +73,11 @@ class Optimizer:
         self.last_clipped = False
         self._layout_key: tuple | None = None
         self._layout_same = False
+        # Optional: a rnnviz.parallel.BatchSplit (anything with `threads` and `run(calls)`):
+        # a large flat update is then done in that many slices side by side.
+        self.parallel = None
+
+    slot_names: tuple[str, ...] = ()  # per-parameter state arrays, allocated like it
 
     def step(self, params: dict, grads: dict) -> None:
         """Clip `grads` (in place) if configured, then update `params` in place."""
@@ -86,10 +93,22 @@ class Optimizer:
                 if p.ndim == 2:
                     p *= 1.0 - self.lr * self.weight_decay
         if self._flat_ok(params, grads):
-            self._update(params.flat, grads.flat, self._slot("__flat__", params.flat))
+            p, g, slot = params.flat, grads.flat, self._slot("__flat__", params.flat)
+            if self.parallel is not None and p.size >= PARALLEL_MIN_SIZE:
+                self._update_in_slices(p, g, slot)
+            else:
+                self._update(p, g, slot)
         else:
             for name, p in params.items():
                 self._update(p, grads[name], self._slot(name, p))
+
+    def _update_in_slices(self, p: np.ndarray, g: np.ndarray, slot: dict) -> None:
+        """The element-wise update on slices of the flat buffer, one per thread."""
+        calls = [
+            partial(self._update, p[part], g[part], {k: slot[k][part] for k in self.slot_names})
+            for part in even_slices(p.size, self.parallel.threads)
+        ]
+        self.parallel.run(calls)
 
     def _flat_ok(self, params: dict, grads: dict) -> bool:
         """Whether the one-buffer fast path applies (checked once per pair of dicts)."""
@@ -102,6 +121,7 @@ class Optimizer:
         slot = self.state.get(name)
         if slot is None or slot["shape"] != like.shape:
             slot = self.state[name] = {"shape": like.shape}
+            slot.update((k, np.zeros_like(like)) for k in self.slot_names)
         return slot
 
     def _update(self, p: np.ndarray, g: np.ndarray, slot: dict) -> None:
@@ -125,10 +145,10 @@ class Momentum(Optimizer):
         super().__init__(lr, **kwargs)
         self.momentum = momentum
 
+    slot_names = ("v",)
+
     def _update(self, p, g, slot):
-        v = slot.get("v")
-        if v is None:
-            v = slot["v"] = np.zeros_like(p)
+        v = slot["v"]
         v *= self.momentum
         v += g
         p -= self.lr * v
@@ -143,13 +163,10 @@ class Adam(Optimizer):
         super().__init__(lr, **kw)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
+    slot_names = ("m", "v", "tmp")
+
     def _update(self, p, g, slot):
-        m = slot.get("m")
-        if m is None:
-            m = slot["m"] = np.zeros_like(p)
-            slot["v"] = np.zeros_like(p)
-            slot["tmp"] = np.empty_like(p)
-        v, tmp = slot["v"], slot["tmp"]
+        m, v, tmp = slot["m"], slot["v"], slot["tmp"]
         b1, b2 = self.beta1, self.beta2
         # The moments are kept without their (1 - beta) factors, m~ = m / (1 - b1) and
         # v~ = v / (1 - b2), which saves two passes over the buffer; the factors and the

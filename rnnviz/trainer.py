@@ -18,6 +18,7 @@ from rnnviz.data import Corpus, stratified_split
 from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
 from rnnviz.model import RNNClassifier
 from rnnviz.optim import make_optimizer
+from rnnviz.parallel import BatchSplit
 from rnnviz.snapshot import Snapshot
 from rnnviz.tokenizer import Tokenizer
 from rnnviz.training import TrainingRun
@@ -60,7 +61,9 @@ class Trainer(TrainingRun):
         self.config = config = config or Config()
         if config.task != "classify":
             raise ValueError("Trainer trains classifiers; use LanguageModelTrainer for task 'lm'")
-        if config.blas_threads:
+        if config.batch_threads > 1:
+            blas.set_threads(1)  # each batch thread gets a core; see rnnviz/parallel.py
+        elif config.blas_threads:
             blas.set_threads(config.blas_threads)  # process-wide: see rnnviz/blas.py
         self.corpus = corpus
         self.label_names = list(corpus.label_names)
@@ -99,7 +102,9 @@ class Trainer(TrainingRun):
                 recurrent_gain=config.recurrent_gain,
             )
         self.model = model
+        self._split = BatchSplit(model, config.batch_threads) if config.batch_threads > 1 else None
         self.optimizer = make_optimizer(config)
+        self.optimizer.parallel = self._split  # the update too, in slices side by side
         self._rng = np.random.default_rng(config.seed + 1)  # batch order
         self._batches = self._plan_epoch()
         self._cursor = 0
@@ -156,7 +161,10 @@ class Trainer(TrainingRun):
         batch, epoch_done = self._next_batch()
         ids, labels = self.train_ids[batch], self.train_labels[batch]
         self.model.rnn.track_state_grads = capture
-        loss, grads, output = self.model.loss_and_grads(ids, labels, return_output=True)
+        if self._split is not None and not capture:  # capture reads the model's own caches
+            loss, grads, output = self._split.loss_and_grads(ids, labels, return_output=True)
+        else:
+            loss, grads, output = self.model.loss_and_grads(ids, labels, return_output=True)
         accuracy = float(np.mean(output.argmax(axis=1) == labels))
         grad_norms = grads.norms()
         lr = self.optimizer.lr
