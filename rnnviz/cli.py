@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=None,
                        help="BLAS threads (default 1; 0 = NumPy's own choice)")  # fmt: skip
     train.add_argument("--batch-threads", type=int, default=None,
-                       help="classify: split each batch over N threads (multi-core)")  # fmt: skip
+                       help="split each batch over N threads (one BLAS thread each)")  # fmt: skip
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--save", default=None, help="write the trained model here (.npz)")
     train.add_argument("--json", action="store_true", help="print one final JSON line")

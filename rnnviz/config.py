@@ -37,8 +37,8 @@ class Config:
     batch_size: int = 32  # examples (classify) or windows (lm) per step
     bucketing: bool = True  # classify: batch texts of similar length (less padding to run)
     blas_threads: int = 1  # BLAS threads while training (see rnnviz/blas.py); 0 = NumPy's
-    batch_threads: int = 1  # classify: split each batch over this many threads, one BLAS
-    #                         thread each (rnnviz/parallel.py); for multi-core machines
+    batch_threads: int = 1  # split each batch over this many threads, one BLAS thread
+    #                         each (rnnviz/parallel.py): for machines with spare cores
     epochs: int = 10  # how many passes the CLI trains for
     val_fraction: float = 0.2  # held-out share (stratified for classify; tail for lm)
     eval_every: int = 0  # steps between validation passes; 0 = once per epoch

@@ -8,6 +8,7 @@ samples text from a trained model one step at a time.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,6 +90,31 @@ class RNNLanguageModel:
         model._setup()
         return model
 
+    def replica(self) -> RNNLanguageModel:
+        """A model sharing this one's parameter arrays, with its own gradient buffer,
+        layer caches and dropout generator: one per thread in rnnviz.parallel."""
+        twin = type(self).__new__(type(self))
+        twin.mask_padding = self.mask_padding
+        twin.params = self.params
+        twin.grads = self.params.zeros_like()
+        twin._setup()
+        twin.rng = np.random.default_rng(self.rng.integers(2**63))
+        return twin
+
+    @staticmethod
+    def loss_share(ids: np.ndarray, targets: np.ndarray) -> int:
+        """What the loss of these rows is a mean over (rnnviz.parallel): real targets."""
+        return int(np.count_nonzero(targets != PAD_ID))
+
+    def join_parts(self, replicas: list, outputs: list, ids, weights: list) -> np.ndarray:
+        """After a split batch: the parts' final states and h0 gradients (scaled by each
+        part's weight in the loss) joined in batch order into this model's; returns the
+        (T*B, V) time-major probabilities."""
+        self.last_state = np.concatenate([r.last_state for r in replicas])
+        self.dh0 = np.concatenate([r.dh0 * w for r, w in zip(replicas, weights, strict=True)])
+        T, V = ids.shape[1], outputs[0].shape[1]
+        return np.concatenate([o.reshape(T, -1, V) for o in outputs], axis=1).reshape(-1, V)
+
     @property
     def sizes(self) -> tuple[int, int, int]:
         """(V, D, H)."""
@@ -106,11 +132,19 @@ class RNNLanguageModel:
         return ids
 
     def _dropout_mask(self, shape: tuple, rate: float, dtype) -> np.ndarray | None:
-        """Inverted dropout: 0 with probability `rate`, else 1 / (1 - rate)."""
-        if rate <= 0:
+        """Inverted dropout: 0 with probability `rate`, else 1 / (1 - rate).
+
+        One random byte per element (2.5x faster than float draws; a mask is drawn every
+        step): `rate` is rounded to a multiple of 1/256, the scale uses the rounded rate.
+        """
+        cut = round(rate * 256)
+        if cut <= 0:
             return None
-        keep = self.rng.random(shape, dtype=np.float32) >= rate
-        return keep.astype(dtype) * dtype.type(1.0 / (1.0 - rate))
+        random_bytes = np.frombuffer(self.rng.bytes(math.prod(shape)), np.uint8)
+        keep = random_bytes.reshape(shape) >= cut
+        mask = np.empty(shape, dtype)
+        np.multiply(keep, dtype.type(256 / (256 - cut)), out=mask)
+        return mask
 
     def _run(
         self, ids: np.ndarray, h0, dropout: float = 0.0, output_dropout: float = 0.0

@@ -106,6 +106,15 @@ class RNNClassifier:
         twin._build_layers()
         return twin
 
+    @staticmethod
+    def loss_share(ids: np.ndarray, labels: np.ndarray) -> int:
+        """What the loss of these rows is a mean over (rnnviz.parallel): the rows."""
+        return len(ids)
+
+    def join_parts(self, replicas: list, outputs: list, ids, weights: list) -> np.ndarray:
+        """The (B, C) outputs of the parts of a split batch, in batch order."""
+        return np.concatenate(outputs)
+
     @property
     def sizes(self) -> tuple[int, int, int, int]:
         """(V, D, H, C)."""

@@ -29,10 +29,14 @@ def even_slices(size: int, count: int) -> list[slice]:
 
 
 class BatchSplit:
-    """`loss_and_grads(ids, labels)` of an RNNClassifier over `threads` parts of the batch.
+    """`loss_and_grads` of a model (RNNClassifier or RNNLanguageModel) over `threads`
+    parts of the batch, side by side.
 
-    The model's own `grads` buffer receives the averaged gradient, so callers use the
-    result exactly as they would use `model.loss_and_grads`.
+    The model's own `grads` buffer receives the combined gradient (and a language
+    model's `last_state` / `dh0` the joined states), so callers use the result exactly as
+    they would use `model.loss_and_grads`. The models provide the three small hooks
+    used here: `replica()`, `loss_share(ids, targets)` (what the loss is a mean over)
+    and `join_parts(replicas, outputs, ids, weights)`.
     """
 
     def __init__(self, model, threads: int) -> None:
@@ -43,19 +47,29 @@ class BatchSplit:
         self.replicas = [model.replica() for _ in range(threads)]
         self._pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="rnnviz-batch")
 
-    def loss_and_grads(self, ids: np.ndarray, labels: np.ndarray, return_output: bool = False):
+    def loss_and_grads(self, ids, targets, return_output: bool = False, **options):
+        """As the model's: `options` (e.g. a language model's h0, dropout) are passed on,
+        arrays with one row per batch row split like the batch."""
+        ids, targets = np.asarray(ids), np.asarray(targets)
         B = len(ids)
         if self.threads > B:
-            return self.model.loss_and_grads(ids, labels, return_output=return_output)
+            return self.model.loss_and_grads(ids, targets, return_output=return_output, **options)
         parts = even_slices(B, self.threads)
-        results = self.run(
-            [
-                partial(replica.loss_and_grads, ids[part], labels[part], True)
-                for replica, part in zip(self.replicas, parts, strict=True)
-            ]
-        )
-        # Each part's loss is a mean over its rows: weight by the rows it holds.
-        weights = [(part.stop - part.start) / B for part in parts]
+
+        def rows(value, part):
+            is_rows = isinstance(value, np.ndarray) and value.ndim and len(value) == B
+            return value[part] if is_rows else value
+
+        def job(replica, part):
+            sliced = {name: rows(value, part) for name, value in options.items()}
+            sliced["return_output"] = True
+            return partial(replica.loss_and_grads, ids[part], targets[part], **sliced)
+
+        results = self.run([job(r, part) for r, part in zip(self.replicas, parts, strict=True)])
+        # Each part's loss is a mean (over its rows, or its real target tokens): weight
+        # each part by its share of the whole batch's count.
+        shares = [self.model.loss_share(ids[part], targets[part]) for part in parts]
+        weights = [share / max(sum(shares), 1) for share in shares]
         buffers = [grads.flat for _, grads, _ in results]
         total = self.model.grads.flat
         if total.size >= PARALLEL_MIN_SIZE:
@@ -68,8 +82,9 @@ class BatchSplit:
         else:
             _weighted_sum(buffers, weights, total)
         loss = float(sum(w * r[0] for w, r in zip(weights, results, strict=True)))
+        output = self.model.join_parts(self.replicas, [r[2] for r in results], ids, weights)
         if return_output:
-            return loss, self.model.grads, np.concatenate([r[2] for r in results])
+            return loss, self.model.grads, output
         return loss, self.model.grads
 
     def run(self, calls: list) -> list:

@@ -317,3 +317,15 @@ def test_cli_train_lm_then_generate(tmp_path):
 
     run = cli("predict", "--model", model, "hello")
     assert run.returncode == 2 and "generate" in run.stderr
+
+
+def test_dropout_mask_rate_and_scale():
+    """Inverted dropout from random bytes: the share dropped is the rate (rounded to
+    1/256) and the kept elements are scaled so the expectation is unchanged."""
+    model = random_model()
+    mask = model._dropout_mask((400, 500), 0.1, np.dtype(np.float32))
+    dropped = np.mean(mask == 0)
+    assert abs(dropped - 26 / 256) < 0.003
+    assert abs(mask.mean() - 1.0) < 0.01
+    assert mask.dtype == np.float32
+    assert model._dropout_mask((3, 4), 0.0, np.dtype(np.float32)) is None
