@@ -96,8 +96,9 @@ class RNN:
         a = np.dot(x[start:].reshape(-1, D), W).reshape(T - start, B, -1)
         a += b_h
         dot, tanh, where = np.dot, np.tanh, np.where
+        product = np.empty_like(hs[0])  # reused: a fresh (B, H) result may be an mmap each step
         for t, a_t in enumerate(a, start):
-            a_t += dot(hs[t], W_h)
+            a_t += dot(hs[t], W_h, out=product)
             if partial is not None and partial[t]:
                 hs[t + 1] = where(mask[t][:, None], tanh(a_t), hs[t])
             else:
@@ -145,7 +146,7 @@ class RNN:
             da_all[:start] = 0  # skipped all-[PAD] steps; the loop writes every later one
         one_minus_h2 = np.square(hs[start + 1 :])  # tanh' = 1 - h^2, all steps at once
         np.subtract(1.0, one_minus_h2, out=one_minus_h2)
-        W_h_T = W_h.T
+        W_h_T = np.ascontiguousarray(W_h.T)  # BLAS is ~10% faster on it than on the view
         seen = np.zeros((T, B, H), dtype=W.dtype) if self.track_state_grads else None
         dot, multiply = np.dot, np.multiply
         if partial is None and seen is None and dh_seq is None:
@@ -166,7 +167,7 @@ class RNN:
                     da[keep[:, 0]] = 0
                     dh = dot(da, W_h_T) + dh * keep
                 else:
-                    dh = dot(da, W_h_T)
+                    dot(da, W_h_T, out=dh)
         if seen is not None:
             seen[:start] = dh  # all-[PAD] leading steps pass the gradient on unchanged
             self.state_grad_norms = np.sqrt(np.einsum("tbh,tbh->t", seen, seen))
