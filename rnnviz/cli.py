@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=tuple(LM_PRESETS), default="fast",
                        help="lm defaults: fast (H=256) or quality (H=512)")  # fmt: skip
     train.add_argument("--weight-decay", type=float, default=None, help="decoupled decay")
+    train.add_argument("--weight-average", type=float, default=None,
+                       help="evaluate and save a moving average of the weights")  # fmt: skip
     train.add_argument("--eval-every", type=int, default=None,
                        help="steps between validation passes (0 = once per epoch)")  # fmt: skip
     train.add_argument("--threads", type=int, default=None,
@@ -129,6 +131,7 @@ def config_from_args(args) -> Config:
         "lr_decay": args.lr_decay,
         "weight_decay": args.weight_decay,
         "eval_every": args.eval_every,
+        "weight_average": args.weight_average,
         "blas_threads": args.threads,
         "batch_threads": args.batch_threads,
     }

@@ -51,6 +51,8 @@ class Config:
     lr_schedule: str = "constant"  # lm: "constant", "plateau" or "exponential" (see lr_decay)
     lr_decay: float = 0.5  # lm: lr factor per evaluation without gain (plateau) or per epoch
     output_dropout: float = 0.0  # lm: dropout on the states feeding the output head, 0..1
+    weight_average: float = 0.0  # decay of a moving average of the weights that evaluation
+    #                              and checkpoints use (e.g. 0.999); 0 = off
 
     def replace(self, **changes) -> Config:
         """A copy with some fields changed (validated)."""
@@ -78,6 +80,8 @@ class Config:
             raise ValueError(f"recurrent_gain must be positive; got {self.recurrent_gain}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive; got {self.lr}")
+        if not 0.0 <= self.weight_average < 1.0:
+            raise ValueError(f"weight_average must be in [0, 1); got {self.weight_average}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1); got {self.val_fraction}")
         if self.maxlen < 0 or self.epochs < 0 or self.patience < 0 or self.eval_every < 0:

@@ -35,6 +35,7 @@ LIVE_FIELDS = (
     "momentum",
     "epochs",
     "patience",
+    "weight_average",
     "eval_every",
     "embed_dropout",
     "output_dropout",
@@ -232,7 +233,12 @@ class LanguageModelTrainer(TrainingRun):
 
     def evaluate(self, ids: np.ndarray | None = None) -> tuple[float, float]:
         """(nats per token, next-token accuracy) on the validation tail (or a 1-D stream),
-        run as EVAL_LANES parallel streams with the state carried across chunks."""
+        run as EVAL_LANES parallel streams with the state carried across chunks; with
+        the averaged weights when config.weight_average is on."""
+        with self.averaged_weights():
+            return self._evaluate(ids)
+
+    def _evaluate(self, ids) -> tuple[float, float]:
         stream = self.val_ids if ids is None else np.asarray(ids, dtype=np.int64).ravel()
         n = len(stream) - 1
         if n < 1:
@@ -300,7 +306,8 @@ class LanguageModelTrainer(TrainingRun):
         meta = {"step": self.step_count, "epoch": self.epoch}
         if self.last_val:
             meta.update(val_loss=self.last_val[0], val_accuracy=self.last_val[1])
-        checkpoint.save(path, self.model, self.tokenizer, self.config, [], meta)
+        with self.averaged_weights():
+            checkpoint.save(path, self.model, self.tokenizer, self.config, [], meta)
 
     @classmethod
     def load(cls, path, corpus) -> LanguageModelTrainer:

@@ -34,6 +34,7 @@ LIVE_FIELDS = (
     "momentum",
     "epochs",
     "patience",
+    "weight_average",
     "eval_every",
 )
 EVAL_CHUNK = 512  # rows per forward pass when evaluating
@@ -191,7 +192,12 @@ class Trainer(TrainingRun):
         return len(self.val_ids) > 0
 
     def evaluate(self, ids: np.ndarray | None = None, labels: np.ndarray | None = None):
-        """(mean loss, accuracy) on the validation split, or on the given ids/labels."""
+        """(mean loss, accuracy) on the validation split, or on the given ids/labels
+        (with the averaged weights when config.weight_average is on)."""
+        with self.averaged_weights():
+            return self._evaluate(ids, labels)
+
+    def _evaluate(self, ids, labels) -> tuple[float, float]:
         if ids is None:
             ids, labels = self.val_ids, self.val_labels
         total_loss, correct = 0.0, 0
@@ -243,7 +249,8 @@ class Trainer(TrainingRun):
         meta = {"maxlen": self.maxlen, "step": self.step_count, "epoch": self.epoch}
         if self.last_val:
             meta.update(val_loss=self.last_val[0], val_accuracy=self.last_val[1])
-        checkpoint.save(path, self.model, self.tokenizer, self.config, self.label_names, meta)
+        with self.averaged_weights():
+            checkpoint.save(path, self.model, self.tokenizer, self.config, self.label_names, meta)
 
     @classmethod
     def load(cls, path, corpus: Corpus) -> Trainer:

@@ -7,6 +7,8 @@ subclass brings its data and batches (`_step`), `evaluate`, and `epoch_progress`
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from rnnviz.config import Config
@@ -33,6 +35,7 @@ class TrainingRun:
         self.last_val: tuple[float, float] | None = None
         self._best_params: np.ndarray | None = None
         self._evals_since_best = 0
+        self._average: np.ndarray | None = None  # the weight average (config.weight_average)
 
     # ------------------------------------------------------------------ stepping
     def step(self, capture: bool = False) -> Snapshot:
@@ -59,6 +62,7 @@ class TrainingRun:
         last good weights and finish with advice. Returns (global norm, clipped)."""
         if np.isfinite(loss) and all(map(np.isfinite, grad_norms.values())):
             self.optimizer.step(self.model.params, grads)
+            self._update_average()
             return self.optimizer.last_norm, self.optimizer.last_clipped
         self.finished = True
         self.stop_reason = (
@@ -78,6 +82,39 @@ class TrainingRun:
             self.finished, self.stop_reason = True, "epochs"
         return val
 
+    # ------------------------------------------------------------------ weight average
+    def _update_average(self) -> None:
+        """Exponential moving average of the weights, with decay config.weight_average
+        (0: off). The decay ramps up as (1 + t) / (10 + t), so the first weights do not
+        weigh on the average for long."""
+        decay = self.config.weight_average
+        if not decay:
+            self._average = None
+            return
+        weights = self.model.params.flat
+        if self._average is None:
+            self._average = weights.copy()
+            return
+        d = min(decay, (1 + self.step_count) / (10 + self.step_count))
+        change = np.subtract(weights, self._average)  # avg += (1 - d) (w - avg)
+        change *= 1.0 - d
+        self._average += change
+
+    @contextmanager
+    def averaged_weights(self):
+        """Within the block the model holds the averaged weights (when averaging is on):
+        evaluation, reports and checkpoints use them; training goes on with its own."""
+        if self._average is None:
+            yield
+            return
+        weights = self.model.params.flat
+        live = weights.copy()
+        weights[...] = self._average
+        try:
+            yield
+        finally:
+            weights[...] = live
+
     # ------------------------------------------------------------------ validation
     def _can_validate(self) -> bool:
         return True
@@ -95,7 +132,8 @@ class TrainingRun:
             self.best_val_loss = val_loss
             self._evals_since_best = 0
             # Kept even with early stopping off: patience may be turned on mid-run.
-            self._best_params = self.model.params.flat.copy()
+            best = self._average if self._average is not None else self.model.params.flat
+            self._best_params = best.copy()
         else:
             self._evals_since_best += 1
             self._on_stalled()
