@@ -24,7 +24,13 @@ from PySide6.QtWidgets import (
 from gui.tasks import TASK_NAMES, config_for_task
 from gui.widgets import LightBar
 from rnnviz.config import CLIPS, HEADS, INITS, LEVELS, OPTIMIZERS, Config
-from rnnviz.trainer import LIVE_FIELDS  # settings the trainer takes while it runs
+from rnnviz.lm_trainer import LIVE_FIELDS as LM_LIVE_FIELDS
+from rnnviz.lm_trainer import LR_SCHEDULES
+from rnnviz.trainer import LIVE_FIELDS as CLASSIFY_LIVE_FIELDS
+
+# Settings each task's trainer takes while it runs (the language model's add the
+# schedule and the dropouts; the classifier's trainer would refuse those).
+LIVE_FIELDS = {"classify": CLASSIFY_LIVE_FIELDS, "lm": LM_LIVE_FIELDS}
 
 LR_MIN_EXP, LR_MAX_EXP = -5.0, 0.0  # the learning-rate slider spans 1e-5 .. 1
 LR_TICKS = 100  # slider ticks per decade
@@ -96,6 +102,32 @@ class ControlsPanel(QWidget):
         self.clip_value.setRange(0.001, 1e6)
         self.clip_value.setDecimals(3)
         self.mask_padding = QCheckBox("mask [PAD] steps")
+        self.lr_schedule = _combo(LR_SCHEDULES)
+        self.lr_schedule.setToolTip(
+            "Language model: constant keeps the learning rate; plateau multiplies it by the "
+            "factor after each validation pass that does not beat the best (never below "
+            "lr/32); exponential multiplies it by the factor once per epoch"
+        )
+        self.lr_decay = _fraction(0.01, 1.0, 0.05)
+        self.lr_decay.setToolTip(
+            "Decay factor: per validation pass without gain (plateau) or per epoch "
+            "(exponential); 1 = no decay"
+        )
+        self.embed_dropout = _fraction(0.0, 0.95, 0.05)
+        self.embed_dropout.setToolTip(
+            "Language model: share of the input vector entries zeroed at random while "
+            "training (the rest scaled up); 0 = off, never during validation or sampling"
+        )
+        self.output_dropout = _fraction(0.0, 0.95, 0.05)
+        self.output_dropout.setToolTip(
+            "Language model: share of the hidden-state entries feeding the output head "
+            "zeroed at random while training; 0 = off"
+        )
+        self.weight_decay = _fraction(0.0, 1.0, 0.01, decimals=4)
+        self.weight_decay.setToolTip(
+            "Decoupled (AdamW-style) weight decay: each step shrinks the weight matrices by the "
+            "fraction lr × this; 0 = off"
+        )
         self.epochs = _spin(0, 100000, special="until stopped")
         self.patience = _spin(0, 1000, special="off")
         self.patience.setToolTip(
@@ -109,6 +141,12 @@ class ControlsPanel(QWidget):
         clip_row = QHBoxLayout()
         clip_row.addWidget(self.clip)
         clip_row.addWidget(self.clip_value)
+        self.schedule_row = schedule_row = QHBoxLayout()
+        schedule_row.addWidget(self.lr_schedule, 1)
+        times = QLabel("×")
+        times.setToolTip(self.lr_decay.toolTip())
+        schedule_row.addWidget(times)
+        schedule_row.addWidget(self.lr_decay)
 
         task_form = QFormLayout()
         task_form.addRow("Task", self.task)
@@ -126,7 +164,11 @@ class ControlsPanel(QWidget):
         train_box = QGroupBox("Training (live)")
         self.train_form = train_form = QFormLayout(train_box)
         train_form.addRow("Learning rate", lr_row)
+        train_form.addRow("LR schedule", schedule_row)
         train_form.addRow("Clipping", clip_row)
+        train_form.addRow("Weight decay", self.weight_decay)
+        train_form.addRow("Input dropout", self.embed_dropout)
+        train_form.addRow("Output dropout", self.output_dropout)
         train_form.addRow("Batch size", self.batch_size)
         train_form.addRow("Padding", self.mask_padding)
         train_form.addRow("Epochs", self.epochs)
@@ -180,7 +222,9 @@ class ControlsPanel(QWidget):
         self.patience.valueChanged.connect(self._on_widget_changed)
         self.clip_value.valueChanged.connect(self._on_widget_changed)
         self.recurrent_gain.valueChanged.connect(self._on_widget_changed)
-        for w in (self.level, self.optimizer, self.head, self.init, self.clip):
+        for w in (self.lr_decay, self.embed_dropout, self.output_dropout, self.weight_decay):
+            w.valueChanged.connect(self._on_widget_changed)
+        for w in (self.level, self.optimizer, self.head, self.init, self.clip, self.lr_schedule):
             w.currentIndexChanged.connect(self._on_widget_changed)
         self.mask_padding.toggled.connect(self._on_widget_changed)
 
@@ -212,6 +256,12 @@ class ControlsPanel(QWidget):
             self.clip.setCurrentText(config.clip)
             self.clip_value.setValue(config.clip_value)
             self.clip_value.setEnabled(config.clip != "none")
+            self.lr_schedule.setCurrentText(config.lr_schedule)
+            self.lr_decay.setValue(config.lr_decay)
+            self.lr_decay.setEnabled(config.lr_schedule != "constant")
+            self.embed_dropout.setValue(config.embed_dropout)
+            self.output_dropout.setValue(config.output_dropout)
+            self.weight_decay.setValue(config.weight_decay)
             self.mask_padding.setChecked(config.mask_padding)
             self.epochs.setValue(config.epochs)
             self.patience.setValue(config.patience)
@@ -267,6 +317,8 @@ class ControlsPanel(QWidget):
         self.model_form.setRowVisible(self.bptt, lm)
         self.model_form.setRowVisible(self.head, not lm)  # the language model is softmax
         self.train_form.setRowVisible(self.mask_padding, not lm)  # one stream: no padding
+        for row in (self.schedule_row, self.embed_dropout, self.output_dropout):
+            self.train_form.setRowVisible(row, lm)  # the classifier's trainer has none
 
     def _on_lr_slider(self, value: int) -> None:
         lr = 10 ** (value / LR_TICKS)
@@ -279,6 +331,7 @@ class ControlsPanel(QWidget):
         if self._updating:
             return
         self.clip_value.setEnabled(self.clip.currentText() != "none")
+        self.lr_decay.setEnabled(self.lr_schedule.currentText() != "constant")
         self._apply(
             {
                 "level": self.level.currentText(),
@@ -293,6 +346,11 @@ class ControlsPanel(QWidget):
                 "recurrent_gain": float(self.recurrent_gain.value()),
                 "clip": self.clip.currentText(),
                 "clip_value": float(self.clip_value.value()),
+                "lr_schedule": self.lr_schedule.currentText(),
+                "lr_decay": float(self.lr_decay.value()),
+                "embed_dropout": float(self.embed_dropout.value()),
+                "output_dropout": float(self.output_dropout.value()),
+                "weight_decay": float(self.weight_decay.value()),
                 "mask_padding": self.mask_padding.isChecked(),
                 "epochs": self.epochs.value(),
                 "patience": self.patience.value(),
@@ -304,7 +362,10 @@ class ControlsPanel(QWidget):
         if not changed:
             return
         self._config = self._config.replace(**changed)
-        live = {k: v for k, v in changed.items() if k in LIVE_FIELDS}
+        # The running trainer's task decides (the lm-only fields are kept for the next
+        # language-model run when a classifier runs; their rows are hidden then).
+        fields = LIVE_FIELDS.get(self._applied.task, CLASSIFY_LIVE_FIELDS)
+        live = {k: v for k, v in changed.items() if k in fields}
         if live:
             self._applied = self._applied.replace(**live)
             self.live_changed.emit(live)
@@ -326,6 +387,15 @@ def _spin(low: int, high: int, special: str = "") -> QSpinBox:
     box.setKeyboardTracking(False)  # typing "128" must not build models of 1 and 12
     if special:
         box.setSpecialValueText(special)
+    return box
+
+
+def _fraction(low: float, high: float, step: float, decimals: int = 2) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setDecimals(decimals)  # before the range: the range is rounded to the decimals
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setKeyboardTracking(False)
     return box
 
 
