@@ -10,11 +10,14 @@
     python bench/bench_lm.py                  # 10 minutes + throughput
     python bench/bench_lm.py --seconds 60     # the 1-minute target only
     python bench/bench_lm.py --seconds 0      # throughput only
-    python bench/bench_lm.py --preset quality # H=512
+    python bench/bench_lm.py --threads 2      # both cores (the figures in bench/README)
+    python bench/bench_lm.py --preset fast    # H=256
 
-BLAS threads default to 1 (set before NumPy loads): on this 2-core machine, shared with
+BLAS threads default to 1 (set before NumPy loads): on a 2-core machine shared with
 other jobs, OpenBLAS's second thread spin-waits and makes the small per-step matmuls
-several times slower. PyTorch gets the same number of threads.
+several times slower. On an idle machine give it both cores, `--threads 2` (the
+trainer's validation streams then run on two threads as well). PyTorch gets the same
+number of threads.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=600, help="training budget (0: skip)")
     p.add_argument("--threads", type=int, default=1, help="BLAS / torch threads")
     p.add_argument("--rounds", type=int, default=5, help="throughput rounds (0: skip)")
-    p.add_argument("--preset", default="fast", help="fast (the default) or quality")
+    p.add_argument("--preset", default="default", help="default (H=512) or fast (H=256)")
     p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                    help="override lm defaults, e.g. --set hidden_size=384 lr=0.003")  # fmt: skip
     return p.parse_args(argv)
@@ -179,7 +182,8 @@ def main(argv=None) -> int:
           f"V={trainer.tokenizer.vocab_size}; {os.cpu_count()} cores, load "
           f"{'/'.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
     shown = ("hidden_size", "embed_dim", "batch_size", "bptt", "lr", "lr_schedule", "lr_decay",
-             "eval_every", "embed_dropout", "output_dropout", "weight_decay")  # fmt: skip
+             "eval_every", "embed_dropout", "output_dropout", "weight_decay", "weight_average",
+             "blas_threads")  # fmt: skip
     print("config: " + ", ".join(f"{k}={getattr(config, k)}" for k in shown))
     if args.seconds > 0:
         train_curve(trainer, args.seconds)

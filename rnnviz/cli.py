@@ -63,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
                        help="lm: constant, plateau (decay on stalls), exponential")  # fmt: skip
     train.add_argument("--lr-decay", type=float, default=None, help="lm: the schedule's factor")
-    train.add_argument("--preset", choices=tuple(LM_PRESETS), default="fast",
-                       help="lm defaults: fast (H=256) or quality (H=512)")  # fmt: skip
+    train.add_argument("--preset", choices=tuple(LM_PRESETS), default="default",
+                       help="lm defaults: default (H=512) or fast (H=256)")  # fmt: skip
     train.add_argument("--weight-decay", type=float, default=None, help="decoupled decay")
     train.add_argument("--weight-average", type=float, default=None,
                        help="evaluate and save a moving average of the weights")  # fmt: skip

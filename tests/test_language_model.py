@@ -27,7 +27,8 @@ def text_corpus(text: str) -> Corpus:
 
 
 def small_config(**changes):
-    base = dict(embed_dim=8, hidden_size=24, batch_size=4, bptt=16, lr=1e-2, eval_every=0)
+    base = dict(embed_dim=8, hidden_size=24, batch_size=4, bptt=16, lr=1e-2, eval_every=0,
+                output_dropout=0.0, weight_average=0.0)  # fmt: skip
     return lm_defaults(**{**base, **changes})
 
 
@@ -185,9 +186,10 @@ def test_evaluate_carries_state_across_chunks(monkeypatch):
 
 
 def test_presets():
-    fast, quality = lm_defaults(), lm_defaults("quality", lr=1e-3)
-    assert (fast.task, fast.level, fast.hidden_size) == ("lm", "char", 256)
-    assert (quality.hidden_size, quality.output_dropout, quality.lr) == (512, 0.2, 1e-3)
+    default, fast = lm_defaults(), lm_defaults("fast", lr=1e-3)
+    assert (default.task, default.level, default.hidden_size) == ("lm", "char", 512)
+    assert (default.output_dropout, default.weight_average) == (0.2, 0.999)
+    assert (fast.hidden_size, fast.output_dropout, fast.lr) == (256, 0.0, 1e-3)
     with pytest.raises(ValueError, match="preset"):
         lm_defaults("huge")
 

@@ -75,7 +75,7 @@ def test_set_config_shows_the_values_without_emitting(qtbot):
 
 
 def test_lm_live_changes_carry_exactly_the_changed_field(qtbot):
-    panel = make_panel(qtbot, lm_defaults())
+    panel = make_panel(qtbot, lm_defaults(output_dropout=0.0))
     assert user_changes(qtbot, panel, panel.lr_schedule, Qt.Key_Down) == {
         "lr_schedule": "exponential"
     }
@@ -103,6 +103,19 @@ def test_classifier_sends_weight_decay_but_not_the_lm_fields(qtbot):
     assert not panel.banner.isVisible()
 
 
+@pytest.mark.parametrize("task", ["classify", "lm"])
+def test_weight_average_is_live_for_both_tasks(qtbot, task):
+    config = lm_defaults(weight_average=0.0) if task == "lm" else Config()
+    panel = make_panel(qtbot, config)
+    assert panel.weight_average.isVisible()
+    assert panel.weight_average.text() == "off"
+    assert user_changes(qtbot, panel, panel.weight_average, Qt.Key_Up) == {"weight_average": 0.001}
+    with qtbot.assertNotEmitted(panel.live_changed):
+        panel.set_config(config.replace(weight_average=0.999))
+    assert panel.weight_average.value() == pytest.approx(0.999)
+    assert not panel.banner.isVisible()
+
+
 def lm_window(make_window, worker=None):
     window = make_window(SMALL, source="sample:prose", worker=worker)
     assert window.info.config.task == "lm"
@@ -112,6 +125,12 @@ def lm_window(make_window, worker=None):
 def test_lm_dropouts_and_weight_decay_reach_the_running_trainer(qtbot, make_window):
     window = lm_window(make_window, worker="thread")  # in-process: the test reads its config
     controls, trainer = window.controls, window.worker.trainer
+    before = trainer.config
+    expected = (
+        round(before.output_dropout + 0.05, 2),
+        round(before.embed_dropout + 0.05, 2),
+        round(before.weight_decay + 0.01, 4),
+    )
     qtbot.mouseClick(controls.train_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.train_history.total >= 3, timeout=15000)
     user_changes(qtbot, controls, controls.output_dropout, Qt.Key_Up)
@@ -124,13 +143,13 @@ def test_lm_dropouts_and_weight_decay_reach_the_running_trainer(qtbot, make_wind
                 trainer.config.embed_dropout,
                 trainer.config.weight_decay,
             )
-            == (0.05, 0.05, 0.01)
+            == expected
         ),
         timeout=5000,
     )
     assert window.worker.running, "a live change must not stop the run"
     assert trainer is window.worker.trainer, "a live change must not rebuild the trainer"
-    assert trainer.optimizer.weight_decay == 0.01
+    assert trainer.optimizer.weight_decay == expected[2]
     assert not controls.banner.isVisible()
     qtbot.mouseClick(controls.train_button, Qt.LeftButton)
     qtbot.waitUntil(window.training_stopped, timeout=5000)
