@@ -14,18 +14,26 @@ _KEEP = ("task", "epochs")  # the window trains until paused, whatever the task
 VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍"}
 
 
+# The app trains on one BLAS thread beside its own window: there the "fast" preset
+# (H=256) runs ~50 steps a second and learns smoothly from the first step, the default
+# one (H=512, tuned for the two-thread benchmark) ~7, with loss spikes on a small text
+# at each epoch start while its W_h grows (see bench/README.md, "Language model").
+APP_LM_PRESET = "fast"
+
+
 def task_defaults(task: str) -> Config:
-    """The defaults of `task`: Config() for classify, `lm_defaults()` for lm."""
+    """The defaults of `task`: Config() for classify, `lm_defaults(APP_LM_PRESET)` for lm."""
     if task == "lm":
         from rnnviz.lm_trainer import lm_defaults
 
-        return lm_defaults()
+        return lm_defaults(APP_LM_PRESET)
     return Config()
 
 
 def config_for_task(config: Config, task: str) -> Config:
     """`config` switched to `task`: fields the user left at the other task's default
-    take this task's default (hidden size 256, char level, ... for the language model)."""
+    take this task's default (char level, the fast preset's H=256, ... for the language
+    model)."""
     if config.task == task:
         return config
     from rnnviz.lm_trainer import LM_DEFAULTS

@@ -331,3 +331,17 @@ def test_dropout_mask_rate_and_scale():
     assert abs(mask.mean() - 1.0) < 0.01
     assert mask.dtype == np.float32
     assert model._dropout_mask((3, 4), 0.0, np.dtype(np.float32)) is None
+
+
+def test_the_app_switches_to_the_fast_preset():
+    """The app trains on one thread beside its window: its language-model task takes the
+    fast preset (H=256), fields the user changed stay, the task's own defaults apply."""
+    from gui.tasks import config_for_task
+    from rnnviz.config import Config
+
+    lm = config_for_task(Config(), "lm")
+    assert (lm.task, lm.level, lm.hidden_size, lm.lr) == ("lm", "char", 256, 5e-3)
+    assert lm.weight_average == 0.999 and lm.lr_schedule == "plateau"
+    mine = config_for_task(Config(hidden_size=100), "lm")
+    assert mine.hidden_size == 100
+    assert config_for_task(lm, "classify") == Config()
