@@ -146,7 +146,9 @@ class RNN:
             da_all[:start] = 0  # skipped all-[PAD] steps; the loop writes every later one
         one_minus_h2 = np.square(hs[start + 1 :])  # tanh' = 1 - h^2, all steps at once
         np.subtract(1.0, one_minus_h2, out=one_minus_h2)
-        W_h_T = np.ascontiguousarray(W_h.T)  # BLAS is ~10% faster on it than on the view
+        # BLAS is ~10% faster on a contiguous W_h^T than on the view (not worth a copy
+        # for one row)
+        W_h_T = np.ascontiguousarray(W_h.T) if B > 1 else W_h.T
         seen = np.zeros((T, B, H), dtype=W.dtype) if self.track_state_grads else None
         dot, multiply = np.dot, np.multiply
         if partial is None and seen is None and dh_seq is None:

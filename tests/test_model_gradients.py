@@ -202,3 +202,22 @@ def test_param_block_spans_adjacent_entries_only():
     assert params.block(("a", "c")) is None  # not adjacent
     assert params.block(("c", "d")) is None  # column counts differ
     assert params.block(("a", "x")) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 2), (3, 5), (2, 8)])
+def test_small_loss_path_equals_the_array_path(dtype, shape):
+    """A few logits take a plain-Python path: same loss, gradient and probabilities."""
+    from rnnviz import losses
+
+    rng = np.random.default_rng(8)
+    z = (rng.normal(0, 30, shape)).astype(dtype)  # large logits: the shift must hold
+    targets = rng.integers(0, shape[1], size=shape[0])
+    small = losses.softmax_cross_entropy(z, targets)
+    assert z.size <= losses.SMALL_LOGITS
+    big = losses.softmax_cross_entropy(np.repeat(z, 1, axis=0), targets, np.ones(shape[0]))
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert abs(small[0] - big[0]) < tol * max(1.0, abs(big[0]))
+    for a, b in zip(small[1:], big[1:], strict=True):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
