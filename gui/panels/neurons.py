@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QSplitter,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -58,8 +59,8 @@ class NeuronsPanel(ModelView):
         self.activations: np.ndarray | None = None  # (n, H) of the sentence's real tokens
 
         self.units = QListWidget()
-        self.units.setMinimumWidth(150)
         self.units.setStyleSheet("font-family: monospace")
+        self._fit_list_width("unit 999   swing 0.00")  # widened to the real items when filled
         self.units.setToolTip("Units sorted by how much they swing over the sentence")
         self.title = QLabel("<i>Load a corpus to start.</i>")
         self.title.setWordWrap(True)
@@ -165,6 +166,20 @@ class NeuronsPanel(ModelView):
                 self.units.setCurrentRow(row)
         self._order = order
         self.units.blockSignals(False)
+        self._fit_list_width(*(self.units.item(row).text() for row in range(len(order))))
+
+    def _fit_list_width(self, *texts: str) -> None:
+        """Wide enough for the widest text, in the list's own (monospace) font."""
+        units = self.units
+        units.ensurePolished()  # the style sheet's font is applied on polish
+        metrics = units.fontMetrics()
+        widest = max((metrics.horizontalAdvance(t) for t in texts), default=0)
+        style = units.style()
+        margin = style.pixelMetric(QStyle.PM_FocusFrameHMargin, None, units) + 1  # per side
+        bar = style.pixelMetric(QStyle.PM_ScrollBarExtent, None, units)
+        width = widest + 2 * margin + 2 * units.frameWidth() + bar + metrics.averageCharWidth()
+        if width > units.minimumWidth():  # only grow: the list doesn't jitter as swings change
+            units.setMinimumWidth(width)
 
     def _draw_unit(self) -> None:
         if self.activations is None or not len(self.tokens):

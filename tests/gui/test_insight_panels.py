@@ -109,6 +109,22 @@ def test_neurons_select_a_unit_by_clicking(qtbot, make_window):
     assert panel.unit == wanted  # a chosen unit stays chosen
 
 
+def test_neurons_list_is_wide_enough_for_its_entries(qtbot, make_window):
+    window = make_window()
+    panel = show(qtbot, window, "neurons")
+    window.prediction.input.setText("the show was lovely")
+    qtbot.waitUntil(lambda: panel.units.count() == window.info.config.hidden_size)
+    qtbot.wait(50)  # let the splitter lay the list out at its new width
+    units = panel.units
+    metrics = units.fontMetrics()
+    room = units.viewport().width()
+    for row in range(units.count()):
+        text = units.item(row).text()
+        assert "swing" in text and metrics.horizontalAdvance(text) < room, text
+    assert not units.horizontalScrollBar().isVisible()
+    assert panel.graphics.width() > 2 * units.width()  # the plot keeps most of the room
+
+
 def test_projection_plots_words_and_lists_neighbours(qtbot, make_window):
     window = make_window()
     train(qtbot, window)
