@@ -19,11 +19,10 @@ import numpy as np
 from rnnviz import blas, checkpoint
 from rnnviz.config import Config
 from rnnviz.language_model import RNNLanguageModel
-from rnnviz.optim import make_optimizer
 from rnnviz.parallel import BatchSplit, even_slices
 from rnnviz.snapshot import Snapshot
 from rnnviz.tokenizer import Tokenizer
-from rnnviz.training import TrainingRun
+from rnnviz.training import TrainingRun, use_threads
 
 LIVE_FIELDS = (
     "lr",
@@ -121,10 +120,7 @@ class LanguageModelTrainer(TrainingRun):
         if config.task != "lm":
             raise ValueError("LanguageModelTrainer trains language models (task 'lm')")
         check_lm_config(config)
-        if config.batch_threads > 1:
-            blas.set_threads(1)  # each batch thread gets a core; see rnnviz/parallel.py
-        elif config.blas_threads:
-            blas.set_threads(config.blas_threads)  # process-wide: see rnnviz/blas.py
+        use_threads(config)
         self.corpus = corpus
         self.label_names: list[str] = []
         text = "\n".join(corpus.texts)
@@ -144,14 +140,11 @@ class LanguageModelTrainer(TrainingRun):
             dtype=np.dtype(config.dtype), seed=config.seed, init=config.init,
             recurrent_gain=config.recurrent_gain,
         )  # fmt: skip
-        threads = config.batch_threads
-        self._split = BatchSplit(self.model, threads) if threads > 1 else None
+        self._start_optimizer()
         # The validation streams are independent: given more than one thread (batch or
         # BLAS), they run side by side, one BLAS thread each (2x faster than BLAS alone).
         threads = max(config.batch_threads, config.blas_threads)
         self._eval_split = self._split or (BatchSplit(self.model, threads) if threads > 1 else None)
-        self.optimizer = make_optimizer(config)
-        self.optimizer.parallel = self._split  # the update too, in slices side by side
         self._rng = np.random.default_rng(config.seed + 1)  # window alignment per epoch
         self._start_run()
         self.lr_scale = 1.0  # the schedule's factor on config.lr

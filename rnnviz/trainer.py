@@ -12,16 +12,14 @@ import time
 
 import numpy as np
 
-from rnnviz import blas, checkpoint
+from rnnviz import checkpoint
 from rnnviz.config import Config
 from rnnviz.data import Corpus, stratified_split
 from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
 from rnnviz.model import RNNClassifier
-from rnnviz.optim import make_optimizer
-from rnnviz.parallel import BatchSplit
 from rnnviz.snapshot import Snapshot
 from rnnviz.tokenizer import Tokenizer
-from rnnviz.training import TrainingRun
+from rnnviz.training import TrainingRun, use_threads
 
 AUTO_MAXLEN_CAP = 100  # maxlen=0 means the longest training text, but at most this
 LIVE_FIELDS = (
@@ -62,10 +60,7 @@ class Trainer(TrainingRun):
         self.config = config = config or Config()
         if config.task != "classify":
             raise ValueError("Trainer trains classifiers; use LanguageModelTrainer for task 'lm'")
-        if config.batch_threads > 1:
-            blas.set_threads(1)  # each batch thread gets a core; see rnnviz/parallel.py
-        elif config.blas_threads:
-            blas.set_threads(config.blas_threads)  # process-wide: see rnnviz/blas.py
+        use_threads(config)
         self.corpus = corpus
         self.label_names = list(corpus.label_names)
         labels = np.asarray(corpus.labels, dtype=np.int64)
@@ -103,9 +98,7 @@ class Trainer(TrainingRun):
                 recurrent_gain=config.recurrent_gain,
             )
         self.model = model
-        self._split = BatchSplit(model, config.batch_threads) if config.batch_threads > 1 else None
-        self.optimizer = make_optimizer(config)
-        self.optimizer.parallel = self._split  # the update too, in slices side by side
+        self._start_optimizer()
         self._rng = np.random.default_rng(config.seed + 1)  # batch order
         self._batches = self._plan_epoch()
         self._cursor = 0

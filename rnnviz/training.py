@@ -11,14 +11,26 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from rnnviz import blas
 from rnnviz.config import Config
+from rnnviz.optim import make_optimizer
+from rnnviz.parallel import BatchSplit
 from rnnviz.snapshot import Snapshot, frozen_copy
+
+
+def use_threads(config: Config) -> None:
+    """BLAS threads for a run (process-wide, see rnnviz/blas.py): one per batch thread
+    when the batch is split (rnnviz/parallel.py), else config.blas_threads (0: NumPy's)."""
+    if config.batch_threads > 1:
+        blas.set_threads(1)
+    elif config.blas_threads:
+        blas.set_threads(config.blas_threads)
 
 
 class TrainingRun:
     """Base of `Trainer` and `LanguageModelTrainer`; knows nothing of threads or Qt.
 
-    Subclasses set `config`, `model`, `optimizer`, `probe_ids` and call
+    Subclasses set `config`, `model`, `probe_ids` and call `_start_optimizer()` and
     `_start_run()` in their constructor.
     """
 
@@ -36,6 +48,14 @@ class TrainingRun:
         self._best_params: np.ndarray | None = None
         self._evals_since_best = 0
         self._average: np.ndarray | None = None  # the weight average (config.weight_average)
+
+    def _start_optimizer(self) -> None:
+        """The optimiser and, with config.batch_threads > 1, the batch split whose
+        threads also share the optimiser's update (after `self.model` is set)."""
+        threads = self.config.batch_threads
+        self._split = BatchSplit(self.model, threads) if threads > 1 else None
+        self.optimizer = make_optimizer(self.config)
+        self.optimizer.parallel = self._split
 
     # ------------------------------------------------------------------ stepping
     def step(self, capture: bool = False) -> Snapshot:
