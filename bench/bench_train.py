@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rnnviz import Adam, RNNClassifier, blas
+from rnnviz import Adam, RNNClassifier, blas, memory
 from rnnviz.parallel import BatchSplit
 
 SIZES = {  # V, D, H, B, T
@@ -137,6 +137,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     blas.set_threads(args.threads)
+    memory.keep_freed_memory()  # as the trainers do; it serves PyTorch's allocations too
     try:
         import torch
 

@@ -151,14 +151,21 @@ class RNNLanguageModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         """ids (B, T) -> (states hs (T+1, B, H), logits (T*B, V)), time-major."""
         ids_tm = np.ascontiguousarray(self._check(ids).T)  # (T, B)
-        x = self.embedding.forward(ids_tm)  # (T, B, D)
-        self._keep = self._dropout_mask(x.shape, dropout, x.dtype)  # input vectors
-        if self._keep is not None:
-            x = x * self._keep
+        dtype = self.params["W"].dtype
+        # Distinct tokens (a char-level batch repeats a few dozen) unless input dropout
+        # needs every position's own vector.
+        hidden_size = self.params["W_h"].shape[0]
+        tokens = None if dropout else self.embedding.distinct(ids_tm, hidden_size)
+        x, self._keep = None, None
+        if tokens is None:
+            x = self.embedding.forward(ids_tm)  # (T, B, D)
+            self._keep = self._dropout_mask(x.shape, dropout, dtype)  # input vectors
+            if self._keep is not None:
+                x = x * self._keep
         mask = ids_tm != PAD_ID if self.mask_padding else None
         if h0 is not None:
-            h0 = np.asarray(h0, dtype=x.dtype)
-        hs = self.rnn.forward(x, mask, h0)  # (T+1, B, H)
+            h0 = np.asarray(h0, dtype=dtype)
+        hs = self.rnn.forward(x, mask, h0, tokens)  # (T+1, B, H)
         T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
         self.last_state = hs[-1].copy()
         h_out = hs[1:].reshape(T * B, H)
@@ -224,10 +231,10 @@ class RNNLanguageModel:
         if self._keep_out is not None:
             dh_out *= self._keep_out
         dh_seq = dh_out.reshape(T, B, H)
-        dx, self.dh0 = self.rnn.backward(dh_seq=dh_seq)
+        d_input, self.dh0 = self.rnn.backward(dh_seq=dh_seq)
         if self._keep is not None:
-            dx *= self._keep
-        self.embedding.backward(dx)
+            d_input *= self._keep
+        self.embedding.backward(d_input)
         if return_output:
             return loss, self.grads, proba
         return loss, self.grads

@@ -10,34 +10,95 @@ Every layer reads its weights from, and writes its gradients into, the model's
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from rnnviz.params import ParamDict
 from rnnviz.tokenizer import PAD_ID
 
+# What scattering one float into a gradient costs (flat np.add.at, its index included)
+# in multiply-adds of a large float32 matmul: measured ~2 ns against ~0.02 ns.
+SCATTER_COST = 100.0
+
+
+def distinct_pays(positions: int, distinct: int, embed_dim: int, hidden_size: int) -> bool:
+    """Whether an RNN input of `positions` tokens, `distinct` of them different, is
+    cheaper as distinct tokens (see Embedding.distinct): it saves 3*D*H*(positions -
+    distinct) matmul multiply-adds and scatters positions*H floats instead of
+    positions*D."""
+    saved = 3 * embed_dim * hidden_size * (positions - distinct)
+    return saved > SCATTER_COST * positions * max(hidden_size - embed_dim, 0) and saved > 0
+
+
+def scatter_add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """target[rows[i]] += values[i] for every i, repeated rows summed: (N, K), (M,), (M, K).
+
+    Row-wise add.at is slow; on the flat (N*K,) view with one index per element NumPy
+    takes its fast 1-D path (about 3x faster at M = 2048, 1.5x at 20).
+    """
+    width = target.shape[1]
+    flat_index = (rows * width)[:, None] + np.arange(width)
+    np.add.at(target.reshape(-1), flat_index.reshape(-1), values.reshape(-1))
+
+
+@dataclass(frozen=True)
+class DistinctTokens:
+    """A batch of ids as its distinct tokens: the batch is ids[index]."""
+
+    ids: np.ndarray  # (U,) the distinct token ids, ascending
+    index: np.ndarray  # (T, B) each position's row in `ids`
+    vectors: np.ndarray  # (U, D) their embedding vectors
+
 
 class Embedding:
-    """ids -> vectors. Row [PAD] is zero and receives no gradient."""
+    """ids -> vectors. Row [PAD] is zero and receives no gradient.
+
+    `forward` gives the vectors of every position, (T, B, D). `distinct` gives only the
+    batch's distinct tokens (DistinctTokens) when the RNN working on those instead pays:
+    its input projection x_t W + b_h becomes a lookup in a (U, H) table, and the
+    gradients of W and of the vectors come from the per-token sums of dL/da (U, H),
+    three (U, D, H) matmuls instead of three (T*B, D, H) ones. `backward` takes what the
+    RNN returns for whichever was used last.
+    """
 
     def __init__(self, params: dict, grads: dict, name: str = "embedding") -> None:
         self.weight = params[name]  # (V, D)
         self.grad = grads[name]  # (V, D)
-        self._columns = np.arange(self.weight.shape[1])
+        self.tokens: DistinctTokens | None = None
 
     def forward(self, ids: np.ndarray) -> np.ndarray:
-        self.ids = ids  # (T, B)
+        self.ids, self.tokens = ids, None  # (T, B)
         return self.weight.take(ids, axis=0)  # (T, B, D)
 
-    def backward(self, d_x: np.ndarray) -> None:
-        """Scatter-add d_x (T, B, D) into the rows that were used."""
+    def distinct(self, ids: np.ndarray, hidden_size: int) -> DistinctTokens | None:
+        """ids (T, B) as their distinct tokens, or None when the per-position path is the
+        cheaper one (few repeats: `distinct_pays`; or one row: the RNN's one-row path
+        works on vectors)."""
+        self.tokens = None
+        V, D = self.weight.shape
+        if ids.shape[1] < 2:
+            return None
+        present = np.zeros(V, dtype=bool)
+        present[ids] = True  # raises IndexError on ids >= V, as take does
+        unique = np.flatnonzero(present)
+        if not distinct_pays(ids.size, len(unique), D, hidden_size):
+            return None
+        position = np.empty(V, dtype=np.intp)
+        position[unique] = np.arange(len(unique))
+        self.tokens = DistinctTokens(unique, position.take(ids), self.weight.take(unique, axis=0))
+        self.ids = ids
+        return self.tokens
+
+    def backward(self, d_input: np.ndarray) -> None:
+        """Fill the gradient from dL/dx (T, B, D) after `forward`, or from the distinct
+        tokens' dL/dvector (U, D) after `distinct`."""
         grad = self.grad
-        D = grad.shape[1]
-        ids = self.ids.reshape(-1)
         grad.fill(0)
-        # Row-wise add.at is slow; on the flat (V*D,) view with one index per element
-        # NumPy takes its fast 1-D path (about 3x faster at B*T = 2048, 1.5x at 20).
-        flat_index = (ids * D)[:, None] + self._columns
-        np.add.at(grad.reshape(-1), flat_index.reshape(-1), d_x.reshape(-1))
+        if self.tokens is not None:
+            grad[self.tokens.ids] = d_input
+        else:
+            scatter_add_rows(grad, self.ids.reshape(-1), d_input.reshape(-1, grad.shape[1]))
         grad[PAD_ID] = 0
 
 
@@ -62,13 +123,18 @@ class RNN:
         self.state_grad_norms: np.ndarray | None = None
 
     def forward(
-        self, x: np.ndarray, mask: np.ndarray | None = None, h0: np.ndarray | None = None
+        self,
+        x: np.ndarray | None,
+        mask: np.ndarray | None = None,
+        h0: np.ndarray | None = None,
+        tokens: DistinctTokens | None = None,
     ) -> np.ndarray:
         """x (T, B, D), mask (T, B) bool (True = real token) -> states hs (T+1, B, H).
 
-        hs[0] is h0 and hs[t+1] the state after step t.
+        hs[0] is h0 and hs[t+1] the state after step t. Instead of x, `tokens` (from
+        Embedding.distinct; B > 1) may give the input as distinct tokens.
         """
-        T, B, _ = x.shape
+        T, B = tokens.index.shape if tokens is not None else x.shape[:2]
         start, partial = 0, None
         if mask is not None and np.count_nonzero(mask) == mask.size:
             mask = None  # no [PAD] in this batch: the plain loop is exact and faster
@@ -80,21 +146,28 @@ class RNN:
             if not partial[start:].any():
                 partial = None  # pre-padded batch of equal lengths: no row waits later
         self._rows = None
-        if B == 1 and partial is None:
+        if B == 1 and partial is None and tokens is None:
             hs = self._forward_one_row(x, h0, start)
         else:
-            hs = self._forward_batch(x, mask, h0, start, partial)
-        self.x, self.mask, self.hs, self.start, self.partial = x, mask, hs, start, partial
+            hs = self._forward_batch(x, tokens, (T, B), mask, h0, start, partial)
+        self.x, self.tokens = x, tokens
+        self.mask, self.hs, self.start, self.partial = mask, hs, start, partial
         return hs
 
-    def _forward_batch(self, x, mask, h0, start, partial) -> np.ndarray:
+    def _forward_batch(self, x, tokens, shape, mask, h0, start, partial) -> np.ndarray:
         W, W_h, b_h = self.params["W"], self.params["W_h"], self.params["b_h"]
-        T, B, D = x.shape
+        T, B = shape
         hs = np.empty((T + 1, B, W_h.shape[0]), dtype=W.dtype)
         hs[: start + 1] = 0 if h0 is None else h0
-        # The input part of every step at once: one (T*B, D) @ (D, H) matmul.
-        a = np.dot(x[start:].reshape(-1, D), W).reshape(T - start, B, -1)
-        a += b_h
+        # The input part of every step at once: one (T*B, D) @ (D, H) matmul, or from
+        # distinct tokens a lookup in the (U, H) table of their x W + b_h.
+        if tokens is None:
+            a = np.dot(x[start:].reshape(-1, x.shape[2]), W).reshape(T - start, B, -1)
+            a += b_h
+        else:
+            table = np.dot(tokens.vectors, W)
+            table += b_h
+            a = table.take(tokens.index[start:], axis=0)  # (T - start, B, H)
         dot, tanh, where = np.dot, np.tanh, np.where
         product = np.empty_like(hs[0])  # reused: a fresh (B, H) result may be an mmap each step
         for t, a_t in enumerate(a, start):
@@ -134,12 +207,12 @@ class RNN:
 
         dh_seq (T, B, H): loss gradient on every state h_1..h_T (language model), and/or
         dh_last (B, H): on the last state only (classifier). Fills grads W, W_h, b_h and
-        returns (dx (T, B, D), dh0 (B, H)).
+        returns (dx (T, B, D), dh0 (B, H)); after a forward on distinct tokens, their
+        dL/dvector (U, D) in place of dx.
         """
         W, W_h = self.params["W"], self.params["W_h"]
         x, mask, hs, start, partial = self.x, self.mask, self.hs, self.start, self.partial
-        T, B, D = x.shape
-        H = W_h.shape[0]
+        T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
         dh = np.zeros((B, H), W.dtype) if dh_last is None else dh_last.astype(W.dtype, copy=True)
         da_all = np.empty((T, B, H), dtype=W.dtype)
         if start:
@@ -181,10 +254,19 @@ class RNN:
             # [dW; dW_h; db_h] = [x_t, h_{t-1}, 1]^T da in one matmul (one-row path)
             np.dot(self._rows[start:T].T, da_flat, out=self._stacked_grad)
         else:
-            np.dot(x[start:].reshape(-1, D).T, da_flat, out=self.grads["W"])
             np.dot(hs[start:T].reshape(-1, H).T, da_flat, out=self.grads["W_h"])
+            if self.tokens is not None:
+                # Sum dL/da per distinct token first: then dW, db_h and the tokens'
+                # vector gradients are (U, .) products instead of (T*B, .) ones.
+                tokens = self.tokens
+                per_token = np.zeros((len(tokens.ids), H), dtype=W.dtype)
+                scatter_add_rows(per_token, tokens.index[start:].reshape(-1), da_flat)
+                np.dot(tokens.vectors.T, per_token, out=self.grads["W"])
+                np.add.reduce(per_token, axis=0, out=self.grads["b_h"])
+                return np.dot(per_token, W.T), dh
+            np.dot(x[start:].reshape(-1, x.shape[2]).T, da_flat, out=self.grads["W"])
             np.add.reduce(da_flat, axis=0, out=self.grads["b_h"])  # np.sum: +1 us of wrapping
-        dx = np.dot(da_all.reshape(T * B, H), W.T).reshape(T, B, D)
+        dx = np.dot(da_all.reshape(T * B, H), W.T).reshape(T, B, -1)
         return dx, dh
 
 

@@ -22,7 +22,7 @@ from rnnviz.language_model import RNNLanguageModel
 from rnnviz.parallel import BatchSplit, even_slices
 from rnnviz.snapshot import Snapshot
 from rnnviz.tokenizer import Tokenizer
-from rnnviz.training import TrainingRun, use_threads
+from rnnviz.training import TrainingRun, tune_process
 
 LIVE_FIELDS = (
     "lr",
@@ -120,7 +120,7 @@ class LanguageModelTrainer(TrainingRun):
         if config.task != "lm":
             raise ValueError("LanguageModelTrainer trains language models (task 'lm')")
         check_lm_config(config)
-        use_threads(config)
+        tune_process(config)
         self.corpus = corpus
         self.label_names: list[str] = []
         text = "\n".join(corpus.texts)

@@ -129,16 +129,21 @@ class RNNClassifier:
         if ids.ndim != 2:
             raise ValueError(f"ids must be a (batch, time) array; got shape {ids.shape}")
         ids_tm = np.ascontiguousarray(ids.T)  # (T, B)
+        x = None
         try:
             if ids.size and ids.min() < 0:
                 raise IndexError
-            x = self.embedding.forward(ids_tm)  # (T, B, D); raises on ids >= V
+            # Distinct tokens when the batch repeats enough of them, else (T, B, D)
+            # vectors; both raise on ids >= V.
+            tokens = self.embedding.distinct(ids_tm, self.params["W_h"].shape[0])
+            if tokens is None:
+                x = self.embedding.forward(ids_tm)
         except IndexError:
             V = self.params["embedding"].shape[0]
             found = f"{ids.min()}..{ids.max()}"
             raise ValueError(f"token ids must be in [0, {V}); got {found}") from None
         mask = ids_tm != PAD_ID if self.mask_padding else None
-        hs = self.rnn.forward(x, mask)  # (T+1, B, H)
+        hs = self.rnn.forward(x, mask, tokens=tokens)  # (T+1, B, H)
         z = self.dense.forward(hs[-1])  # (B, C)
         return hs, z
 
@@ -177,8 +182,8 @@ class RNNClassifier:
         else:
             loss, dz, output = tanh_squared_error(z, labels)
         dh_last = self.dense.backward(dz.astype(z.dtype, copy=False))
-        dx, _ = self.rnn.backward(dh_last=dh_last)
-        self.embedding.backward(dx)
+        d_input, _ = self.rnn.backward(dh_last=dh_last)
+        self.embedding.backward(d_input)
         if return_output:
             return loss, self.grads, output
         return loss, self.grads

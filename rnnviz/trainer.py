@@ -19,7 +19,7 @@ from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
 from rnnviz.model import RNNClassifier
 from rnnviz.snapshot import Snapshot
 from rnnviz.tokenizer import Tokenizer
-from rnnviz.training import TrainingRun, use_threads
+from rnnviz.training import TrainingRun, tune_process
 
 AUTO_MAXLEN_CAP = 100  # maxlen=0 means the longest training text, but at most this
 LIVE_FIELDS = (
@@ -60,7 +60,7 @@ class Trainer(TrainingRun):
         self.config = config = config or Config()
         if config.task != "classify":
             raise ValueError("Trainer trains classifiers; use LanguageModelTrainer for task 'lm'")
-        use_threads(config)
+        tune_process(config)
         self.corpus = corpus
         self.label_names = list(corpus.label_names)
         labels = np.asarray(corpus.labels, dtype=np.int64)

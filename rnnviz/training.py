@@ -11,16 +11,18 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from rnnviz import blas
+from rnnviz import blas, memory
 from rnnviz.config import Config
 from rnnviz.optim import make_optimizer
 from rnnviz.parallel import BatchSplit
 from rnnviz.snapshot import Snapshot, frozen_copy
 
 
-def use_threads(config: Config) -> None:
-    """BLAS threads for a run (process-wide, see rnnviz/blas.py): one per batch thread
-    when the batch is split (rnnviz/parallel.py), else config.blas_threads (0: NumPy's)."""
+def tune_process(config: Config) -> None:
+    """Process-wide settings for a run: freed memory kept for the next step
+    (rnnviz/memory.py); BLAS threads (rnnviz/blas.py): one per batch thread when the
+    batch is split (rnnviz/parallel.py), else config.blas_threads (0: NumPy's)."""
+    memory.keep_freed_memory()
     if config.batch_threads > 1:
         blas.set_threads(1)
     elif config.blas_threads:

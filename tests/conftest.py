@@ -19,3 +19,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"optional real corpora not present at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(params=["positions", "distinct"])
+def token_input(request, monkeypatch) -> str:
+    """Run a test on both of the RNN's input paths (rnnviz.layers.Embedding.distinct):
+    every position's vector, or the batch's distinct tokens (for batches of 2+ rows)."""
+    import rnnviz.layers
+
+    use_distinct = request.param == "distinct"
+    monkeypatch.setattr(rnnviz.layers, "distinct_pays", lambda *sizes: use_distinct)
+    return request.param

@@ -43,7 +43,7 @@ def random_model(V=9, D=4, H=5, mask_padding=True, seed=0):
 
 # ---------------------------------------------------------------------- model
 @pytest.mark.parametrize("mask_padding", [True, False])
-def test_gradients_match_finite_differences(mask_padding):
+def test_gradients_match_finite_differences(mask_padding, token_input):
     model = random_model(mask_padding=mask_padding)
     rng = np.random.default_rng(3)
     ids = rng.integers(1, 9, size=(3, 6))

@@ -14,7 +14,7 @@ V, D, H = 12, 5, 7
 
 
 @pytest.mark.parametrize("explicit_targets", [True, False])
-def test_lm_matches_torch(explicit_targets):
+def test_lm_matches_torch(explicit_targets, token_input):
     rng = np.random.default_rng(0)
     # Unmasked: torch's RNN runs through [PAD] inputs too.
     model = RNNLanguageModel(V, D, H, mask_padding=False, dtype=np.float64, seed=1)

@@ -23,7 +23,7 @@ def batch(rng, padded: bool):
 @pytest.mark.parametrize("head", ["softmax", "tanh"])
 @pytest.mark.parametrize("mask_padding", [True, False])
 @pytest.mark.parametrize("padded", [True, False])
-def test_gradients_match_finite_differences(head, mask_padding, padded):
+def test_gradients_match_finite_differences(head, mask_padding, padded, token_input):
     rng = np.random.default_rng(1)
     model = RNNClassifier(V, D, H, C, head=head, mask_padding=mask_padding, dtype=np.float64)
     # Larger, signed weights than the init, so tanh works in its curved part.

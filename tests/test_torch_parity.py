@@ -14,7 +14,7 @@ V, D, H, C = 20, 6, 9, 4
 
 
 @pytest.mark.parametrize("head", ["softmax", "tanh"])
-def test_matches_torch(head):
+def test_matches_torch(head, token_input):
     rng = np.random.default_rng(0)
     model = RNNClassifier(V, D, H, C, head=head, mask_padding=False, dtype=np.float64)
     for name, p in model.params.items():
