@@ -196,7 +196,7 @@ class RNN:
         dot, tanh = np.dot, np.tanh
         pre = np.empty(H, dtype=W.dtype)
         for row, h_t in zip(rows[start:T], rows[start + 1 :, D : D + H], strict=True):
-            tanh(dot(row, stacked, out=pre), out=h_t)
+            tanh(dot(row, stacked, pre), h_t)  # out= given by position: ~0.03 us less a call
         self._rows = rows
         return rows[:, None, D : D + H]
 
@@ -227,8 +227,8 @@ class RNN:
         if partial is None and seen is None and dh_seq is None:
             # The common case as lean as it gets: two NumPy calls a step, views pre-made.
             for da, g in zip(da_all[start:][::-1], one_minus_h2[::-1], strict=True):
-                multiply(dh, g, out=da)
-                dot(da, W_h_T, out=dh)
+                multiply(dh, g, da)  # out by position, as in _forward_one_row
+                dot(da, W_h_T, dh)
         else:
             for t in range(T - 1, start - 1, -1):
                 if dh_seq is not None:
