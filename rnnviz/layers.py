@@ -10,6 +10,7 @@ Every layer reads its weights from, and writes its gradients into, the model's
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,6 +103,35 @@ class Embedding:
         grad[PAD_ID] = 0
 
 
+class OneRowBuffers:
+    """The one-row path's arrays and their per-step views, made once per length T.
+
+    At the interactive size a step costs a few NumPy calls of ~0.5 us, and making the
+    views a Python loop walks (two a step each way) costs about as much again as one of
+    them; so they are made once and kept. The layer reuses them while nothing outside it
+    holds the arrays or a view of them (the states it returned, say): `in_use` compares
+    the reference count with the one taken when they were new.
+    """
+
+    def __init__(self, steps: int, embed_dim: int, hidden_size: int, dtype) -> None:
+        T, D, H = steps, embed_dim, hidden_size
+        self.rows = np.empty((T + 1, D + H + 1), dtype)  # row t: [x_t, h_{t-1}, 1]
+        self.rows[:, D + H] = 1.0
+        self.pre = np.empty(H, dtype)  # one step's pre-activation
+        self.slopes = np.empty((T, 1, H), dtype)  # tanh' = 1 - h_t^2
+        self.da = np.empty((T, 1, H), dtype)  # dL/da_t
+        self.forward_steps = list(zip(self.rows[:T], self.rows[1:, D : D + H], strict=True))
+        self.backward_steps = list(zip(self.da[::-1], self.slopes[::-1], strict=True))
+        self._refs = sys.getrefcount(self.rows)
+
+    def fits(self, steps: int, width: int, dtype) -> bool:
+        return self.rows.shape == (steps + 1, width) and self.rows.dtype == dtype
+
+    def in_use(self) -> bool:
+        """Whether anything beyond these buffers' own views refers to them."""
+        return sys.getrefcount(self.rows) != self._refs
+
+
 class RNN:
     """Vanilla tanh RNN: h_t = tanh(x_t W + h_{t-1} W_h + b_h), h_0 given (default 0).
 
@@ -117,6 +147,7 @@ class RNN:
         self._stacked = params.block(stacked) if isinstance(params, ParamDict) else None
         self._stacked_grad = grads.block(stacked) if isinstance(grads, ParamDict) else None
         self._rows = None  # the one-row path's [x_t, h_{t-1}, 1] rows, for backward
+        self._one_row: OneRowBuffers | None = None
         # When True, backward also records ||dL/dh_t|| for every step (gradient flow
         # through time) in `state_grad_norms` (T,); off by default: it costs a copy a step.
         self.track_state_grads = False
@@ -145,7 +176,7 @@ class RNN:
             partial = ~mask.all(axis=1)  # (T,) steps where some rows are [PAD]
             if not partial[start:].any():
                 partial = None  # pre-padded batch of equal lengths: no row waits later
-        self._rows = None
+        self._rows = self.hs = None  # (let go of the last call's one-row buffers)
         if B == 1 and partial is None and tokens is None:
             hs = self._forward_one_row(x, h0, start)
         else:
@@ -186,16 +217,18 @@ class RNN:
         W, W_h, b_h = self.params["W"], self.params["W_h"], self.params["b_h"]
         T, _, D = x.shape
         H = W_h.shape[0]
-        rows = np.empty((T + 1, D + H + 1), dtype=W.dtype)  # row t: [x_t, h_{t-1}, 1]
+        buffers = self._one_row
+        if buffers is None or not buffers.fits(T, D + H + 1, W.dtype) or buffers.in_use():
+            self._one_row = None
+            self._one_row = buffers = OneRowBuffers(T, D, H, W.dtype)
+        rows = buffers.rows
         rows[:T, :D] = x[:, 0]
         rows[: start + 1, D : D + H] = 0 if h0 is None else h0
-        rows[:, D + H] = 1.0
         stacked = self._stacked
         if stacked is None:
             stacked = np.concatenate([W, W_h, b_h[None]])
-        dot, tanh = np.dot, np.tanh
-        pre = np.empty(H, dtype=W.dtype)
-        for row, h_t in zip(rows[start:T], rows[start + 1 :, D : D + H], strict=True):
+        dot, tanh, pre = np.dot, np.tanh, buffers.pre
+        for row, h_t in buffers.forward_steps[start:]:
             tanh(dot(row, stacked, pre), h_t)  # out= given by position: ~0.03 us less a call
         self._rows = rows
         return rows[:, None, D : D + H]
@@ -214,11 +247,18 @@ class RNN:
         x, mask, hs, start, partial = self.x, self.mask, self.hs, self.start, self.partial
         T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
         dh = np.zeros((B, H), W.dtype) if dh_last is None else dh_last.astype(W.dtype, copy=True)
-        da_all = np.empty((T, B, H), dtype=W.dtype)
+        if self._rows is not None:  # one-row path: its kept buffers and step views
+            buffers = self._one_row
+            da_all, one_minus_h2 = buffers.da, buffers.slopes[start:]
+            np.square(hs[start + 1 :], out=one_minus_h2)
+            lean_steps = buffers.backward_steps[: T - start]
+        else:
+            da_all = np.empty((T, B, H), dtype=W.dtype)
+            one_minus_h2 = np.square(hs[start + 1 :])
+            lean_steps = zip(da_all[start:][::-1], one_minus_h2[::-1], strict=True)
         if start:
             da_all[:start] = 0  # skipped all-[PAD] steps; the loop writes every later one
-        one_minus_h2 = np.square(hs[start + 1 :])  # tanh' = 1 - h^2, all steps at once
-        np.subtract(1.0, one_minus_h2, out=one_minus_h2)
+        np.subtract(1.0, one_minus_h2, out=one_minus_h2)  # tanh' = 1 - h^2, all steps at once
         # BLAS is ~10% faster on a contiguous W_h^T than on the view (not worth a copy
         # for one row)
         W_h_T = np.ascontiguousarray(W_h.T) if B > 1 else W_h.T
@@ -226,7 +266,7 @@ class RNN:
         dot, multiply = np.dot, np.multiply
         if partial is None and seen is None and dh_seq is None:
             # The common case as lean as it gets: two NumPy calls a step, views pre-made.
-            for da, g in zip(da_all[start:][::-1], one_minus_h2[::-1], strict=True):
+            for da, g in lean_steps:
                 multiply(dh, g, da)  # out by position, as in _forward_one_row
                 dot(da, W_h_T, dh)
         else:
@@ -284,5 +324,6 @@ class Dense:
 
     def backward(self, dz: np.ndarray) -> np.ndarray:
         np.dot(self.h.T, dz, out=self.grads["W_out"])
+        self.h = None  # it may be a view of the RNN's kept buffers (OneRowBuffers)
         np.add.reduce(dz, axis=0, out=self.grads["b_out"])
         return np.dot(dz, self.params["W_out"].T)  # (N, H)

@@ -167,6 +167,36 @@ def test_one_sequence_matches_the_batch_path_and_finite_differences(head, leadin
         assert relative_error(one[name], numeric) < 1e-6, name
 
 
+def test_one_row_buffers_are_reused_but_never_under_a_caller():
+    """The one-row path keeps its buffers between calls (rnnviz.layers.OneRowBuffers),
+    gives what a fresh model gives whatever ran before, and never overwrites states it
+    handed out."""
+    rng = np.random.default_rng(8)
+    model = RNNClassifier(V, D, H, C, dtype=np.float64)
+    model.params["W_h"][...] = rng.normal(0, 0.5, (H, H))
+    seqs = [rng.integers(2, V, size=(1, 6)) for _ in range(3)]
+    seqs[1][0, :2] = 0  # leading [PAD]s in one of them: the skipped steps vary by call
+    labels = np.array([1])
+    model.loss_and_grads(seqs[0], labels)
+    kept = model.rnn._one_row
+    model.loss_and_grads(seqs[1], labels)
+    assert model.rnn._one_row is kept, "training steps should reuse the buffers"
+    for ids in seqs + seqs[::-1]:
+        loss, grads = model.loss_and_grads(ids, labels)
+        fresh_loss, fresh_grads = RNNClassifier.from_params(model.params).loss_and_grads(
+            ids, labels
+        )
+        assert loss == fresh_loss
+        for name in grads:
+            np.testing.assert_array_equal(grads[name], fresh_grads[name], err_msg=name)
+    held = model.forward(seqs[0]).hidden  # a view of the buffers the layer keeps
+    expected = held.copy()
+    model.forward(seqs[2])
+    model.loss_and_grads(seqs[1], labels)
+    np.testing.assert_array_equal(held, expected)
+    assert model.rnn._one_row is not kept
+
+
 def test_one_row_path_without_a_flat_buffer():
     """Plain dicts (no ParamDict block): the stacked matrix is built, results unchanged."""
     from rnnviz.layers import RNN
