@@ -18,6 +18,10 @@ import numpy as np
 from rnnviz.params import ParamDict
 from rnnviz.tokenizer import PAD_ID
 
+# Up to this many (vocabulary x positions) elements the embedding gradient is a one-hot
+# product (Embedding.backward).
+ONE_HOT_LIMIT = 4096
+
 # What scattering one float into a gradient costs (flat np.add.at, its index included)
 # in multiply-adds of a large float32 matmul: measured ~2 ns against ~0.02 ns.
 SCATTER_COST = 100.0
@@ -95,11 +99,20 @@ class Embedding:
         """Fill the gradient from dL/dx (T, B, D) after `forward`, or from the distinct
         tokens' dL/dvector (U, D) after `distinct`."""
         grad = self.grad
-        grad.fill(0)
+        V, D = grad.shape
         if self.tokens is not None:
+            grad.fill(0)
             grad[self.tokens.ids] = d_input
+        elif V * self.ids.size <= ONE_HOT_LIMIT:
+            # A few tokens, a small vocabulary (one sentence, say): a one-hot product is
+            # fewer NumPy calls than the scatter, and it overwrites instead of adding.
+            ids = self.ids.reshape(-1)
+            one_hot = np.zeros((V, ids.size), dtype=grad.dtype)
+            one_hot[ids, np.arange(ids.size)] = 1.0
+            np.dot(one_hot, d_input.reshape(ids.size, D), out=grad)
         else:
-            scatter_add_rows(grad, self.ids.reshape(-1), d_input.reshape(-1, grad.shape[1]))
+            grad.fill(0)
+            scatter_add_rows(grad, self.ids.reshape(-1), d_input.reshape(-1, D))
         grad[PAD_ID] = 0
 
 

@@ -89,11 +89,13 @@ def test_pad_row_stays_zero_through_training():
 
 
 def test_embedding_scatter_adds_repeated_ids_on_both_paths():
-    """The [PAD]-free scatter-add, short (row add.at) and long (flat add.at) batches."""
-    from rnnviz.layers import Embedding
+    """Repeated ids add up, [PAD] gets nothing: the one-hot product for few tokens and a
+    small vocabulary, the flat add.at beyond (rnnviz.layers.ONE_HOT_LIMIT)."""
+    from rnnviz.layers import ONE_HOT_LIMIT, Embedding
 
     rng = np.random.default_rng(5)
-    for n_tokens in (10, 300):
+    assert 9 * 10 <= ONE_HOT_LIMIT < 9 * 1000
+    for n_tokens in (10, 1000):
         weight = rng.random((9, 4))
         grad = np.zeros_like(weight)
         layer = Embedding({"embedding": weight}, {"embedding": grad})
