@@ -15,7 +15,7 @@ V, D, H, C = 30, 6, 9, 3
 
 @pytest.mark.parametrize("head", ["softmax", "tanh"])
 @pytest.mark.parametrize(("batch", "threads"), [(8, 2), (7, 2), (10, 3), (1, 2)])
-def test_split_equals_the_whole_batch(head, batch, threads):
+def test_split_equals_the_whole_batch(head, batch, threads, token_input):
     rng = np.random.default_rng(0)
     model = RNNClassifier(V, D, H, C, head=head, dtype=np.float64, seed=1)
     ids = rng.integers(1, V, size=(batch, 5))
@@ -73,7 +73,7 @@ def test_batch_threads_checked():
 
 
 @pytest.mark.parametrize(("lanes", "threads"), [(6, 2), (5, 2), (7, 3)])
-def test_language_model_split_equals_the_whole_batch(lanes, threads):
+def test_language_model_split_equals_the_whole_batch(lanes, threads, token_input):
     """Lanes split across threads: same loss (a mean over real targets, weighted by each
     part's count), gradients, carried state, h0 gradient and time-major outputs."""
     from rnnviz.language_model import RNNLanguageModel
