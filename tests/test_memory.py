@@ -42,8 +42,11 @@ def test_freed_memory_is_reused():
         glibc = "libc.so" in maps.read()
     if not glibc:
         pytest.skip("not glibc")
-    assert page_faults(keep=False) > 1000  # 4,096 pages mapped anew each time
-    assert page_faults(keep=True) < 100
+    # Without: the 48 MiB are mapped anew every time (~1,000 faults a time here; fewer
+    # where the kernel maps huge pages). With: none after the first time.
+    without, with_kept = page_faults(keep=False), page_faults(keep=True)
+    assert without > 100
+    assert with_kept < without / 10
 
 
 def test_trainers_apply_it(monkeypatch):
