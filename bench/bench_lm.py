@@ -187,7 +187,9 @@ def main(argv=None) -> int:
     print("config: " + ", ".join(f"{k}={getattr(config, k)}" for k in shown))
     if args.seconds > 0:
         train_curve(trainer, args.seconds)
-        print("sample:", generate(trainer.model, trainer.tokenizer, "ROMEO:", 200, seed=0))
+        with trainer.averaged_weights():  # the weights evaluated, and a saved model's
+            sample = generate(trainer.model, trainer.tokenizer, "ROMEO:", 200, seed=0)
+        print("sample:", sample)
     if args.rounds > 0:
         throughput(trainer, args.rounds, args.threads)
     return 0
