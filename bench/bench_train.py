@@ -35,6 +35,7 @@ SIZES = {  # V, D, H, B, T
     "interactive": (50, 16, 32, 1, 20),
 }
 NUM_CLASSES = 2
+SETTLE_SECONDS = 0.25  # > OpenBLAS's default spin of 2^28 cycles (~0.1 s) before it sleeps
 
 
 def block_size(step, target: float = 0.05) -> int:
@@ -52,17 +53,23 @@ def block_size(step, target: float = 0.05) -> int:
     return n
 
 
-def timed(steps: list, seconds: float, min_blocks: int = 5) -> list[float]:
+def timed(steps: list, seconds: float, min_blocks: int = 5, settle: float = 0.0) -> list[float]:
     """Seconds per call of each step function, timed in interleaved blocks.
 
     Blocks of the candidates alternate (A, B, A, B, ...), so a load spike from the other
-    core hits both alike; each gets the median of its blocks.
+    core hits both alike; each gets the median of its blocks. `settle` seconds of sleep
+    before each block (not timed) let the previous block's idle worker threads stop
+    spinning: OpenBLAS's spin for ~0.1 s after their last call and would take a core
+    from the next candidate's threads.
     """
     sizes = [block_size(step) for step in steps]
     blocks: list[list[float]] = [[] for _ in steps]
     deadline = time.perf_counter() + seconds * len(steps)
     while time.perf_counter() < deadline or len(blocks[0]) < min_blocks:
         for step, n, record in zip(steps, sizes, blocks, strict=True):
+            if settle:
+                time.sleep(settle)
+                deadline += settle
             t0 = time.perf_counter()
             for _ in range(n):
                 step()
@@ -165,6 +172,8 @@ def main() -> int:
         torch = None
         torch_version = None
     rate = matmul_rate(args.seconds)  # the machine's rate: BLAS on all the threads
+    # With several threads, let each library's idle threads park between blocks.
+    settle = SETTLE_SECONDS if args.threads > 1 else 0.0
     batch_threads = args.threads if args.split else 1
     mode = f"batch split in {batch_threads}" if args.split else "BLAS"
     load = os.getloadavg()[0]
@@ -180,7 +189,7 @@ def main() -> int:
         sizes = SIZES[name]
         if torch:
             mine = numpy_step(*sizes, batch_threads=batch_threads)
-            ours, theirs = timed([mine, torch_step(*sizes)], args.seconds)
+            ours, theirs = timed([mine, torch_step(*sizes)], args.seconds, settle=settle)
         else:
             mine = numpy_step(*sizes, batch_threads=batch_threads)
             (ours,), theirs = timed([mine], args.seconds), float("nan")
