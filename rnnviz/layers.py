@@ -33,7 +33,7 @@ def distinct_pays(positions: int, distinct: int, embed_dim: int, hidden_size: in
     distinct) matmul multiply-adds and scatters positions*H floats instead of
     positions*D."""
     saved = 3 * embed_dim * hidden_size * (positions - distinct)
-    return saved > SCATTER_COST * positions * max(hidden_size - embed_dim, 0) and saved > 0
+    return saved > SCATTER_COST * positions * max(hidden_size - embed_dim, 0)  # also: saved > 0
 
 
 def scatter_add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
