@@ -20,6 +20,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from gui.eval_data import EvalData, eval_data
+from gui.tasks import visible_words
+from gui.vocabulary import VocabularyTable, build_table, view_tokenizer
 from rnnviz.config import Config
 from rnnviz.snapshot import Snapshot
 
@@ -54,6 +56,7 @@ class RunInfo:
     epoch: int = 0
     text_chars: int = 0  # lm: characters in the text (train + validation)
     eval_data: EvalData | None = None  # classify: validation split + sample, for insight views
+    vocabulary: VocabularyTable | None = None  # the corpus tab's table, sorted off the GUI thread
 
     @property
     def task(self) -> str:
@@ -96,12 +99,10 @@ def live_fields(trainer) -> tuple[str, ...]:
 
 def run_info(trainer, corpus) -> RunInfo:
     """Summarise a trainer for the views, copying what they keep."""
-    from rnnviz.tokenizer import Tokenizer
-
     if trainer.config.task == "lm":
         return lm_run_info(trainer, corpus)
 
-    tok = Tokenizer.from_dict(trainer.tokenizer.to_dict())
+    tok = view_tokenizer(trainer.tokenizer)
     names = list(trainer.label_names)
     lengths = np.asarray(trainer.train_lengths).copy()
     n = min(6, len(trainer.train_ids))
@@ -117,7 +118,7 @@ def run_info(trainer, corpus) -> RunInfo:
         num_texts=len(corpus.texts),
         num_train=len(trainer.train_ids),
         num_val=len(trainer.val_ids),
-        words=list(tok.id_to_word),
+        words=tok.id_to_word,  # one list with the tokenizer's and the table's: sent once
         token_counts=np.asarray(trainer.token_counts).copy(),
         maxlen=int(trainer.maxlen),
         lengths=lengths,
@@ -130,15 +131,15 @@ def run_info(trainer, corpus) -> RunInfo:
         step=int(trainer.step_count),
         epoch=int(trainer.epoch),
         eval_data=eval_data(trainer),
+        vocabulary=build_table(tok.id_to_word, trainer.token_counts),
     )
 
 
 def lm_run_info(trainer, corpus) -> RunInfo:
     """`run_info` for a language model: token counts instead of texts and labels; the
     examples and probe texts are BPTT windows of the stream."""
-    from rnnviz.tokenizer import Tokenizer
 
-    tok = Tokenizer.from_dict(trainer.tokenizer.to_dict())
+    tok = view_tokenizer(trainer.tokenizer)
     T = int(trainer.config.bptt)
     ids = trainer.train_ids
     examples = [
@@ -163,7 +164,7 @@ def lm_run_info(trainer, corpus) -> RunInfo:
         num_texts=len(corpus.texts),
         num_train=len(trainer.train_ids),
         num_val=len(trainer.val_ids),
-        words=list(tok.id_to_word),
+        words=tok.id_to_word,
         token_counts=np.asarray(trainer.token_counts).copy(),
         maxlen=T,
         lengths=np.zeros(0, np.int64),
@@ -176,6 +177,7 @@ def lm_run_info(trainer, corpus) -> RunInfo:
         step=int(trainer.step_count),
         epoch=int(trainer.epoch),
         text_chars=sum(len(t) for t in corpus.texts),
+        vocabulary=build_table(visible_words(tok.id_to_word), trainer.token_counts),
     )
 
 

@@ -59,7 +59,7 @@ def test_plain_text_opens_the_language_model(qtbot, make_window):
     assert window.curves.chance_line.value() == pytest.approx(math.log2(V))
     assert "language model" in window.corpus_panel.summary.text()
     assert "target:" in window.corpus_panel.examples.toPlainText()
-    assert "␣" in [window.corpus_panel.vocab_model.words[i] for i in range(V)]
+    assert "␣" in window.corpus_panel.vocab_model.table.words
 
 
 def resample(qtbot, sample, action) -> str:
