@@ -310,6 +310,23 @@ class TrainingWorker(QObject):
         self.info_ready.emit(run_info(trainer, self.corpus))
         self._emit_frame(capture_now=True)
 
+    @Slot(object, int, int)
+    def restore_weights(self, params: dict, step: int, epoch: int) -> None:
+        """Put back the weights of a captured snapshot (a replacement process after a
+        crash); the optimiser's state starts afresh. Refused when the shapes differ."""
+        if self.trainer is None:
+            return
+        own = self.trainer.model.params
+        if set(params) != set(own) or any(own[k].shape != params[k].shape for k in own):
+            self.error.emit("The last weights do not fit the new model: it starts afresh")
+            return
+        for name, value in params.items():
+            np.copyto(own[name], value)
+        self.trainer.step_count, self.trainer.epoch = step, epoch
+        self._reset_buffers()
+        self.info_ready.emit(run_info(self.trainer, self.corpus))
+        self._emit_frame(capture_now=True)
+
     @Slot(str)
     def save(self, path: str) -> None:
         if self.trainer is None:
