@@ -494,6 +494,7 @@ class MainWindow(QMainWindow):
         self.redraw_timer.stop()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.sync()
+        self.hide()  # a slow step may keep the worker a while: the window is gone already
         self.workers.shutdown()
         self.lm_mode.shutdown()  # the sample box's sampling thread
         super().closeEvent(event)

@@ -29,6 +29,7 @@ SLICE_SECONDS = 0.025  # steps per slot call before letting queued commands in
 FRAME_SECONDS = 1 / 30  # a captured snapshot at most this often
 RATE_WINDOW = 0.25  # seconds over which steps/s and tokens/s are averaged
 SHORT_TEXT_STEPS = 4  # lm: fewer steps per epoch than this earns a warning
+STEP_GRACE_SECONDS = 120.0  # closing: how long to wait on for a step still running
 
 
 @dataclass(frozen=True)
@@ -571,10 +572,33 @@ class WorkerThread(WorkerCommands):
         self.thread.start()
 
     def shutdown(self, timeout_ms: int = 2000) -> bool:
-        """Stop the loop, end the thread and wait for it. True when it ended in time."""
+        """Stop the loop, end the thread and wait for it. True when it ended in time.
+
+        A step cannot be interrupted, and a QThread destroyed while it runs aborts the
+        whole process: past `timeout_ms` this waits on for the step to end (up to
+        STEP_GRACE_SECONDS); a thread stuck even longer is left to the process's exit.
+        """
         if not self.thread.isRunning():
             return True
         self.worker.request_stop()
         self.thread.quit()
-        ended = self.thread.wait(timeout_ms)
-        return bool(ended)
+        if self.thread.wait(timeout_ms):
+            return True
+        if not self.thread.wait(int(STEP_GRACE_SECONDS * 1000)):
+            _leave_to_exit(self.thread, self.worker)
+        return False
+
+
+_STUCK: list = []  # threads still in a step at shutdown: never destroyed while running
+
+
+def _leave_to_exit(thread: QThread, worker: QObject) -> None:
+    """Keep a stuck thread alive, and end the process without destroying it."""
+    import atexit
+    import os
+    import sys
+
+    if not _STUCK:
+        atexit.register(lambda: (sys.stdout.flush(), sys.stderr.flush(), os._exit(0)))
+    print("rnnviz: a training step did not end; exiting without it", file=sys.stderr)
+    _STUCK.append((thread, worker))
