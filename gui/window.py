@@ -256,7 +256,8 @@ class MainWindow(QMainWindow):
         self.source = source
         self.message.hide()
         self.corpus_panel.set_loading(0.0, f"Loading {source}…")
-        self.workers.load_requested.emit(source, self.controls.config())
+        config = self.lm_mode.config_for_source(source, self.controls.config())
+        self.workers.load_requested.emit(source, config)
 
     def toggle_training(self) -> None:
         self.controls.train_button.click()
@@ -399,6 +400,7 @@ class MainWindow(QMainWindow):
             self.prediction.set_mask_padding(changes["mask_padding"])
 
     def _on_load_failed(self, text: str) -> None:
+        self.source = self.info.source if self.info is not None else ""  # still the one shown
         self.corpus_panel.show_error(text)
         self.message.show_message(f"Could not load the corpus: {text}", "error")
 
