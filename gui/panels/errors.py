@@ -92,19 +92,14 @@ class ErrorsPanel(ModelView):
         self, class_names: list[str], ids: np.ndarray, labels: np.ndarray, texts: list[str]
     ) -> None:
         """The labelled split to evaluate (a new run)."""
-        same_classes = list(class_names) == self.class_names and bool(self._cell_texts)
         self.class_names = list(class_names)
         self.ids, self.labels, self.texts = np.asarray(ids), np.asarray(labels), list(texts)
         self.matrix, self._model = None, None
         C = len(self.class_names)
-        if same_classes:  # a Reset: keep the cells' text items (slow to place), blank them
-            for item in self._cell_texts:
-                item.setText("")
-        else:
-            for item in self._cell_texts:
-                self.plot.removeItem(item)
-            self._cell_texts = []
-        if C <= MAX_CLASSES and not same_classes:
+        for item in self._cell_texts:
+            self.plot.removeItem(item)
+        self._cell_texts = []
+        if C <= MAX_CLASSES:
             for r in range(C):
                 for c in range(C):
                     item = pg.TextItem("", color=(0, 0, 0), anchor=(0.5, 0.5))
