@@ -225,7 +225,7 @@ class MainWindow(QMainWindow):
         w.info_ready.connect(self._on_info)
         w.snapshot_ready.connect(self._on_frame)
         w.running_changed.connect(self._on_running_changed)
-        w.load_progress.connect(self.corpus_panel.set_loading)
+        w.load_progress.connect(self._on_load_progress)
         w.load_failed.connect(self._on_load_failed)
         w.diverged.connect(self._on_diverged)
         w.finished.connect(self._on_finished)
@@ -398,6 +398,11 @@ class MainWindow(QMainWindow):
         self.workers.update_requested.emit(changes)
         if "mask_padding" in changes:
             self.prediction.set_mask_padding(changes["mask_padding"])
+
+    def _on_load_progress(self, fraction: float, text: str) -> None:
+        if fraction < 1.0 and text:  # seen from every tab
+            self.status_state.setText(text)
+        self.corpus_panel.set_loading(fraction, text)
 
     def _on_load_failed(self, text: str) -> None:
         self.source = self.info.source if self.info is not None else ""  # still the one shown

@@ -29,6 +29,7 @@ SLICE_SECONDS = 0.025  # steps per slot call before letting queued commands in
 FRAME_SECONDS = 1 / 30  # a captured snapshot at most this often
 RATE_WINDOW = 0.25  # seconds over which steps/s and tokens/s are averaged
 SHORT_TEXT_STEPS = 4  # lm: fewer steps per epoch than this earns a warning
+BUSY = -1.0  # a load_progress fraction: a phase under way whose share is not known
 STEP_GRACE_SECONDS = 120.0  # closing: how long to wait on for a step still running
 
 
@@ -188,7 +189,7 @@ class TrainingWorker(QObject):
     info_ready = Signal(object)  # RunInfo after a load, reset or checkpoint load
     snapshot_ready = Signal(object)  # Frame
     running_changed = Signal(bool)
-    load_progress = Signal(float, str)
+    load_progress = Signal(float, str)  # (fraction of the phase, or BUSY; what it does)
     load_failed = Signal(str)
     plain_text_found = Signal(str, str)  # (source, message): a classify load met plain text
     diverged = Signal(str)  # loss became NaN/inf: the message says where and what to try
@@ -236,14 +237,14 @@ class TrainingWorker(QObject):
         gen = self._load_generation
 
         def progress(fraction: float) -> None:
-            self.load_progress.emit(fraction * 0.9, f"Reading {source}…")
+            self.load_progress.emit(fraction, f"Reading {source}… {fraction:.0%}")
 
         try:
             corpus = load_corpus(
                 source, task=config.task, progress=progress,
                 cancel=lambda: self._stop or gen != self._load_generation,
             )  # fmt: skip
-            self.load_progress.emit(0.95, "Building the vocabulary…")
+            self.load_progress.emit(BUSY, _building_text(corpus, config))
             trainer = make_trainer(corpus, config)
         except Exception as exc:
             if isinstance(exc, CorpusError) and config.task == "classify" and _is_plain(exc):
@@ -254,8 +255,10 @@ class TrainingWorker(QObject):
             return
         self.corpus, self.trainer, self.source = corpus, trainer, source
         self._reset_buffers()
+        self.load_progress.emit(BUSY, "Sorting the vocabulary for the views…")
+        info = run_info(trainer, corpus)
         self.load_progress.emit(1.0, "")
-        self.info_ready.emit(run_info(trainer, corpus))
+        self.info_ready.emit(info)
         self._emit_frame(capture_now=True)
 
     @Slot(object)
@@ -510,6 +513,14 @@ class TrainingWorker(QObject):
         if running != self.running:
             self.running = running
             self.running_changed.emit(running)
+
+
+def _building_text(corpus, config: Config) -> str:
+    """The load's second phase, as the progress line says it."""
+    if config.task == "lm":
+        chars = sum(len(t) for t in corpus.texts)
+        return f"Building the vocabulary and encoding {chars:,} characters of text…"
+    return f"Building the vocabulary and encoding {len(corpus.texts):,} texts…"
 
 
 def _is_plain(exc: BaseException) -> bool:

@@ -243,9 +243,11 @@ class CorpusPanel(QWidget):
             self.load_requested.emit(path)
 
     def set_loading(self, fraction: float, text: str = "") -> None:
-        """Progress of a load in the worker; a fraction >= 1 hides the bar."""
+        """Progress of a load's phase in the worker: a fraction >= 1 hides the bar, a
+        negative one shows a phase whose share is not known (a busy bar)."""
         busy = fraction < 1.0
         self.progress.setVisible(busy)
+        self.progress.setRange(0, 0 if fraction < 0 else 1000)
         self.progress.setValue(int(max(fraction, 0.0) * 1000))
         if busy:
             self.message.setStyleSheet("color: #555")

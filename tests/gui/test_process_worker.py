@@ -144,9 +144,9 @@ from rnnviz.config import Config
 app = QCoreApplication([])
 host = ProcessWorkerThread()
 loading = []
-host.worker.load_progress.connect(lambda f, t: loading.append(f))
+host.worker.load_progress.connect(lambda f, t: loading.append(t))
 host.load_requested.emit(sys.argv[1], Config(epochs=0))
-while not loading or max(loading) < 0.9:  # read: the child builds the vocabulary
+while not any("vocabulary" in t for t in loading):  # read: the child encodes the texts
     app.processEvents()
     time.sleep(0.01)
 print(host.process.pid, flush=True)
