@@ -11,7 +11,7 @@ import numpy as np
 
 from rnnviz import checkpoint
 from rnnviz.config import CLIPS, DEFAULT_LR, HEADS, INITS, LEVELS, OPTIMIZERS, TASKS, Config
-from rnnviz.data import CorpusError, load_corpus
+from rnnviz.data import CorpusError, TerminalProgress, load_corpus
 from rnnviz.lm_trainer import LM_DEFAULTS, LM_PRESETS, LR_SCHEDULES
 
 SUBCOMMANDS = ("train", "predict", "samples", "generate")
@@ -141,12 +141,15 @@ def config_from_args(args) -> Config:
 
 def cmd_train(args) -> int:
     config = config_from_args(args)
+    progress = TerminalProgress(f"reading {args.data}")
     corpus = load_corpus(args.data, format=args.format, label_column=args.label_column,
-                         task=config.task)  # fmt: skip
+                         task=config.task, progress=progress)  # fmt: skip
     for warning in corpus.warnings[:5]:
         print(f"warning: {warning}", file=sys.stderr)
     if len(corpus.warnings) > 5:
         print(f"warning: ... and {len(corpus.warnings) - 5} more", file=sys.stderr)
+    what = f"{len(corpus.texts):,} texts" if config.task != "lm" else "the text"
+    progress.phase(f"building the vocabulary and encoding {what}…")
     if config.task == "lm":
         from rnnviz.language_model import LanguageModelTrainer
 
