@@ -252,10 +252,11 @@ class ProcessWorkerThread(WorkerCommands):
             self._give_up(str(exc))
             return
         if self._last_load is not None:
+            weights = self._weights  # sending the load forgets them (a new corpus would)
             self.send("load", self._last_load)
-            if self._weights is not None:
-                self._loading = True
-                self.send("restore_weights", self._weights)
+            if weights is not None:
+                self._weights = weights
+                self.send("restore_weights", weights)
 
     def _give_up(self, reason: str) -> None:
         self._closed = True

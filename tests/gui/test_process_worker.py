@@ -123,11 +123,15 @@ def test_killed_twice_in_a_row_it_restarts_with_the_last_weights(qtbot, window):
     qtbot.waitUntil(window.training_stopped, timeout=5000)
     kept_step = window.last_captured.step
     kept_w = np.array(window.last_captured.params["W_h"])
+    first = window.info
     for _ in range(2):  # the second kill hits the replacement before it has loaded
         old = window.workers.process
         os.kill(old.pid, signal.SIGKILL)
         qtbot.waitUntil(lambda old=old: window.workers.process is not old, timeout=10000)
-    qtbot.waitUntil(lambda: captured_step(window) == kept_step, timeout=20000)
+    qtbot.waitUntil(
+        lambda: window.info is not first and window.info.step == kept_step > 0
+        and captured_step(window) == kept_step, timeout=20000,
+    )  # fmt: skip
     assert "could not start" not in window.message.label.text()
     np.testing.assert_allclose(window.last_captured.params["W_h"], kept_w)
     click(qtbot, window.controls.train_button)  # and it trains on from there
