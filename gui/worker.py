@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from gui.eval_data import EvalData, eval_data
 from gui.tasks import visible_words
-from gui.vocabulary import VocabularyTable, build_table, view_tokenizer
+from gui.vocabulary import VocabularyTable, WordList, build_table, view_tokenizer
 from rnnviz.config import Config
 from rnnviz.snapshot import Snapshot
 
@@ -179,7 +179,7 @@ def lm_run_info(trainer, corpus) -> RunInfo:
         step=int(trainer.step_count),
         epoch=int(trainer.epoch),
         text_chars=sum(len(t) for t in corpus.texts),
-        vocabulary=build_table(visible_words(tok.id_to_word), trainer.token_counts),
+        vocabulary=build_table(WordList(visible_words(tok.id_to_word)), trainer.token_counts),
     )
 
 
