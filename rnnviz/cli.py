@@ -14,7 +14,7 @@ from rnnviz.config import CLIPS, DEFAULT_LR, HEADS, INITS, LEVELS, OPTIMIZERS, T
 from rnnviz.data import CorpusError, load_corpus
 from rnnviz.lm_trainer import LM_DEFAULTS, LM_PRESETS, LR_SCHEDULES
 
-SUBCOMMANDS = ("train", "predict", "samples", "generate")
+SUBCOMMANDS = ("train", "predict", "samples", "generate", "dynamics")
 
 
 class UsageError(Exception):
@@ -93,6 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--temperature", type=float, default=0.8)
     generate.add_argument("--top-k", type=int, default=None)
     generate.add_argument("--seed", type=int, default=None)
+
+    dynamics = sub.add_parser(
+        "dynamics", help="fixed points, line attractor and readout of a saved classifier"
+    )
+    dynamics.add_argument("--model", required=True, help="a model saved by train --save")
+    dynamics.add_argument("--data", required=True, help="texts whose states to analyse")
+    dynamics.add_argument("--format", default="auto", help="auto, tsv, csv or folder")
+    dynamics.add_argument("--label-column", default=None, help="label column (index or header)")
+    dynamics.add_argument("--token", default=None,
+                          help="hold this word as the input (default: zero vector)")  # fmt: skip
+    dynamics.add_argument("--starts", type=int, default=256, help="starts of the search")
+    dynamics.add_argument("--q-tol", type=float, default=1e-5,
+                          help="a point counts when 1/2 |F(h) - h|^2 is below this")  # fmt: skip
+    dynamics.add_argument("--max-texts", type=int, default=2000, help="texts used (evenly spread)")
+    dynamics.add_argument("--seed", type=int, default=0)
+    dynamics.add_argument("--json", action="store_true", help="print one JSON line")
     return parser
 
 
@@ -244,8 +260,50 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def cmd_dynamics(args) -> int:
+    from rnnviz import blas
+    from rnnviz.dynamics import analyse_model
+
+    if args.starts < 1 or args.max_texts < 1 or not args.q_tol > 0:
+        raise UsageError("--starts and --max-texts must be at least 1, --q-tol positive")
+    ck = checkpoint.load(args.model)
+    if ck.config.task != "classify":
+        raise UsageError(f"{args.model} is a language model: dynamics reads a classifier")
+    token_id = None
+    if args.token is not None:
+        token_id = ck.tokenizer.vocab.get(args.token.lower())
+        if token_id is None:
+            raise UsageError(f"--token {args.token!r} is not in the model's vocabulary")
+    corpus = load_corpus(args.data, format=args.format, label_column=args.label_column)
+    rows = np.unique(np.linspace(0, len(corpus) - 1, min(args.max_texts, len(corpus))).astype(int))
+    texts = [corpus.texts[i] for i in rows]
+    maxlen = int(ck.meta.get("maxlen") or ck.config.maxlen or 100)
+    ids = ck.tokenizer.padding(ck.tokenizer.encode(texts), maxlen, truncating="pre")
+    started = time.perf_counter()
+    with blas.threads(1):  # many small matmuls: one thread is fastest (rnnviz/blas.py)
+        space = analyse_model(ck.model, ids, token_id, args.starts, args.seed, q_tol=args.q_tol)
+    report = space.summary() | {
+        "visited_states": len(space.visited_states),
+        "texts": len(texts),
+        "input": args.token or "[zero vector]",
+        "q_tol": args.q_tol,
+        "stable_points": int((space.fixed.spectral_radius < 1).sum()),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            if isinstance(value, float):
+                value = f"{value:.4g}"
+            elif isinstance(value, list):
+                value = ", ".join(f"{v:.4g}" for v in value)
+            print(f"{key:<22} {value}")
+    return 0
+
+
 COMMANDS = {"train": cmd_train, "predict": cmd_predict, "samples": cmd_samples,
-            "generate": cmd_generate}  # fmt: skip
+            "generate": cmd_generate, "dynamics": cmd_dynamics}  # fmt: skip
 
 
 def main(argv: list[str]) -> int:

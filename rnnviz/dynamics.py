@@ -349,7 +349,7 @@ class StateSpace:
         """The figures of issue 15 (plain floats and lists, for JSON)."""
         mags = np.abs(self.fixed.eigenvalues[:, :2]) if len(self.fixed) else np.zeros((0, 2))
         top = [float(np.median(mags[:, k])) for k in range(mags.shape[1])] if len(mags) else []
-        enough = len(self.fixed) >= 2
+        enough = len(self.fixed) >= 3  # two points always lie on a line
         line = self.fixed_axes.components[0]
         extent = None
         if enough:  # the fixed points' spread along their line, in visited-state units
@@ -391,3 +391,15 @@ def analyse(
     if len(fixed) >= 2 and axes.components[0] @ readout < 0:  # the line points to class 1
         axes = Principal(axes.mean, axes.components * np.array([[-1.0], [1.0]]), axes.explained)
     return StateSpace(visited, fixed, axes, readout, np.asarray(states, np.float64))
+
+
+def analyse_model(
+    model, ids: np.ndarray, token_id: int | None = None, starts: int = 256, seed: int = 0, **search
+) -> StateSpace:
+    """`analyse` of a classifier on padded ids (B, T), input held at [PAD] or a token."""
+    states, _ = visited_states(model, ids)
+    if len(states) < 2:
+        raise ValueError("too few states to analyse: the texts have fewer than 2 known tokens")
+    steps = step_functions(model)
+    x = token_input(model, token_id)
+    return analyse(steps, states, model.params["W_out"], x, starts, seed, **search)
