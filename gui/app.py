@@ -12,8 +12,8 @@ from rnnviz.config import Config
 PROCESS_T0 = time.perf_counter()
 SWITCH_INTERVAL = 0.0005  # seconds
 # --panel choices: gui.window.PANELS (tested equal), listed here so --help needs no Qt.
-PANEL_CHOICES = ("network", "corpus", "why", "gradient_flow", "neurons", "projection", "errors",
-                 "compare")  # fmt: skip
+PANEL_CHOICES = ("network", "corpus", "why", "gradient_flow", "neurons", "projection",
+                 "state_space", "errors", "compare")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,6 +153,12 @@ def run_screenshot(app, window, path: str, steps: int, panel: str, timeout: floa
         if state["done_at"] is None and not worker.running and (trained or window.diverged_message):
             state["done_at"] = time.monotonic()
         if state["done_at"] is not None and time.monotonic() - state["done_at"] > 0.3:
+            if not state.get("flushed"):
+                state["flushed"] = True
+                window.redraw(force=True)
+                return
+            if window.insight.busy():  # a view still analysing the last snapshot
+                return
             window.redraw(force=True)
             app.processEvents()
             ok = window.grab().save(path)
