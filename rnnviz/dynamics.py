@@ -345,26 +345,48 @@ class StateSpace:
     readout: np.ndarray  # (H,) unit readout direction
     visited_states: np.ndarray  # (M, H) the states analysed
 
+    def line_eigenvalues(self) -> np.ndarray:
+        """(K,) at each fixed point, the eigenvalue whose eigenvector lies most along the
+        fixed points' line: ~1 on a line attractor, < 1 at an attractor's end of it,
+        > 1 at a saddle between two attractors."""
+        if len(self.fixed) < 2:
+            return np.zeros(0)
+        lam, vecs = np.linalg.eig(self.fixed.jacobians)  # (K, H), (K, H, H) columns
+        along = np.abs(np.einsum("h,khj->kj", self.fixed_axes.components[0], vecs))
+        along /= np.linalg.norm(vecs, axis=1)
+        return lam[np.arange(len(lam)), along.argmax(axis=1)]
+
     def summary(self) -> dict:
-        """The figures of issue 15 (plain floats and lists, for JSON)."""
+        """The figures of issue 15 (plain floats and lists, for JSON), plus three that tell
+        a continuous line from a few isolated points on one:
+
+        - fixed_point_extent: the fixed points' spread along their line over the visited
+          states' spread along it (~1: the line spans the states);
+        - fixed_point_largest_gap: the widest empty stretch between neighbouring fixed
+          points along the line, as a share of their range (small: a continuum);
+        - line_eigenvalue: median of `line_eigenvalues` (real part).
+        """
         mags = np.abs(self.fixed.eigenvalues[:, :2]) if len(self.fixed) else np.zeros((0, 2))
         top = [float(np.median(mags[:, k])) for k in range(mags.shape[1])] if len(mags) else []
         enough = len(self.fixed) >= 3  # two points always lie on a line
         line = self.fixed_axes.components[0]
-        extent = None
-        if enough:  # the fixed points' spread along their line, in visited-state units
+        extent = gap = line_lambda = None
+        if enough:
             spread = np.std((self.visited_states - self.visited.mean) @ line)
-            along = np.std((self.fixed.points - self.fixed_axes.mean) @ line)
-            extent = float(along / spread) if spread > 0 else None
+            position = np.sort((self.fixed.points - self.fixed_axes.mean) @ line)  # (K,)
+            extent = float(np.std(position) / spread) if spread > 0 else None
+            span = position[-1] - position[0]
+            gap = float(np.diff(position).max() / span) if span > 0 else None
+            line_lambda = float(np.median(self.line_eigenvalues().real))
         return {
             "fixed_points": len(self.fixed),
             "pc_variance": float(self.visited.explained[:3].sum()),
             "fixed_point_pc1_share": float(self.fixed_axes.explained[0]) if enough else None,
             "top_eigenvalues": top,
-            "readout_alignment": (
-                abs_cos(self.readout, self.fixed_axes.components[0]) if enough else None
-            ),
+            "readout_alignment": abs_cos(self.readout, line) if enough else None,
             "fixed_point_extent": extent,
+            "fixed_point_largest_gap": gap,
+            "line_eigenvalue": line_lambda,
         }
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from rnnviz.dynamics import (
+    StateSpace,
     analyse,
     find_fixed_points,
     finite_difference_jacobian,
@@ -114,6 +115,8 @@ def test_near_linear_tanh_rnn_has_a_line_of_slow_points():
     top, second = summary["top_eigenvalues"]
     assert top > 0.99 and second == pytest.approx(0.5, abs=0.01)
     assert np.all(space.fixed.q <= 1e-9)
+    assert summary["line_eigenvalue"] > 0.99  # the line's own direction barely forgets
+    assert summary["fixed_point_largest_gap"] < 0.3  # a continuum, not a few points
 
 
 def test_two_attractors_and_the_saddle_between_them():
@@ -130,6 +133,12 @@ def test_two_attractors_and_the_saddle_between_them():
     assert found.shape == (3, 2) and np.allclose(found, expected, atol=1e-8)
     radius = fixed.spectral_radius[order]
     assert radius[0] < 1 and radius[2] < 1 and radius[1] == pytest.approx(2.0)
+    space = StateSpace(principal_axes(starts, 2), fixed, principal_axes(fixed.points, 2),
+                       np.array([1.0, 0.0]), starts)  # fmt: skip
+    summary = space.summary()
+    assert summary["fixed_point_largest_gap"] == pytest.approx(0.5)  # three isolated points
+    line = space.line_eigenvalues()[order].real
+    assert line[1] == pytest.approx(2.0) and line[0] == pytest.approx(2 * (1 - h_star**2))
 
 
 def test_principal_axes_of_a_noisy_line():
