@@ -6,9 +6,10 @@ fixed and slow points of the zero-input dynamics over them (black: stable, orang
 unstable), and the readout direction as an arrow (its length is the share of the
 readout that lies in the plane). The prediction box's sentence is drawn as a highlighted
 trajectory. Right: the eigenvalues of the selected fixed point's Jacobian with the unit
-circle, and how far one chosen word moves the state along the readout at each fixed
-point. The fixed-point search (~0.2-1 s) runs on a thread of its own (`SpaceWorker`),
-at most once a second while new snapshots arrive; drawing is a few `setData` calls.
+circle (ringed in green: the mode along the fixed points' line), and how far one chosen
+word moves the state along the readout at each fixed point. The fixed-point search
+(~0.2-1 s) runs on a thread of its own (`SpaceWorker`), at most once a second (and at
+most a third of the time) while new snapshots arrive; drawing is a few `setData` calls.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ class StateSpacePanel(ModelView):
         self.highlight = np.zeros((0, 2))
         self.effect = np.zeros(0)  # the chosen word's change along the readout per fixed point
         self.selected = 0
+        self._line_modes = np.zeros(0, complex)  # per fixed point, the eigenvalue along the line
         self._run = 0
         self._busy = self._queued = False  # an analysis runs / another is owed after it
         self._range: tuple | None = None
@@ -197,6 +199,8 @@ class StateSpacePanel(ModelView):
         )
         self.eigen_dots = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(31, 119, 180), pen=None)
         self.eigen_plot.addItem(self.eigen_dots)
+        self.line_mode = pg.ScatterPlotItem(size=14, pen=pg.mkPen((0, 150, 0), width=2), brush=None)
+        self.eigen_plot.addItem(self.line_mode)
         self.eigen_plot.setRange(xRange=(-1.1, 1.1), yRange=(-1.1, 1.1), padding=0.05)
         self.side.nextRow()
         self.effect_plot: pg.PlotItem = self.side.addPlot(title="A word's change along the readout")
@@ -285,6 +289,7 @@ class StateSpacePanel(ModelView):
             self.marker,
             self.readout_line,
             self.eigen_dots,
+            self.line_mode,
             self.effect_bars,
         ):
             item.setData([], [])
@@ -370,6 +375,7 @@ class StateSpacePanel(ModelView):
             pos=self.coords[last], brush=[self._brushes[c % len(self._brushes)] for c in classes]
         )
         radius = space.fixed.spectral_radius
+        self._line_modes = space.line_eigenvalues()
         self.fixed.setData(
             pos=self.fixed_coords,
             data=np.arange(len(radius)),
@@ -391,9 +397,10 @@ class StateSpacePanel(ModelView):
         self.summary.setText(
             f"step {result.step:,}: {s['fixed_points']} fixed/slow points ({stable} stable); "
             f"PC 1-3 hold {s['pc_variance']:.0%} of the states' variance; fixed points on "
-            f"their line: {fmt(s['fixed_point_pc1_share'])}; top |λ| {top}; readout "
-            f"alignment {fmt(s['readout_alignment'])} <span style='color:#777'>"
-            f"({result.seconds:.2f} s)</span>"
+            f"their line: {fmt(s['fixed_point_pc1_share'])} (largest gap "
+            f"{fmt(s['fixed_point_largest_gap'])}, λ along it {fmt(s['line_eigenvalue'])}); "
+            f"top |λ| {top}; readout alignment {fmt(s['readout_alignment'])} "
+            f"<span style='color:#777'>({result.seconds:.2f} s)</span>"
         )
 
     def _fit_range(self) -> None:
@@ -432,12 +439,15 @@ class StateSpacePanel(ModelView):
         fixed = self.result.space.fixed if self.result is not None else None
         if fixed is None or not len(fixed):
             self.eigen_dots.setData([], [])
+            self.line_mode.setData([], [])
             self.chosen.setData([], [])
             self.eigen_plot.setTitle("Eigenvalues: no fixed point found")
             return
         k = self.selected
         lam = fixed.eigenvalues[k]
         self.eigen_dots.setData(lam.real, lam.imag)
+        along = self._line_modes[k : k + 1] if k < len(self._line_modes) else np.zeros(0)
+        self.line_mode.setData(along.real, along.imag)  # the mode along the fixed points' line
         r = max(1.1, float(np.abs(lam).max()) * 1.05)
         self.eigen_plot.setRange(xRange=(-r, r), yRange=(-r, r), padding=0.05)
         kind = "stable" if fixed.spectral_radius[k] < 1 else "unstable"
