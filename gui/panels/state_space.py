@@ -294,10 +294,12 @@ class StateSpacePanel(ModelView):
         ):
             item.setData([], [])
         self.readout_head.hide()
-        if tokenizer is not None and not self.token_edit.text():
+        if tokenizer is not None and self.token_edit.text() not in tokenizer.vocab:
+            words = tokenizer.id_to_word
+            first = words[2] if len(words) > 2 else ""  # the first word after [PAD], [UNK]
             vocab = tokenizer.vocab
             self.token_edit.setText(
-                next((w for w in ("great", "love", "good", "free") if w in vocab), "")
+                next((w for w in ("great", "love", "good", "free") if w in vocab), first)
             )
 
     def set_text(self, text: str) -> None:
