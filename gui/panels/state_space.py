@@ -73,11 +73,16 @@ class SpaceWorker(QObject):
 
     done = Signal(object)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.ran_on = None  # the QThread of the last analysis (the tests check it)
+
     @Slot(object)
     def run(self, request: SpaceRequest) -> None:
         from rnnviz import blas
         from rnnviz.model import RNNClassifier
 
+        self.ran_on = QThread.currentThread()
         started = time.perf_counter()
         try:
             with blas.threads(1), np.errstate(all="ignore"):

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QThread
 
-from tests.gui.test_insight_panels import assert_meaningful, show, step, train
+from tests.gui.test_insight_panels import assert_meaningful, click, show, train
 
 pytestmark = pytest.mark.gui
 
@@ -50,10 +50,15 @@ def test_state_space_draws_the_dynamics_and_follows_training(qtbot, make_window)
     qtbot.keyClick(panel.token_edit, Qt.Key_Return)
     assert "not in the vocabulary" in panel.effect_label.text()
 
-    # Recomputed from the next snapshot, off the GUI thread.
+    # Recomputed from new snapshots, off the GUI thread; the newest is always analysed,
+    # even when it arrives while an analysis runs or before the view is due again.
+    assert panel.worker.ran_on is panel.thread and panel.thread is not QThread.currentThread()
     qtbot.wait(1100)  # the view refreshes at most once a second
-    n = step(qtbot, window)
-    qtbot.waitUntil(lambda: panel.result.step == n, timeout=20000)
+    n = window.train_history.total + 2
+    click(qtbot, window.controls.step_button)
+    click(qtbot, window.controls.step_button)  # arrives while the first is analysed
+    qtbot.waitUntil(lambda: window.train_history.total == n, timeout=5000)
+    qtbot.waitUntil(lambda: panel.result.step == n and not panel.busy(), timeout=20000)
     assert panel.result.space is not space
 
 
@@ -62,3 +67,35 @@ def test_state_space_explains_itself_for_a_language_model(qtbot, make_window):
     panel = show(qtbot, window, "state_space")
     assert "needs a classifier" in panel.summary.text()
     assert panel.result is None
+
+
+def test_the_newest_parameters_are_always_analysed(qtbot):
+    """Models that arrive while an analysis runs, before the view is due, are not lost."""
+    from gui.eval_data import eval_data
+    from gui.panels.state_space import StateSpacePanel
+    from rnnviz.config import Config
+    from rnnviz.data import load_corpus
+    from rnnviz.model import RNNClassifier
+    from rnnviz.trainer import Trainer
+
+    trainer = Trainer(
+        load_corpus("sample:sentiment"), Config(epochs=0, hidden_size=16, embed_dim=8)
+    )
+    models = []
+    for _ in range(3):
+        for _ in range(5):
+            trainer.step()
+        models.append(RNNClassifier.from_params(dict(trainer.model.params.items())))
+    panel = StateSpacePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    try:
+        panel.set_data(trainer.tokenizer, trainer.maxlen, trainer.label_names, eval_data(trainer))
+        panel.update_model(models[0], 5)  # the first: analysed at once
+        assert panel.busy()
+        panel.update_model(models[1], 10)  # while it runs, and not due
+        panel.update_model(models[2], 15)
+        qtbot.waitUntil(lambda: panel.result is not None and not panel.busy(), timeout=20000)
+        assert panel.result.step == 15
+    finally:
+        assert panel.shutdown()
