@@ -37,7 +37,7 @@ from rnnviz.dynamics import StateSpace, analyse, step_functions, token_input, vi
 from rnnviz.tokenizer import PAD_ID
 
 UPDATE_SECONDS = 1.0
-TRAJECTORIES = 200  # validation texts drawn (evenly spread over the split)
+TRAJECTORIES = 150  # validation texts drawn (evenly spread over the split)
 STARTS = 128  # starts of the fixed-point search
 ITERATIONS = 1000  # Adam iterations of the search (each start stops once slow enough)
 TOKEN_LABELS = 30  # token labels along the highlighted sentence
@@ -63,6 +63,8 @@ class SpaceResult:
     run: int
     model: object = None  # a classifier built from the request's parameters
     space: StateSpace | None = None
+    summary: dict | None = None  # space.summary(), computed on the worker's thread
+    line_modes: np.ndarray | None = None  # (K,) space.line_eigenvalues(), likewise
     where: np.ndarray | None = None  # (M, 2) (row, step) of each visited state
     seconds: float = 0.0
     error: str = ""
@@ -102,9 +104,10 @@ class SpaceWorker(QObject):
                     previous=request.previous,
                     iterations=ITERATIONS,
                 )
-            result = SpaceResult(
-                request.step, request.run, model, space, where, time.perf_counter() - started
-            )
+                summary, line_modes = space.summary(), space.line_eigenvalues()
+            seconds = time.perf_counter() - started
+            result = SpaceResult(request.step, request.run, model, space, summary, line_modes,
+                                 where, seconds)  # fmt: skip
         except (ValueError, np.linalg.LinAlgError) as exc:
             result = SpaceResult(request.step, request.run, error=str(exc))
         self.done.emit(result)
@@ -159,7 +162,6 @@ class StateSpacePanel(ModelView):
         self.trails = pg.PlotDataItem(
             pen=pg.mkPen((150, 150, 150, 90), width=1), skipFiniteCheck=True
         )
-        self.dots = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(120, 120, 120, 110))
         self.finals = pg.ScatterPlotItem(size=7, pen=pg.mkPen((60, 60, 60), width=0.5))
         self.fixed = pg.ScatterPlotItem(size=13, symbol="star", pen=pg.mkPen("w", width=0.8))
         self.chosen = pg.ScatterPlotItem(size=22, pen=pg.mkPen((0, 150, 0), width=2), brush=None)
@@ -175,7 +177,6 @@ class StateSpacePanel(ModelView):
         self.marker = pg.ScatterPlotItem(size=14, pen=pg.mkPen((0, 0, 0), width=2), brush=None)
         for item in (
             self.trails,
-            self.dots,
             self.finals,
             self.readout_line,
             self.readout_head,
@@ -286,7 +287,6 @@ class StateSpacePanel(ModelView):
             self.summary.setText("<i>Waiting for the first snapshot…</i>")
         for item in (
             self.trails,
-            self.dots,
             self.finals,
             self.fixed,
             self.chosen,
@@ -375,14 +375,13 @@ class StateSpacePanel(ModelView):
         where = result.where
         same_text = np.append(where[1:, 0] == where[:-1, 0], False)
         self.trails.setData(self.coords[:, 0], self.coords[:, 1], connect=same_text)
-        self.dots.setData(pos=self.coords)
         last = ~same_text  # each text's final state
         classes = self.labels[where[last, 0]]
         self.finals.setData(
             pos=self.coords[last], brush=[self._brushes[c % len(self._brushes)] for c in classes]
         )
         radius = space.fixed.spectral_radius
-        self._line_modes = space.line_eigenvalues()
+        self._line_modes = result.line_modes
         self.fixed.setData(
             pos=self.fixed_coords,
             data=np.arange(len(radius)),
@@ -397,7 +396,7 @@ class StateSpacePanel(ModelView):
         self._draw_eigenvalues()
         self._draw_effect()
         self._draw_sentence()
-        s = space.summary()
+        s = result.summary
         fmt = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
         top = ", ".join(f"{v:.3f}" for v in s["top_eigenvalues"]) or "–"
         stable = int((radius < 1).sum())
