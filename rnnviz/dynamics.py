@@ -248,7 +248,8 @@ def merge_duplicates(points: np.ndarray, q: np.ndarray, tol: float) -> np.ndarra
     """Indices of distinct points: lowest q first, dropping any within `tol` of a kept one."""
     order = np.argsort(q, kind="stable")
     P = points[order]
-    dist = np.sqrt(((P[:, None, :] - P[None, :, :]) ** 2).sum(-1))  # (N, N)
+    sq = np.einsum("nh,nh->n", P, P)
+    dist = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * P @ P.T, 0.0))  # (N, N)
     keep = np.ones(len(P), bool)
     for i in range(len(P)):
         if keep[i]:
