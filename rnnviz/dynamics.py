@@ -22,6 +22,7 @@ import numpy as np
 from rnnviz.tokenizer import PAD_ID
 
 StepFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # h (N, H), x (D,) -> h' (N, H)
+JacobianFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # h (N, H), x (D,) -> (N, H, H)
 
 
 # --------------------------------------------------------------------------- the seam
@@ -30,9 +31,7 @@ class StepFunctions:
     """One recurrent step F(h, x) and its Jacobian dF/dh, vectorised over N states."""
 
     step: StepFn  # h (N, H), x (D,) -> F (N, H)
-    jacobian: Callable[
-        [np.ndarray, np.ndarray], np.ndarray
-    ]  # -> J (N, H, H), J[n, i, j] = dF_i/dh_j
+    jacobian: JacobianFn  # h (N, H), x (D,) -> J (N, H, H), J[n, i, j] = dF_i / dh_j
     vjp: Callable | None = None  # (h, x, v (N, H)) -> v J (N, H); default from `jacobian`
 
     def vector_jacobian(self, h: np.ndarray, x: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -107,13 +106,13 @@ def visited_states(model, ids: np.ndarray, batch: int = 256) -> tuple[np.ndarray
     Returns (states (M, H) float64, where (M, 2): the (row, step) of each state).
     """
     ids = np.asarray(ids)
-    chunks = []
+    where = np.argwhere(ids != PAD_ID)  # (M, 2) row-major: each row's steps in order
+    states = np.zeros((len(where), model.sizes[2]))
     for start in range(0, len(ids), batch):
         hidden = model.forward(ids[start : start + batch]).hidden  # (b, T, H)
-        chunks.append(np.asarray(hidden, np.float64))
-    hidden = np.concatenate(chunks) if chunks else np.zeros((0, ids.shape[1], model.sizes[2]))
-    where = np.argwhere(ids != PAD_ID)  # (M, 2) row-major: each row's steps in order
-    return hidden[where[:, 0], where[:, 1]], where
+        mine = (where[:, 0] >= start) & (where[:, 0] < start + batch)
+        states[mine] = hidden[where[mine, 0] - start, where[mine, 1]]  # real tokens only
+    return states, where
 
 
 @dataclass(frozen=True)
