@@ -7,6 +7,8 @@ subclass brings its data and batches (`_step`), `evaluate`, and `epoch_progress`
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from contextlib import contextmanager
 
 import numpy as np
@@ -29,6 +31,12 @@ def tune_process(config: Config) -> None:
         blas.set_threads(config.blas_threads)
 
 
+# A loss this many times its untrained value (ln C, ln V), averaged over the last
+# EXPLOSION_WINDOW steps, has exploded even if it is still finite: pause as for NaN.
+EXPLOSION_FACTOR = 10.0
+EXPLOSION_WINDOW = 10
+
+
 class TrainingRun:
     """Base of `Trainer` and `LanguageModelTrainer`; knows nothing of threads or Qt.
 
@@ -45,6 +53,8 @@ class TrainingRun:
         self.seconds = 0.0  # wall-clock seconds spent in training steps
         self.finished = False
         self.stop_reason = ""
+        self.diverged = False  # the loss became NaN/inf or exploded: paused with advice
+        self._window_losses: deque[float] = deque(maxlen=EXPLOSION_WINDOW)
         self.best_val_loss: float | None = None
         self.last_val: tuple[float, float] | None = None
         self._best_params: np.ndarray | None = None
@@ -81,17 +91,43 @@ class TrainingRun:
 
     def _apply_gradients(self, loss: float, grads, grad_norms: dict, lr: float):
         """Optimiser step, unless the loss or a gradient is not finite: then keep the
-        last good weights and finish with advice. Returns (global norm, clipped)."""
+        last good weights and finish with advice. A finite loss that has exploded (see
+        `explosion_bound`) finishes the same way. Returns (global norm, clipped)."""
         if np.isfinite(loss) and all(map(np.isfinite, grad_norms.values())):
             self.optimizer.step(self.model.params, grads)
             self._update_average()
+            self._check_explosion(loss, lr)
             return self.optimizer.last_norm, self.optimizer.last_clipped
-        self.finished = True
+        self.finished, self.diverged = True, True
         self.stop_reason = (
             f"loss became {loss} at step {self.step_count + 1}: lower the learning "
             f"rate (now {lr:g}) or turn on gradient clipping, then Reset"
         )
         return float("nan"), False
+
+    @property
+    def explosion_bound(self) -> float | None:
+        """EXPLOSION_FACTOR x the loss of a uniform guess: ln C for the softmax
+        classifier, ln V for the language model; None for the bounded tanh head."""
+        if self.config.task == "classify":
+            outputs = len(self.label_names) if self.config.head == "softmax" else 0
+        else:
+            outputs = self.model.sizes[0]
+        return EXPLOSION_FACTOR * math.log(outputs) if outputs >= 2 else None
+
+    def _check_explosion(self, loss: float, lr: float) -> None:
+        bound = self.explosion_bound
+        self._window_losses.append(float(loss))
+        if bound is None or len(self._window_losses) < EXPLOSION_WINDOW:
+            return
+        mean = sum(self._window_losses) / len(self._window_losses)
+        if mean > bound:
+            self.finished, self.diverged = True, True
+            self.stop_reason = (
+                f"loss exploded to {mean:.4g} (mean of the last {EXPLOSION_WINDOW} steps; "
+                f"untrained it is {bound / EXPLOSION_FACTOR:.3g}) at step {self.step_count + 1}: "
+                f"lower the learning rate (now {lr:g}) or turn on gradient clipping, then Reset"
+            )
 
     def _after_step(self, epoch_done: bool) -> tuple[float | None, float | None]:
         """Validation when due, and the epoch budget; returns (val_loss, val_accuracy)."""
@@ -239,5 +275,6 @@ class TrainingRun:
             best_val_loss=self.best_val_loss,
             finished=self.finished,
             stop_reason=self.stop_reason,
+            diverged=self.diverged,
             **arrays,
         )
