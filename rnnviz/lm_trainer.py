@@ -16,7 +16,7 @@ from functools import partial
 
 import numpy as np
 
-from rnnviz import blas, checkpoint
+from rnnviz import blas, budget, checkpoint
 from rnnviz.config import Config
 from rnnviz.language_model import RNNLanguageModel
 from rnnviz.parallel import BatchSplit, even_slices
@@ -133,6 +133,7 @@ class LanguageModelTrainer(TrainingRun):
         if len(self.train_ids) < 2:
             raise ValueError("the training text needs at least two tokens")
         V = self.tokenizer.vocab_size
+        budget.check_fits(config, V, V, 1, len(self.train_ids) + len(self.val_ids))
         self.token_counts = np.bincount(self.train_ids, minlength=V)
         self.token_counts[0] = 0
         self.model = model or RNNLanguageModel(

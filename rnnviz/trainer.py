@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from rnnviz import checkpoint
+from rnnviz import budget, checkpoint
 from rnnviz.config import Config
 from rnnviz.data import Corpus, stratified_split
 from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
@@ -76,6 +76,8 @@ class Trainer(TrainingRun):
         longest = max((len(s) for s in train_seqs), default=1)
         self.maxlen = config.maxlen or max(1, min(longest, AUTO_MAXLEN_CAP))
         self.train_lengths = np.array([len(s) for s in train_seqs], dtype=np.int64)
+        budget.check_fits(config, self.tokenizer.vocab_size, len(self.label_names),
+                          len(corpus.texts), self.maxlen)  # fmt: skip
         self.train_ids = self.tokenizer.padding(train_seqs, self.maxlen, truncating="pre")
         self.val_ids = self.encode(val_texts)
         self.train_labels, self.val_labels = labels[train_idx], labels[val_idx]
