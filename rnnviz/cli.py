@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import signal
 import sys
+import threading
 import time
-
-import numpy as np
 
 from rnnviz import checkpoint
 from rnnviz.config import CLIPS, DEFAULT_LR, HEADS, INITS, LEVELS, OPTIMIZERS, TASKS, Config
@@ -141,6 +142,10 @@ def config_from_args(args) -> Config:
 
 def cmd_train(args) -> int:
     config = config_from_args(args)
+    if args.max_seconds is not None and not 0 < args.max_seconds < math.inf:
+        raise UsageError(f"--max-seconds must be a positive number; got {args.max_seconds}")
+    if args.save:  # before training: a bad path must not throw a trained model away
+        checkpoint.check_writable(args.save)
     corpus = load_corpus(args.data, format=args.format, label_column=args.label_column,
                          task=config.task)  # fmt: skip
     for warning in corpus.warnings[:5]:
@@ -155,9 +160,14 @@ def cmd_train(args) -> int:
         from rnnviz.trainer import Trainer
 
         trainer = Trainer(corpus, config)
-    report = run_training(trainer, args)
+    with StopRequest() as stop:
+        started = time.perf_counter()
+        tokens = run_training(trainer, args, stop)
+        elapsed = time.perf_counter() - started
+        if args.save:  # first: a second Ctrl-C during the report must not lose it
+            trainer.save(args.save)
+        report = closing_report(trainer, args, stop, elapsed, tokens)
     if args.save:
-        trainer.save(args.save)
         report["saved"] = args.save
     if args.json:
         print(json.dumps(report))
@@ -168,18 +178,43 @@ def cmd_train(args) -> int:
     return 0
 
 
-def run_training(trainer, args) -> dict:
-    """Step until the trainer finishes (or --max-seconds), with a progress bar."""
+class StopRequest:
+    """Ctrl-C while training: the first asks the loop to stop after the current step
+    (then what was asked is saved and reported); a second one quits at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _on_sigint(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\ninterrupted: stopping after this step (Ctrl-C again to quit at once)",
+              file=sys.stderr)  # fmt: skip
+
+
+def run_training(trainer, args, stop: StopRequest) -> int:
+    """Step until the trainer finishes, --max-seconds pass or Ctrl-C, with a progress bar;
+    returns the number of tokens trained on."""
     from tqdm import tqdm
 
     config = trainer.config
     total = config.epochs * trainer.steps_per_epoch if config.epochs else None
     started = time.perf_counter()
     tokens = 0
-    snap = None
     bar = tqdm(total=total, unit="step", file=sys.stderr, disable=None, dynamic_ncols=True)
     try:
-        while not trainer.finished:
+        while not trainer.finished and not stop.requested:
             snap = trainer.step()
             tokens += snap.tokens
             bar.update(1)
@@ -191,16 +226,32 @@ def run_training(trainer, args) -> dict:
                 bar.set_postfix(postfix, refresh=False)
             if args.max_seconds and time.perf_counter() - started > args.max_seconds:
                 break
-    except KeyboardInterrupt:
-        print("interrupted: reporting the model as it is", file=sys.stderr)
     finally:
         bar.close()
-    if snap is not None and not np.isfinite(snap.loss):
+    if trainer.diverged:  # NaN, or a finite loss that exploded: nothing worth keeping
         raise UsageError(trainer.stop_reason)
-    return trainer.report(
-        seconds=time.perf_counter() - started,
-        tokens_per_second=tokens / max(trainer.seconds, 1e-9),
-    )
+    return tokens
+
+
+REPORT_SHARE = 0.05  # of --max-seconds, the least time the closing report may take
+INTERRUPTED_REPORT_SECONDS = 2.0
+
+
+def closing_report(trainer, args, stop: StopRequest, elapsed: float, tokens: int) -> dict:
+    """The trainer's report; when time is short (--max-seconds, or Ctrl-C) it evaluates
+    on samples sized to fit (the JSON's "report_sample" says so)."""
+    budget = None
+    if args.max_seconds:
+        budget = max(args.max_seconds - elapsed, REPORT_SHARE * args.max_seconds, 0.5)
+    if stop.requested:
+        budget = min(budget or INTERRUPTED_REPORT_SECONDS, INTERRUPTED_REPORT_SECONDS)
+    started = time.perf_counter()
+    report = trainer.report(max_seconds=budget, seconds=elapsed,
+                            tokens_per_second=tokens / max(trainer.seconds, 1e-9))  # fmt: skip
+    if stop.requested:
+        report["stop_reason"] = "interrupted"
+    report["report_seconds"] = time.perf_counter() - started
+    return report
 
 
 def cmd_predict(args) -> int:
@@ -232,7 +283,23 @@ def cmd_samples(args) -> int:
     return 0
 
 
+MAX_GENERATE = 1_000_000  # tokens
+
+
+def check_generate_args(args) -> None:
+    """One line for sampling settings that cannot be meant (before the model loads)."""
+    if not 0 <= args.temperature < math.inf:
+        raise UsageError(
+            f"--temperature must be a number from 0 (greedy) up; got {args.temperature}"
+        )
+    if args.top_k is not None and args.top_k < 1:
+        raise UsageError(f"--top-k must be at least 1 (or left out: all tokens); got {args.top_k}")
+    if not 0 <= args.length <= MAX_GENERATE:
+        raise UsageError(f"--length must be from 0 to {MAX_GENERATE:,}; got {args.length}")
+
+
 def cmd_generate(args) -> int:
+    check_generate_args(args)
     ck = checkpoint.load(args.model)
     if ck.config.task != "lm":
         raise UsageError(f"{args.model} is a classifier: use 'predict'")
@@ -265,4 +332,10 @@ def main(argv: list[str]) -> int:
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
     except BrokenPipeError:
         return 0
+    except MemoryError:
+        print("error: out of memory: choose smaller sizes (--hidden, --maxlen, --batch-size)",
+              file=sys.stderr)  # fmt: skip
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
     return 2

@@ -37,6 +37,17 @@ EXPLOSION_FACTOR = 10.0
 EXPLOSION_WINDOW = 10
 
 
+REPORT_MIN_UNITS = 256  # a sampled closing evaluation still sees at least this many
+FORWARD_SPEEDUP = 2.0  # an evaluation pass is at least this much faster than a step
+
+
+def sample_indices(n: int, limit: int | None, seed: int) -> np.ndarray | slice:
+    """All of `n` rows (a slice), or a sorted random `limit` of them when there are more."""
+    if limit is None or n <= limit:
+        return slice(None)
+    return np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
+
+
 class TrainingRun:
     """Base of `Trainer` and `LanguageModelTrainer`; knows nothing of threads or Qt.
 
@@ -204,6 +215,17 @@ class TrainingRun:
         """Put back the weights of the best validation loss (early stopping)."""
         if self._best_params is not None:
             self.model.params.flat[...] = self._best_params
+
+    def _report_limit(self, seconds: float | None, units_per_step: int) -> int | None:
+        """How many examples (classify) or tokens (lm) each split's closing evaluation may
+        take to end within about `seconds`, from the training speed; None: no limit."""
+        if seconds is None:
+            return None
+        if self.step_count and self.seconds > 0:
+            rate = FORWARD_SPEEDUP * self.step_count * units_per_step / self.seconds
+        else:
+            rate = float(units_per_step)  # not one step yet: keep it small
+        return max(REPORT_MIN_UNITS, int(seconds * rate / 2))  # two splits share the time
 
     # ------------------------------------------------------------------ control
     def _check_config(self, config: Config) -> None:
