@@ -112,8 +112,11 @@ class Config:
                 raise ValueError(f"{name} must be in [0, 1); got {getattr(self, name)}")
         if not 0.0 < self.lr_decay <= 1.0:
             raise ValueError(f"lr_decay must be in (0, 1]; got {self.lr_decay}")
-        if self.maxlen < 0 or self.epochs < 0 or self.patience < 0 or self.eval_every < 0:
-            raise ValueError("maxlen, epochs, patience and eval_every cannot be negative")
+        for name in ("maxlen", "epochs", "patience", "eval_every"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} cannot be negative; got {getattr(self, name)}")
+        if self.seed < 0:
+            raise ValueError(f"seed cannot be negative; got {self.seed}")
         if self.blas_threads < 0:
             raise ValueError(f"blas_threads cannot be negative; got {self.blas_threads}")
 

@@ -115,7 +115,8 @@ def big_corpus(path: Path, lines: int) -> Path:
 
 def test_max_seconds_bounds_the_closing_report_and_says_so(tmp_path):
     data = big_corpus(tmp_path / "big.tsv", 60_000)
-    run = cli("train", "--data", data, "--max-seconds", "1", "--json", "--maxlen", "8")
+    # One text a step: training covers few of the rows in the time, so the report samples.
+    run = cli("train", "--data", data, "--max-seconds", "1", "--json", "--batch-size", "1")
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
     sample = report["report_sample"]
