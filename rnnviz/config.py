@@ -99,9 +99,9 @@ class Config:
         _check_range("clip_value", self.clip_value, *CLIP_RANGE)
         if not 0.0 <= self.momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1); got {self.momentum}")
-        if not (self.weight_decay >= 0 and self.lr * self.weight_decay < 1):
+        if not (self.weight_decay >= 0 and self.lr * self.weight_decay <= 1):
             raise ValueError(  # each step multiplies the weights by 1 - lr * weight_decay
-                f"weight_decay must be at least 0 and below 1 / lr; got {self.weight_decay}"
+                f"weight_decay must be from 0 to 1 / lr; got {self.weight_decay}"
             )
         if not 0.0 <= self.weight_average < 1.0:
             raise ValueError(f"weight_average must be in [0, 1); got {self.weight_average}")
