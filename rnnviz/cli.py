@@ -178,22 +178,49 @@ def cmd_train(args) -> int:
     return 0
 
 
+class StepAbandoned(Exception):
+    """--max-seconds passed in the middle of a step (before its update): it is dropped."""
+
+
 class StopRequest:
     """Ctrl-C while training: the first asks the loop to stop after the current step
-    (then what was asked is saved and reported); a second one quits at once."""
+    (then what was asked is saved and reported); a second one quits at once. With a
+    deadline (--max-seconds), a step still running when it passes is abandoned, unless
+    it is updating the weights (a single step of a huge model must not overrun it)."""
 
     def __init__(self) -> None:
         self.requested = False
+        self.time_up = False
+        self.trainer = None  # whose `updating` flag defers the deadline
         self._previous = None
+        self._main = threading.current_thread() is threading.main_thread()
 
     def __enter__(self) -> StopRequest:
-        if threading.current_thread() is threading.main_thread():
+        if self._main:
             self._previous = signal.signal(signal.SIGINT, self._on_sigint)
         return self
 
     def __exit__(self, *exc) -> None:
+        self.clear_deadline()
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+
+    def set_deadline(self, seconds: float, trainer) -> None:
+        if self._main and hasattr(signal, "setitimer"):
+            self.trainer = trainer
+            signal.signal(signal.SIGALRM, self._on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+
+    def clear_deadline(self) -> None:
+        if self.trainer is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            self.trainer = None
+
+    def _on_alarm(self, signum, frame) -> None:
+        self.time_up = True
+        if self.trainer is not None and not self.trainer.updating:
+            raise StepAbandoned
 
     def _on_sigint(self, signum, frame) -> None:
         if self.requested:
@@ -213,8 +240,10 @@ def run_training(trainer, args, stop: StopRequest) -> int:
     started = time.perf_counter()
     tokens = 0
     bar = tqdm(total=total, unit="step", file=sys.stderr, disable=None, dynamic_ncols=True)
+    if args.max_seconds and config.batch_threads == 1:  # (split batches: threads still
+        stop.set_deadline(args.max_seconds, trainer)  # running would outlive a cut step)
     try:
-        while not trainer.finished and not stop.requested:
+        while not trainer.finished and not stop.requested and not stop.time_up:
             snap = trainer.step()
             tokens += snap.tokens
             bar.update(1)
@@ -225,8 +254,12 @@ def run_training(trainer, args, stop: StopRequest) -> int:
                     postfix["val_acc"] = f"{trainer.last_val[1]:.3f}"
                 bar.set_postfix(postfix, refresh=False)
             if args.max_seconds and time.perf_counter() - started > args.max_seconds:
-                break
+                stop.time_up = True
+    except StepAbandoned:
+        print(f"\ntime limit: the step in progress (step {trainer.step_count + 1}) was dropped",
+              file=sys.stderr)  # fmt: skip
     finally:
+        stop.clear_deadline()
         bar.close()
     if trainer.diverged:  # NaN, or a finite loss that exploded: nothing worth keeping
         raise UsageError(trainer.stop_reason)
@@ -250,6 +283,8 @@ def closing_report(trainer, args, stop: StopRequest, elapsed: float, tokens: int
                             tokens_per_second=tokens / max(trainer.seconds, 1e-9))  # fmt: skip
     if stop.requested:
         report["stop_reason"] = "interrupted"
+    elif stop.time_up and not trainer.finished:
+        report["stop_reason"] = "time limit"
     report["report_seconds"] = time.perf_counter() - started
     return report
 

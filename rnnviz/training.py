@@ -37,7 +37,7 @@ EXPLOSION_FACTOR = 10.0
 EXPLOSION_WINDOW = 10
 
 
-REPORT_MIN_UNITS = 256  # a sampled closing evaluation still sees at least this many
+REPORT_MIN_UNITS = 64  # a sampled closing evaluation still sees at least this many
 FORWARD_SPEEDUP = 2.0  # an evaluation pass is at least this much faster than a step
 
 
@@ -56,6 +56,7 @@ class TrainingRun:
     """
 
     live_fields: tuple[str, ...] = ()  # settings `update` may change during a run
+    updating = False  # True while the weights change: a step must not be cut off there
     probe_proba_limit: int | None = None  # larger probe probabilities stay out of snapshots
 
     def _start_run(self) -> None:
@@ -105,8 +106,12 @@ class TrainingRun:
         last good weights and finish with advice. A finite loss that has exploded (see
         `explosion_bound`) finishes the same way. Returns (global norm, clipped)."""
         if np.isfinite(loss) and all(map(np.isfinite, grad_norms.values())):
-            self.optimizer.step(self.model.params, grads)
-            self._update_average()
+            self.updating = True  # a deadline (the CLI's --max-seconds) waits for this
+            try:
+                self.optimizer.step(self.model.params, grads)
+                self._update_average()
+            finally:
+                self.updating = False
             self._check_explosion(loss, lr)
             return self.optimizer.last_norm, self.optimizer.last_clipped
         self.finished, self.diverged = True, True

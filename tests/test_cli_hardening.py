@@ -154,3 +154,15 @@ def test_ctrl_c_while_loading_is_one_line(tmp_path):
     lines = [line for line in run.stderr.splitlines() if line.strip()]
     assert lines == ["interrupted"], run.stderr
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_a_step_still_running_at_max_seconds_is_dropped(tmp_path):
+    # One step of this size takes seconds (H=2000 over 200 steps of 128 texts).
+    args = ["--hidden", "2000", "--maxlen", "200", "--batch-size", "128", "--max-seconds", "0.5"]
+    run = cli("train", *args, "--json", "--save", tmp_path / "m.npz")
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["steps"] == 0 and report["stop_reason"] == "time limit"
+    assert "was dropped" in run.stderr
+    assert report["report_sample"]["train_examples"] < report["train_examples"]
+    assert (tmp_path / "m.npz").exists()  # what was asked is still saved

@@ -21,9 +21,10 @@ def test_classifier_report_samples_each_split_when_time_is_short():
     full = trainer.report()
     assert "report_sample" not in full
     short = trainer.report(max_seconds=1e-9)  # no time at all: the smallest sample
-    assert short["report_sample"] == {"train_examples": 256, "val_examples": 256}
+    n = REPORT_MIN_UNITS
+    assert short["report_sample"] == {"train_examples": n, "val_examples": n}
     assert short["train_examples"] == full["train_examples"] == 3200  # the run's sizes stay
-    assert abs(short["val_loss"] - full["val_loss"]) < 0.05  # a sample of the same loss
+    assert abs(short["val_loss"] - full["val_loss"]) < 0.1  # a sample of the same loss
     assert trainer.report(max_seconds=1e9) == full  # time enough: everything
 
 
