@@ -145,6 +145,10 @@ def cases(f: dict[str, str], tmp: Path) -> list[Case]:
         Case("--max-seconds 1 on 60k lines",
              ["train", "--data", f["big"], "--max-seconds", "1", "--batch-size", "1", "--json"],
              "handled", lambda r, t: "report_sample" in _json(r)),
+        Case("a step longer than --max-seconds",
+             ["train", "--hidden", "2000", "--maxlen", "200", "--batch-size", "128",
+              "--max-seconds", "0.5", "--json"], "handled",
+             lambda r, t: _json(r)["stop_reason"] == "time limit"),
         Case("stale .tmp of a killed save; file mode",
              [*train, "--save", str(tmp / "m.npz")], "handled",
              lambda r, t: not list(t.glob(".m.npz.*.tmp"))
