@@ -26,18 +26,32 @@ class MemoryBudgetError(ValueError):
 
 
 def available_bytes() -> int | None:
-    """Memory available to a new allocation now (Linux MemAvailable), else None."""
+    """Memory available to a new allocation now: Linux's MemAvailable, or less when a
+    container's limit (cgroup v2) is nearer; else the free pages; None if unknown."""
+    found = None
     try:
         with open("/proc/meminfo", encoding="ascii") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    found = int(line.split()[1]) * 1024
+                    break
     except (OSError, ValueError, IndexError):
         pass
+    if found is None:
+        try:
+            found = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
+            limit = f.read().strip()
+        with open("/sys/fs/cgroup/memory.current", encoding="ascii") as f:
+            used = int(f.read().strip())
+        if limit.isdigit():
+            found = min(found, max(int(limit) - used, 0))
+    except (OSError, ValueError):
+        pass
+    return found
 
 
 def estimate(
