@@ -18,6 +18,7 @@ DEFAULT_LR = {"adam": 5e-3, "momentum": 0.05, "sgd": 0.1}
 LR_RANGE = (1e-8, 1e3)
 CLIP_RANGE = (1e-6, 1e9)  # clipping threshold, for both modes
 GAIN_MAX = 100.0  # recurrent_gain
+WEIGHT_DECAY_MAX = 100.0  # (decoupled: a step multiplies the weights by 1 - lr * decay)
 SIZE_MAX = 1_000_000  # embed_dim, hidden_size, batch_size, bptt, maxlen (memory is
 #                       checked separately, from the corpus: rnnviz/budget.py)
 
@@ -99,9 +100,9 @@ class Config:
         _check_range("clip_value", self.clip_value, *CLIP_RANGE)
         if not 0.0 <= self.momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1); got {self.momentum}")
-        if not (self.weight_decay >= 0 and self.lr * self.weight_decay <= 1):
-            raise ValueError(  # each step multiplies the weights by 1 - lr * weight_decay
-                f"weight_decay must be from 0 to 1 / lr; got {self.weight_decay}"
+        if not 0.0 <= self.weight_decay <= WEIGHT_DECAY_MAX:
+            raise ValueError(
+                f"weight_decay must be from 0 to {WEIGHT_DECAY_MAX:g}; got {self.weight_decay}"
             )
         if not 0.0 <= self.weight_average < 1.0:
             raise ValueError(f"weight_average must be in [0, 1); got {self.weight_average}")

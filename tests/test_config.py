@@ -26,7 +26,7 @@ NAN, INF = math.nan, math.inf
         ({"recurrent_gain": 1e6}, "recurrent_gain"),
         ({"weight_decay": -0.1}, "weight_decay"),
         ({"weight_decay": NAN}, "weight_decay"),
-        ({"weight_decay": 500.0, "lr": 0.01}, "weight_decay"),  # 1 - lr * wd < 0
+        ({"weight_decay": 1e6}, "weight_decay"),
         ({"embed_dropout": 1.0}, "embed_dropout"),
         ({"output_dropout": -0.1}, "output_dropout"),
         ({"output_dropout": NAN}, "output_dropout"),
@@ -60,7 +60,8 @@ def test_live_changes_are_validated_too():
         {"lr": 50.0, "clip": "none"},  # diverges, but may be meant (the trainer pauses)
         {"clip_value": 1e-3},
         {"momentum": 0.0},
-        {"weight_decay": 1.0},
+        {"weight_decay": 1.0, "lr": 1.0},  # the app's extremes
+        {"weight_decay": 0.1, "lr": 50.0},  # diverges, but may be meant
         {"embed_dropout": 0.95},
         {"recurrent_gain": 10.0},
     ],
