@@ -191,6 +191,7 @@ class StopRequest:
     def __init__(self) -> None:
         self.requested = False
         self.time_up = False
+        self.stepping = False  # inside trainer.step(): only there may the deadline cut in
         self.trainer = None  # whose `updating` flag defers the deadline
         self._previous = None
         self._main = threading.current_thread() is threading.main_thread()
@@ -219,7 +220,7 @@ class StopRequest:
 
     def _on_alarm(self, signum, frame) -> None:
         self.time_up = True
-        if self.trainer is not None and not self.trainer.updating:
+        if self.stepping and self.trainer is not None and not self.trainer.updating:
             raise StepAbandoned
 
     def _on_sigint(self, signum, frame) -> None:
@@ -244,7 +245,9 @@ def run_training(trainer, args, stop: StopRequest) -> int:
         stop.set_deadline(args.max_seconds, trainer)  # running would outlive a cut step)
     try:
         while not trainer.finished and not stop.requested and not stop.time_up:
+            stop.stepping = True
             snap = trainer.step()
+            stop.stepping = False
             tokens += snap.tokens
             bar.update(1)
             if snap.val_loss is not None or snap.step % 20 == 0:
@@ -256,6 +259,7 @@ def run_training(trainer, args, stop: StopRequest) -> int:
             if args.max_seconds and time.perf_counter() - started > args.max_seconds:
                 stop.time_up = True
     except StepAbandoned:
+        stop.stepping = False
         print(f"\ntime limit: the step in progress (step {trainer.step_count + 1}) was dropped",
               file=sys.stderr)  # fmt: skip
     finally:
