@@ -192,6 +192,7 @@ class StopRequest:
         self.requested = False
         self.time_up = False
         self.stepping = False  # inside trainer.step(): only there may the deadline cut in
+        self.interrupted_training = False  # Ctrl-C ended the training loop
         self.trainer = None  # whose `updating` flag defers the deadline
         self._previous = None
         self._main = threading.current_thread() is threading.main_thread()
@@ -226,9 +227,7 @@ class StopRequest:
     def _on_sigint(self, signum, frame) -> None:
         if self.requested:
             raise KeyboardInterrupt
-        self.requested = True
-        print("\ninterrupted: stopping after this step (Ctrl-C again to quit at once)",
-              file=sys.stderr)  # fmt: skip
+        self.requested = True  # (said by the loop: printing here could re-enter a write)
 
 
 def run_training(trainer, args, stop: StopRequest) -> int:
@@ -240,6 +239,7 @@ def run_training(trainer, args, stop: StopRequest) -> int:
     total = config.epochs * trainer.steps_per_epoch if config.epochs else None
     started = time.perf_counter()
     tokens = 0
+    dropped = False
     bar = tqdm(total=total, unit="step", file=sys.stderr, disable=None, dynamic_ncols=True)
     if args.max_seconds and config.batch_threads == 1:  # (split batches: threads still
         stop.set_deadline(args.max_seconds, trainer)  # running would outlive a cut step)
@@ -259,12 +259,17 @@ def run_training(trainer, args, stop: StopRequest) -> int:
             if args.max_seconds and time.perf_counter() - started > args.max_seconds:
                 stop.time_up = True
     except StepAbandoned:
-        stop.stepping = False
-        print(f"\ntime limit: the step in progress (step {trainer.step_count + 1}) was dropped",
-              file=sys.stderr)  # fmt: skip
+        stop.stepping, dropped = False, True
     finally:
         stop.clear_deadline()
+        stop.interrupted_training = stop.requested
         bar.close()
+    if dropped:
+        print(f"time limit: the step in progress (step {trainer.step_count + 1}) was dropped",
+              file=sys.stderr)  # fmt: skip
+    if stop.interrupted_training:
+        print(f"interrupted: training stopped after step {trainer.step_count} "
+              "(Ctrl-C again to quit at once)", file=sys.stderr)  # fmt: skip
     if trainer.diverged:  # NaN, or a finite loss that exploded: nothing worth keeping
         raise UsageError(trainer.stop_reason)
     return tokens
@@ -285,7 +290,7 @@ def closing_report(trainer, args, stop: StopRequest, elapsed: float, tokens: int
     started = time.perf_counter()
     report = trainer.report(max_seconds=budget, seconds=elapsed,
                             tokens_per_second=tokens / max(trainer.seconds, 1e-9))  # fmt: skip
-    if stop.requested:
+    if stop.interrupted_training:
         report["stop_reason"] = "interrupted"
     elif stop.time_up and not trainer.finished:
         report["stop_reason"] = "time limit"
