@@ -137,7 +137,18 @@ def config_from_args(args) -> Config:
         "batch_threads": args.batch_threads,
     }
     values.update({k: v for k, v in optional.items() if v is not None})
-    return Config(**values)
+    try:
+        return Config(**values)
+    except ValueError as exc:  # Config names its field; say which option set it
+        field = str(exc).split(" ", 1)[0]
+        if field in OPTION_OF_FIELD:
+            raise UsageError(f"{OPTION_OF_FIELD[field]}: {exc}") from None
+        raise
+
+
+# Config fields whose option has another name (the rest: --field-name).
+OPTION_OF_FIELD = {"hidden_size": "--hidden", "embed_dim": "--embed", "embed_dropout": "--dropout",
+                   "blas_threads": "--threads", "mask_padding": "--no-mask"}  # fmt: skip
 
 
 def cmd_train(args) -> int:

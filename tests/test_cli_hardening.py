@@ -41,7 +41,7 @@ def one_error_line(run: subprocess.CompletedProcess) -> str:
         (["--lr", "nan"], "lr must be a finite number"),
         (["--recurrent-gain", "nan"], "recurrent_gain"),
         (["--weight-decay", "-1"], "weight_decay"),
-        (["--task", "lm", "--dropout", "1.5"], "embed_dropout"),
+        (["--task", "lm", "--dropout", "1.5"], "--dropout: embed_dropout"),  # the option named
         (["--max-seconds", "nan"], "--max-seconds"),
         (["--max-seconds", "-5"], "--max-seconds"),
         (["--threads", "-2"], "blas_threads"),
