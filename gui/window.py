@@ -504,6 +504,7 @@ class MainWindow(QMainWindow):
         self.hide()  # a slow step may keep the worker a while: the window is gone already
         self.workers.shutdown()
         self.lm_mode.shutdown()  # the sample box's sampling thread
+        self.insight.shutdown()  # the state space's analysis thread
         super().closeEvent(event)
 
 
