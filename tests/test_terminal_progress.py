@@ -20,14 +20,13 @@ def test_a_terminal_sees_the_share_redrawn_in_place():
     )
 
 
-def test_a_log_gets_one_line_at_the_start_and_one_at_the_end():
+def test_a_log_gets_one_line_when_the_read_is_done_then_the_phase():
     out = io.StringIO()
     progress = TerminalProgress("reading big.tsv", out, quiet=0)
     for fraction in (0.1, 0.5, 0.9, 1.0):
         progress(fraction)
     progress.phase("building the vocabulary and encoding 10 texts…")
     assert out.getvalue().splitlines() == [
-        "reading big.tsv: …",
         "reading big.tsv: done",
         "building the vocabulary and encoding 10 texts…",
     ]
