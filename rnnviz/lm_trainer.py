@@ -178,7 +178,7 @@ class LanguageModelTrainer(TrainingRun):
         self._x = stream[:-1].reshape(B, L)
         self._y = stream[1:].reshape(B, L)
         self._pos = 0
-        self.state = np.zeros((B, self.model.sizes[2]), self.model.params.flat.dtype)
+        self.state = np.zeros((B, self.model.state_size), self.model.params.flat.dtype)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Texts -> (B, longest) ids, pre-padded."""
