@@ -10,7 +10,18 @@ import time
 import numpy as np
 
 from rnnviz import checkpoint
-from rnnviz.config import CLIPS, DEFAULT_LR, HEADS, INITS, LEVELS, OPTIMIZERS, TASKS, Config
+from rnnviz.config import (
+    CELLS,
+    CLIPS,
+    DEFAULT_LR,
+    GATE_INITS,
+    HEADS,
+    INITS,
+    LEVELS,
+    OPTIMIZERS,
+    TASKS,
+    Config,
+)
 from rnnviz.data import CorpusError, load_corpus
 from rnnviz.lm_trainer import LM_DEFAULTS, LM_PRESETS, LR_SCHEDULES
 
@@ -47,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     train.add_argument("--head", choices=HEADS, default="softmax")
     train.add_argument("--init", choices=INITS, default=None)
+    train.add_argument("--cell", choices=CELLS, default=None,
+                       help="rnn (the seed's tanh RNN, default), gru or lstm")  # fmt: skip
+    train.add_argument("--gate-init", choices=GATE_INITS, default=None,
+                       help="gated cells' biases: chrono (default) or zero")  # fmt: skip
     train.add_argument(
         "--recurrent-gain", type=float, default=None, help="scale W_h after init (>1 explodes)"
     )
@@ -119,6 +134,8 @@ def config_from_args(args) -> Config:
         "batch_size": args.batch_size,
         "maxlen": args.maxlen,
         "init": args.init,
+        "cell": args.cell,
+        "gate_init": args.gate_init,
         "recurrent_gain": args.recurrent_gain,
         "clip": args.clip,
         "clip_value": args.clip_value,

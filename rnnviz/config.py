@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, fields, replace
 OPTIMIZERS = ("adam", "sgd", "momentum")
 HEADS = ("softmax", "tanh")
 INITS = ("uniform", "xavier", "orthogonal")
+CELLS = ("rnn", "gru", "lstm")
+GATE_INITS = ("chrono", "zero")
 CLIPS = ("norm", "value", "none")
 LEVELS = ("word", "char")
 TASKS = ("classify", "lm")
@@ -21,9 +23,11 @@ class Config:
     task: str = "classify"  # "classify" (label per text) or "lm" (next token)
     level: str = "word"  # tokenizer level: "word" or "char"
     split_punctuation: bool = True  # False: the seed's plain whitespace split
-    maxlen: int = 0  # padded length; 0 = longest training text, capped at 100
+    maxlen: int = 0  # padded length; 0 = longest training text (a real corpus's capped at 100)
     embed_dim: int = 32  # D: embedding size
     hidden_size: int = 64  # H: recurrent state size
+    cell: str = "rnn"  # recurrent cell: "rnn" (the seed's tanh RNN), "gru" or "lstm"
+    gate_init: str = "chrono"  # gated cells' biases: "chrono" (T_max = maxlen or bptt) or "zero"
     head: str = "softmax"  # "softmax" + cross-entropy, or the seed's "tanh" + squared error
     mask_padding: bool = True  # carry the state through [PAD] steps
     init: str = "xavier"  # "uniform" (the seed's), "xavier", "orthogonal" (recurrent)
@@ -64,6 +68,8 @@ class Config:
             "level": LEVELS,
             "head": HEADS,
             "init": INITS,
+            "cell": CELLS,
+            "gate_init": GATE_INITS,
             "optimizer": OPTIMIZERS,
             "clip": CLIPS,
             "dtype": ("float32", "float64"),
@@ -104,6 +110,8 @@ class Config:
         "maxlen",
         "embed_dim",
         "hidden_size",
+        "cell",
+        "gate_init",
         "head",
         "init",
         "recurrent_gain",

@@ -138,7 +138,8 @@ class LanguageModelTrainer(TrainingRun):
         self.model = model or RNNLanguageModel(
             V, config.embed_dim, config.hidden_size, mask_padding=config.mask_padding,
             dtype=np.dtype(config.dtype), seed=config.seed, init=config.init,
-            recurrent_gain=config.recurrent_gain,
+            recurrent_gain=config.recurrent_gain, cell=config.cell,
+            gate_init=config.gate_init, t_max=config.bptt,
         )  # fmt: skip
         self._start_optimizer()
         # The validation streams are independent: given more than one thread (batch or

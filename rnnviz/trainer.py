@@ -21,7 +21,9 @@ from rnnviz.snapshot import Snapshot
 from rnnviz.tokenizer import Tokenizer
 from rnnviz.training import TrainingRun, tune_process
 
-AUTO_MAXLEN_CAP = 100  # maxlen=0 means the longest training text, but at most this
+# maxlen=0 means the longest training text, but at most this for a real corpus (a
+# synthetic task's texts are never cut: its answer may sit in the first token)
+AUTO_MAXLEN_CAP = 100
 LIVE_FIELDS = (
     "lr",
     "clip",
@@ -74,7 +76,8 @@ class Trainer(TrainingRun):
         ).fit(train_texts)
         train_seqs = self.tokenizer.encode(train_texts)
         longest = max((len(s) for s in train_seqs), default=1)
-        self.maxlen = config.maxlen or max(1, min(longest, AUTO_MAXLEN_CAP))
+        cap = longest if corpus.format == "synthetic" else AUTO_MAXLEN_CAP
+        self.maxlen = config.maxlen or max(1, min(longest, cap))
         self.train_lengths = np.array([len(s) for s in train_seqs], dtype=np.int64)
         self.train_ids = self.tokenizer.padding(train_seqs, self.maxlen, truncating="pre")
         self.val_ids = self.encode(val_texts)
@@ -96,6 +99,9 @@ class Trainer(TrainingRun):
                 seed=config.seed,
                 init=config.init,
                 recurrent_gain=config.recurrent_gain,
+                cell=config.cell,
+                gate_init=config.gate_init,
+                t_max=self.maxlen,
             )
         self.model = model
         self._start_optimizer()

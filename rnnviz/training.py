@@ -219,10 +219,18 @@ class TrainingRun:
                 probe_hidden=frozen_copy(probe.hidden),
                 probe_proba=frozen_copy(probe.proba) if keep_proba else None,
             )
-            norms = getattr(self.model.rnn, "state_grad_norms", None)
-            if norms is not None and getattr(self.model.rnn, "track_state_grads", False):
-                arrays["state_grad_norms"] = frozen_copy(norms)
+            cell = self.model.rnn
+            gates = getattr(cell, "gate_values", None)  # (T, P, G*H) of the probe's forward
+            if gates is not None:
+                arrays["probe_gates"] = frozen_copy(gates.transpose(1, 0, 2))
+            if getattr(cell, "cs", None) is not None:
+                arrays["probe_cells"] = frozen_copy(cell.cs[1:].transpose(1, 0, 2))
+            if getattr(cell, "track_state_grads", False):
+                for name in ("state_grad_norms", "cell_grad_norms"):
+                    if getattr(cell, name, None) is not None:
+                        arrays[name] = frozen_copy(getattr(cell, name))
         return Snapshot(
+            cell=getattr(self.model, "cell", "rnn"),
             step=self.step_count,
             epoch=self.epoch,
             epoch_progress=self.epoch_progress,

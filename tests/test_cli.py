@@ -82,3 +82,35 @@ def test_help_lists_subcommands():
     assert run.returncode == 0
     for word in ("train", "predict", "samples"):
         assert word in run.stdout
+
+
+@pytest.mark.parametrize("task", ["classify", "lm"])
+def test_train_with_a_gated_cell_saves_it(labelled_file, tmp_path, task):
+    from rnnviz import checkpoint
+
+    model = tmp_path / "m.npz"
+    options = ["--epochs", 1, "--hidden", 8, "--embed", 4, "--cell", "lstm", "--gate-init", "zero"]
+    run = cli("train", "--data", labelled_file, "--task", task, *options, "--save", model)
+    assert run.returncode == 0, run.stderr
+    ck = checkpoint.load(model)
+    assert ck.model.cell == "lstm" and ck.config.cell == "lstm" and ck.config.gate_init == "zero"
+    if task == "lm":
+        out = cli("generate", "--model", model, "--prime", "so", "--length", 5, "--seed", 1)
+        assert out.returncode == 0 and out.stdout.startswith("so"), out.stderr
+
+
+def test_a_synthetic_task_is_never_truncated():
+    """The automatic maxlen caps real corpora at 100 tokens but keeps a synthetic task's
+    whole texts: recall's answer is the first token."""
+    import numpy as np
+
+    from rnnviz.config import Config
+    from rnnviz.corpus import Corpus
+    from rnnviz.data import load_corpus
+    from rnnviz.trainer import AUTO_MAXLEN_CAP, Trainer
+
+    corpus = load_corpus("sample:recall?length=150&n=40")
+    assert Trainer(corpus, Config(epochs=0)).maxlen == 150 > AUTO_MAXLEN_CAP
+    text = " ".join(["word"] * 150)
+    long_texts = Corpus([text, text], np.array([0, 1]), ["a", "b"], "test")
+    assert Trainer(long_texts, Config(epochs=0, val_fraction=0.0)).maxlen == AUTO_MAXLEN_CAP
