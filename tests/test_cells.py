@@ -67,6 +67,7 @@ def test_language_model_gradients_match_finite_differences(cell, mask_padding):
                                        cell=cell))  # fmt: skip
     rng = np.random.default_rng(3)
     ids = padded_ids(rng, rows=3)
+    ids[1, 3] = ids[2, 5] = PAD_ID  # [PAD] inside a row too: the state is carried
     targets = rng.integers(1, V, size=ids.shape)
     targets[0, :2] = targets[2, 4] = PAD_ID  # left out of the mean
     h0 = rng.normal(0, 0.5, size=(3, model.state_size))

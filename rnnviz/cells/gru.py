@@ -49,55 +49,74 @@ def step_jacobian(params: dict, h: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 class GRU(Cell):
-    """Gated recurrent unit; see the module docstring for the equations."""
+    """Gated recurrent unit; see the module docstring for the equations.
+
+    With a padding mask, a [PAD] step is a step whose update gate is 1: h' = h, and the
+    gradient passes straight back (backward needs no mask of its own).
+    """
 
     gates = 3
 
     def forward(self, x, mask=None, h0=None, tokens=None) -> np.ndarray:
-        W, b_h = self.params["W"], self.params["b_h"]
+        W, W_h, b_h, b_hn = (self.params[k] for k in ("W", "W_h", "b_h", "b_hn"))
         T, B, D = x.shape
         H = self.hidden_size
         hs = np.empty((T + 1, B, H), W.dtype)  # hs[t + 1] = h after step t
         (hs[0],) = self.start_state(h0, B)
-        a_x = (x.reshape(T * B, D) @ W + b_h).reshape(T, B, 3 * H)  # input side, all steps
+        a_x = np.dot(x.reshape(T * B, D), W).reshape(T, B, 3 * H)  # input side, all steps
+        a_x += b_h
         gates = np.empty((T, B, 3 * H), W.dtype)  # r, z, n of every step
         hn = np.empty((T, B, H), W.dtype)  # h W_hn + b_hn, which r multiplies
+        a_h = np.empty((B, 3 * H), W.dtype)
+        pad = None if mask is None else ~mask  # (T, B)
+        partial = None if mask is None else pad.any(axis=1)  # (T,) steps with [PAD] rows
         for t in range(T):
-            r, z, n, hn[t] = _gates(self.params, a_x[t], hs[t])
-            gates[t] = np.concatenate([r, z, n], axis=1)
-            h = n + z * (hs[t] - n)  # (1 - z) * n + z * h
-            hs[t + 1] = h if mask is None else np.where(mask[t][:, None], h, hs[t])
-        self.x, self.mask, self.hs, self.gate_values, self.hn = x, mask, hs, gates, hn
+            np.dot(hs[t], W_h, out=a_h)  # all three gates in one matmul
+            rz, n, h = gates[t, :, : 2 * H], gates[t, :, 2 * H :], hs[t + 1]
+            sigmoid(np.add(a_x[t, :, : 2 * H], a_h[:, : 2 * H], out=rz), out=rz)
+            r, z = rz[:, :H], rz[:, H:]
+            np.add(a_h[:, 2 * H :], b_hn, out=hn[t])
+            np.multiply(r, hn[t], out=n)
+            n += a_x[t, :, 2 * H :]
+            np.tanh(n, out=n)
+            np.subtract(hs[t], n, out=h)
+            h *= z
+            h += n  # h' = (1 - z) * n + z * h
+            if partial is not None and partial[t]:
+                z[pad[t]] = 1.0  # a [PAD] step: keep the state, exactly
+                np.copyto(h, hs[t], where=pad[t][:, None])
+        self.x, self.hs, self.gate_values, self.hn = x, hs, gates, hn
         return hs
 
     def backward(self, dh_seq=None, dh_last=None) -> tuple[np.ndarray, np.ndarray]:
         W, W_h = self.params["W"], self.params["W_h"]
-        x, mask, hs, gates, hn = self.x, self.mask, self.hs, self.gate_values, self.hn
+        x, hs, gates, hn = self.x, self.hs, self.gate_values, self.hn
         T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+        r, z, n = (gates[..., k * H : (k + 1) * H] for k in range(3))  # (T, B, H) each
+        # Every step's local derivatives at once (they need no gradient yet); the loop
+        # then only chains them. Per unit of dL/dh':
+        da_n = (1.0 - z) * (1.0 - n**2)  # candidate pre-activation x W_n + b_n + r * hn
+        local = np.empty((T, B, 3, H), W.dtype)  # of the recurrent side h W_h (+ b_hn)
+        local[:, :, 0] = da_n * hn * r * (1.0 - r)  # r
+        local[:, :, 1] = (hs[:-1] - n) * z * (1.0 - z)  # z
+        local[:, :, 2] = da_n * r  # h W_hn + b_hn
         dh = np.zeros((B, H), W.dtype) if dh_last is None else dh_last.astype(W.dtype)
-        da_x = np.zeros((T, B, 3 * H), W.dtype)  # dL/d(x W + b_h) of every step
-        da_h = np.zeros((T, B, 3 * H), W.dtype)  # dL/d(h W_h), the n block with b_hn
-        seen = np.zeros((T, B, H), W.dtype) if self.track_state_grads else None
+        dhs = np.empty((T, B, H), W.dtype)  # dL/dh_t, everything that reaches h_t
+        da_h = np.empty((T, B, 3 * H), W.dtype)  # dL/d(h W_h), the n block with b_hn
+        W_h_T = np.ascontiguousarray(W_h.T) if B > 1 else W_h.T
         for t in reversed(range(T)):
             if dh_seq is not None:
-                dh = dh + dh_seq[t]
-            if seen is not None:
-                seen[t] = dh
-            carried = 0.0
-            if mask is not None:  # [PAD] rows pass dh straight back and touch no weight
-                real = mask[t][:, None]
-                dh, carried = dh * real, dh * ~real
-            r, z, n = gates[t, :, :H], gates[t, :, H : 2 * H], gates[t, :, 2 * H :]
-            da_n = dh * (1.0 - z) * (1.0 - n**2)
-            da_r = da_n * hn[t] * r * (1.0 - r)
-            da_z = dh * (hs[t] - n) * z * (1.0 - z)
-            da_x[t] = np.concatenate([da_r, da_z, da_n], axis=1)
-            da_h[t] = np.concatenate([da_r, da_z, da_n * r], axis=1)
-            dh = dh * z + da_h[t] @ W_h.T + carried
+                dh += dh_seq[t]
+            dhs[t] = dh
+            np.multiply(dh[:, None, :], local[t], out=da_h[t].reshape(B, 3, H))
+            dh *= z[t]  # through h' = ... + z * h
+            dh += np.dot(da_h[t], W_h_T)  # through the gates
+        da_x = da_h.copy()  # dL/d(x W + b_h): the same but for the candidate's block
+        np.multiply(dhs, da_n, out=da_x[..., 2 * H :])
         da_x_flat, da_h_flat = da_x.reshape(T * B, 3 * H), da_h.reshape(T * B, 3 * H)
-        self.grads["W"][...] = x.reshape(T * B, -1).T @ da_x_flat
-        self.grads["W_h"][...] = hs[:-1].reshape(T * B, H).T @ da_h_flat
-        self.grads["b_h"][...] = da_x_flat.sum(axis=0)
-        self.grads["b_hn"][...] = da_h_flat[:, 2 * H :].sum(axis=0)
-        self._record(seen)
-        return da_x @ W.T, dh  # (T, B, D), (B, H)
+        np.dot(x.reshape(T * B, -1).T, da_x_flat, out=self.grads["W"])
+        np.dot(hs[:-1].reshape(T * B, H).T, da_h_flat, out=self.grads["W_h"])
+        np.add.reduce(da_x_flat, axis=0, out=self.grads["b_h"])
+        np.add.reduce(da_h_flat[:, 2 * H :], axis=0, out=self.grads["b_hn"])
+        self._record(dhs if self.track_state_grads else None)
+        return np.dot(da_x_flat, W.T).reshape(T, B, -1), dh  # (T, B, D), (B, H)

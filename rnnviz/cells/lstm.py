@@ -58,7 +58,11 @@ def step_jacobian(params: dict, h: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 class LSTM(Cell):
-    """Long short-term memory; see the module docstring for the equations."""
+    """Long short-term memory; see the module docstring for the equations.
+
+    With a padding mask, a [PAD] step is a step whose input gate is 0 and forget gate 1
+    (c' = c exactly), and whose h is carried: h' = h.
+    """
 
     gates = 4
     state_parts = 2
@@ -66,28 +70,44 @@ class LSTM(Cell):
     def __init__(self, params: dict, grads: dict) -> None:
         super().__init__(params, grads)
         self.cell_grad_norms: np.ndarray | None = None  # (T,) ||dL/dc_t||, with the h ones
+        self.cs: np.ndarray | None = None
 
     def forward(self, x, mask=None, h0=None, tokens=None) -> np.ndarray:
-        W, b_h = self.params["W"], self.params["b_h"]
+        W, W_h, b_h = self.params["W"], self.params["W_h"], self.params["b_h"]
         T, B, D = x.shape
         H = self.hidden_size
         hs = np.empty((T + 1, B, H), W.dtype)  # hs[t + 1] = h after step t
         cs = np.empty((T + 1, B, H), W.dtype)  # cs[t + 1] = c after step t
         hs[0], cs[0] = self.start_state(h0, B)
-        a_x = (x.reshape(T * B, D) @ W + b_h).reshape(T, B, 4 * H)  # input side, all steps
+        a_x = np.dot(x.reshape(T * B, D), W).reshape(T, B, 4 * H)  # input side, all steps
+        a_x += b_h
         gates = np.empty((T, B, 4 * H), W.dtype)  # i, f, g, o of every step
         tanh_c = np.empty((T, B, H), W.dtype)
+        # s(a) = (1 + tanh(a / 2)) / 2: all four gates with one tanh (g's scale is 1)
+        scale = np.full(4 * H, 0.5, W.dtype)
+        scale[2 * H : 3 * H] = 1.0
+        shift = 1.0 - scale  # 0.5 for i, f, o; 0 for g
+        pad = None if mask is None else ~mask  # (T, B)
+        partial = None if mask is None else pad.any(axis=1)  # (T,) steps with [PAD] rows
         for t in range(T):
-            gates[t] = _gates(self.params, a_x[t], hs[t])
-            i, f, g, o = np.split(gates[t], 4, axis=1)
-            c = f * cs[t] + i * g
+            a = gates[t]
+            np.dot(hs[t], W_h, out=a)  # all four gates in one matmul
+            a += a_x[t]
+            a *= scale
+            np.tanh(a, out=a)
+            a *= scale
+            a += shift  # [i, f, g, o] = [s, s, tanh, s](a)
+            if partial is not None and partial[t]:
+                a[pad[t], :H], a[pad[t], H : 2 * H] = 0.0, 1.0  # [PAD]: i = 0, f = 1
+            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+            c = cs[t + 1]
+            np.multiply(f, cs[t], out=c)
+            c += i * g  # c' = f * c + i * g
             np.tanh(c, out=tanh_c[t])
-            h = o * tanh_c[t]
-            if mask is not None:
-                real = mask[t][:, None]
-                h, c = np.where(real, h, hs[t]), np.where(real, c, cs[t])
-            hs[t + 1], cs[t + 1] = h, c
-        self.x, self.mask, self.hs, self.cs = x, mask, hs, cs
+            np.multiply(o, tanh_c[t], out=hs[t + 1])  # h' = o * tanh(c')
+            if partial is not None and partial[t]:
+                np.copyto(hs[t + 1], hs[t], where=pad[t][:, None])
+        self.x, self.pad, self.hs, self.cs = x, pad, hs, cs
         self.gate_values, self.tanh_c = gates, tanh_c
         return hs
 
@@ -96,42 +116,55 @@ class LSTM(Cell):
 
     def backward(self, dh_seq=None, dh_last=None) -> tuple[np.ndarray, np.ndarray]:
         W, W_h = self.params["W"], self.params["W_h"]
-        x, mask, hs, cs, gates = self.x, self.mask, self.hs, self.cs, self.gate_values
+        x, pad, hs, cs, gates, tc = (
+            self.x,
+            self.pad,
+            self.hs,
+            self.cs,
+            self.gate_values,
+            self.tanh_c,
+        )
         T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+        i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) each
+        # Every step's local derivatives at once (they need no gradient yet); the loop
+        # then only chains them.
+        dc_per_dh = o * (1.0 - tc**2)  # dc' += dh' * o (1 - tanh^2 c')
+        local = np.empty((T, B, 4, H), W.dtype)  # da per unit of dc' (i, f, g), of dh' (o)
+        local[:, :, 0] = g * i * (1.0 - i)
+        local[:, :, 1] = cs[:-1] * f * (1.0 - f)
+        local[:, :, 2] = i * (1.0 - g**2)
+        local[:, :, 3] = tc * o * (1.0 - o)
+        partial = None
+        if pad is not None:  # [PAD] rows: i = 0 and f = 1 already pass dc on; dh skips o
+            real = (~pad)[:, :, None]
+            dc_per_dh *= real
+            local[:, :, 3] *= real
+            partial = pad.any(axis=1)
         dh = np.zeros((B, H), W.dtype) if dh_last is None else dh_last.astype(W.dtype)
         dc = np.zeros((B, H), W.dtype)
-        da = np.zeros((T, B, 4 * H), W.dtype)  # dL/da of every step, a the pre-activations
+        da = np.empty((T, B, 4 * H), W.dtype)  # dL/da of every step, a the pre-activations
         seen = np.zeros((T, B, H), W.dtype) if self.track_state_grads else None
         seen_c = np.zeros((T, B, H), W.dtype) if self.track_state_grads else None
+        W_h_T = np.ascontiguousarray(W_h.T) if B > 1 else W_h.T
         for t in reversed(range(T)):
             if dh_seq is not None:
-                dh = dh + dh_seq[t]
-            carried_h = carried_c = 0.0
-            if mask is not None:  # [PAD] rows pass dh and dc straight back
-                real = mask[t][:, None]
-                dh, carried_h = dh * real, dh * ~real
-                dc, carried_c = dc * real, dc * ~real
-            i, f, g, o = np.split(gates[t], 4, axis=1)
-            tc = self.tanh_c[t]
-            dc = dc + dh * o * (1.0 - tc**2)
+                dh += dh_seq[t]
+            dc += dh * dc_per_dh[t]
             if seen is not None:
-                seen[t], seen_c[t] = dh + carried_h, dc + carried_c
-            da[t] = np.concatenate(
-                [
-                    dc * g * i * (1 - i),
-                    dc * cs[t] * f * (1 - f),
-                    dc * i * (1 - g**2),
-                    dh * tc * o * (1 - o),
-                ],
-                axis=1,
-            )
-            dc = dc * f + carried_c
-            dh = da[t] @ W_h.T + carried_h
+                seen[t], seen_c[t] = dh, dc
+            da_t = da[t].reshape(B, 4, H)
+            np.multiply(dc[:, None, :], local[t, :, :3], out=da_t[:, :3])
+            np.multiply(dh, local[t, :, 3], out=da_t[:, 3])
+            dc *= f[t]  # through c' = f * c + ...
+            if partial is not None and partial[t]:
+                dh = np.dot(da[t], W_h_T) + dh * pad[t][:, None]  # [PAD] rows carry h
+            else:
+                dh = np.dot(da[t], W_h_T)  # through the gates
         da_flat = da.reshape(T * B, 4 * H)
-        self.grads["W"][...] = x.reshape(T * B, -1).T @ da_flat
-        self.grads["W_h"][...] = hs[:-1].reshape(T * B, H).T @ da_flat
-        self.grads["b_h"][...] = da_flat.sum(axis=0)
+        np.dot(x.reshape(T * B, -1).T, da_flat, out=self.grads["W"])
+        np.dot(hs[:-1].reshape(T * B, H).T, da_flat, out=self.grads["W_h"])
+        np.add.reduce(da_flat, axis=0, out=self.grads["b_h"])
         self._record(seen)
         if seen_c is not None:
             self.cell_grad_norms = np.sqrt(np.einsum("tbh,tbh->t", seen_c, seen_c))
-        return da @ W.T, np.concatenate([dh, dc], axis=1)  # (T, B, D), (B, 2H)
+        return np.dot(da_flat, W.T).reshape(T, B, -1), np.concatenate([dh, dc], axis=1)
