@@ -12,8 +12,8 @@ from rnnviz.config import Config
 PROCESS_T0 = time.perf_counter()
 SWITCH_INTERVAL = 0.0005  # seconds
 # --panel choices: gui.window.PANELS (tested equal), listed here so --help needs no Qt.
-PANEL_CHOICES = ("network", "corpus", "why", "gradient_flow", "neurons", "projection", "errors",
-                 "compare")  # fmt: skip
+PANEL_CHOICES = ("network", "corpus", "why", "gradient_flow", "gates", "neurons", "projection",
+                 "errors", "compare")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, help="learning rate")
     p.add_argument("--optimizer", choices=("adam", "sgd", "momentum"))
     p.add_argument("--head", choices=("softmax", "tanh"))
+    p.add_argument("--cell", choices=("rnn", "gru", "lstm"), help="recurrent cell")
     p.add_argument("--epochs", type=int, help="epochs to train (0: until stopped)")
     p.add_argument("--seed", type=int)
     return p
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 def explicit_settings(args: argparse.Namespace) -> dict:
     """The Config fields given on the command line."""
     fields = ("level", "embed_dim", "hidden_size", "batch_size", "lr", "optimizer", "head",
-              "epochs", "seed")  # fmt: skip
+              "cell", "epochs", "seed")  # fmt: skip
     return {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
 
 

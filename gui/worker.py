@@ -466,6 +466,7 @@ class TrainingWorker(QObject):
         from dataclasses import replace
 
         from rnnviz.snapshot import frozen_copy
+        from rnnviz.training import cell_arrays
 
         t = self.trainer
         with np.errstate(all="ignore"):
@@ -484,6 +485,8 @@ class TrainingWorker(QObject):
             probe_ids=frozen_copy(t.probe_ids),
             probe_hidden=frozen_copy(probe.hidden),
             probe_proba=frozen_copy(probe.proba),
+            cell=getattr(t.model, "cell", "rnn"),
+            **cell_arrays(t.model),
         )
 
     def _set_running(self, running: bool) -> None:

@@ -192,7 +192,10 @@ class LanguageModelTrainer(TrainingRun):
         T, pos = self.config.bptt, self._pos
         x, y = self._x[:, pos : pos + T], self._y[:, pos : pos + T]
         lr = self.optimizer.lr = self.config.lr * self.lr_scale
-        loss, grads, proba = (self._split or self.model).loss_and_grads(
+        self.model.rnn.track_state_grads = capture  # gradient flow: ||dL/dh_t|| per step
+        # (a captured step runs on the model itself: the snapshot reads its caches)
+        run = self.model if capture or self._split is None else self._split
+        loss, grads, proba = run.loss_and_grads(
             x, y, h0=self.state, dropout=self.config.embed_dropout,
             output_dropout=self.config.output_dropout, return_output=True,
         )  # fmt: skip

@@ -29,6 +29,17 @@ def tune_process(config: Config) -> None:
         blas.set_threads(config.blas_threads)
 
 
+def cell_arrays(model) -> dict:
+    """Read-only copies of what the cell's last forward (the probe's) kept beyond the
+    states: a gated cell's gates (P, T, G*H) and the LSTM's cell states (P, T, H)."""
+    cell, arrays = model.rnn, {}
+    if getattr(cell, "gate_values", None) is not None:
+        arrays["probe_gates"] = frozen_copy(cell.gate_values.transpose(1, 0, 2))
+    if getattr(cell, "cs", None) is not None:
+        arrays["probe_cells"] = frozen_copy(cell.cs[1:].transpose(1, 0, 2))
+    return arrays
+
+
 class TrainingRun:
     """Base of `Trainer` and `LanguageModelTrainer`; knows nothing of threads or Qt.
 
@@ -218,13 +229,9 @@ class TrainingRun:
                 probe_ids=frozen_copy(self.probe_ids),
                 probe_hidden=frozen_copy(probe.hidden),
                 probe_proba=frozen_copy(probe.proba) if keep_proba else None,
+                **cell_arrays(self.model),
             )
             cell = self.model.rnn
-            gates = getattr(cell, "gate_values", None)  # (T, P, G*H) of the probe's forward
-            if gates is not None:
-                arrays["probe_gates"] = frozen_copy(gates.transpose(1, 0, 2))
-            if getattr(cell, "cs", None) is not None:
-                arrays["probe_cells"] = frozen_copy(cell.cs[1:].transpose(1, 0, 2))
             if getattr(cell, "track_state_grads", False):
                 for name in ("state_grad_norms", "cell_grad_norms"):
                     if getattr(cell, name, None) is not None:

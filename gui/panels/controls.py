@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from gui.tasks import TASK_NAMES, config_for_task
 from gui.widgets import LightBar
-from rnnviz.config import CLIPS, HEADS, INITS, LEVELS, OPTIMIZERS, Config
+from rnnviz.config import CELLS, CLIPS, HEADS, INITS, LEVELS, OPTIMIZERS, Config
 from rnnviz.lm_trainer import LIVE_FIELDS as LM_LIVE_FIELDS
 from rnnviz.lm_trainer import LR_SCHEDULES
 from rnnviz.trainer import LIVE_FIELDS as CLASSIFY_LIVE_FIELDS
@@ -89,6 +89,11 @@ class ControlsPanel(QWidget):
         self.optimizer = _combo(OPTIMIZERS)
         self.head = _combo(HEADS)
         self.init = _combo(INITS)
+        self.cell = _combo(CELLS)
+        self.cell.setToolTip(
+            "Recurrent cell: rnn (the seed's tanh RNN), gru or lstm (gated: they keep the "
+            "gradient alive over long sequences; chrono-initialised gate biases)"
+        )
         self.recurrent_gain = QDoubleSpinBox()
         self.recurrent_gain.setRange(0.05, 10.0)
         self.recurrent_gain.setSingleStep(0.25)
@@ -162,6 +167,7 @@ class ControlsPanel(QWidget):
         self.model_form = model_form = QFormLayout(model_box)
         model_form.addRow("Embedding size D", self.embed_dim)
         model_form.addRow("Hidden size H", self.hidden_size)
+        model_form.addRow("Cell", self.cell)
         model_form.addRow("Max length T", self.maxlen)
         model_form.addRow("BPTT window T", self.bptt)
         model_form.addRow("Head", self.head)
@@ -240,6 +246,7 @@ class ControlsPanel(QWidget):
             w.valueChanged.connect(self._on_widget_changed)
         for w in (self.level, self.optimizer, self.head, self.init, self.clip, self.lr_schedule):
             w.currentIndexChanged.connect(self._on_widget_changed)
+        self.cell.currentIndexChanged.connect(self._on_widget_changed)
         self.mask_padding.toggled.connect(self._on_widget_changed)
 
     # -- public API -------------------------------------------------------------------
@@ -266,6 +273,7 @@ class ControlsPanel(QWidget):
             self.optimizer.setCurrentText(config.optimizer)
             self.head.setCurrentText(config.head)
             self.init.setCurrentText(config.init)
+            self.cell.setCurrentText(config.cell)
             self.recurrent_gain.setValue(config.recurrent_gain)
             self.clip.setCurrentText(config.clip)
             self.clip_value.setValue(config.clip_value)
@@ -358,6 +366,7 @@ class ControlsPanel(QWidget):
                 "optimizer": self.optimizer.currentText(),
                 "head": self.head.currentText(),
                 "init": self.init.currentText(),
+                "cell": self.cell.currentText(),
                 "recurrent_gain": float(self.recurrent_gain.value()),
                 "clip": self.clip.currentText(),
                 "clip_value": float(self.clip_value.value()),
