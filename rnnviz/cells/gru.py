@@ -65,15 +65,24 @@ class GRU(Cell):
         (hs[0],) = self.start_state(h0, B)
         a_x = np.dot(x.reshape(T * B, D), W).reshape(T, B, 3 * H)  # input side, all steps
         a_x += b_h
+        # s(a) = (1 + tanh(a / 2)) / 2: r and z's pre-activations halved up front, on the
+        # input side and in a copy of W_h (the candidate's block stays whole)
+        a_x[..., : 2 * H] *= 0.5
+        W_h_scaled = W_h.copy()
+        W_h_scaled[:, : 2 * H] *= 0.5
         gates = np.empty((T, B, 3 * H), W.dtype)  # r, z, n of every step
         hn = np.empty((T, B, H), W.dtype)  # h W_hn + b_hn, which r multiplies
         a_h = np.empty((B, 3 * H), W.dtype)
+        if mask is not None and np.count_nonzero(mask) == mask.size:
+            mask = None  # no [PAD] in this batch
         pad = None if mask is None else ~mask  # (T, B)
         partial = None if mask is None else pad.any(axis=1)  # (T,) steps with [PAD] rows
         for t in range(T):
-            np.dot(hs[t], W_h, out=a_h)  # all three gates in one matmul
+            np.dot(hs[t], W_h_scaled, out=a_h)  # all three gates in one matmul
             rz, n, h = gates[t, :, : 2 * H], gates[t, :, 2 * H :], hs[t + 1]
-            sigmoid(np.add(a_x[t, :, : 2 * H], a_h[:, : 2 * H], out=rz), out=rz)
+            np.tanh(np.add(a_x[t, :, : 2 * H], a_h[:, : 2 * H], out=rz), out=rz)
+            rz *= 0.5
+            rz += 0.5  # r, z = s(...)
             r, z = rz[:, :H], rz[:, H:]
             np.add(a_h[:, 2 * H :], b_hn, out=hn[t])
             np.multiply(r, hn[t], out=n)

@@ -79,21 +79,25 @@ class LSTM(Cell):
         hs = np.empty((T + 1, B, H), W.dtype)  # hs[t + 1] = h after step t
         cs = np.empty((T + 1, B, H), W.dtype)  # cs[t + 1] = c after step t
         hs[0], cs[0] = self.start_state(h0, B)
+        # s(a) = (1 + tanh(a / 2)) / 2: all four gates with one tanh a step, the halving
+        # of i, f, o's pre-activations folded into the input side and a copy of W_h
+        scale = np.full(4 * H, 0.5, W.dtype)
+        scale[2 * H : 3 * H] = 1.0  # g: tanh itself
+        shift = 1.0 - scale  # 0.5 for i, f, o; 0 for g
         a_x = np.dot(x.reshape(T * B, D), W).reshape(T, B, 4 * H)  # input side, all steps
         a_x += b_h
+        a_x *= scale
+        W_h_scaled = W_h * scale
         gates = np.empty((T, B, 4 * H), W.dtype)  # i, f, g, o of every step
         tanh_c = np.empty((T, B, H), W.dtype)
-        # s(a) = (1 + tanh(a / 2)) / 2: all four gates with one tanh (g's scale is 1)
-        scale = np.full(4 * H, 0.5, W.dtype)
-        scale[2 * H : 3 * H] = 1.0
-        shift = 1.0 - scale  # 0.5 for i, f, o; 0 for g
+        if mask is not None and np.count_nonzero(mask) == mask.size:
+            mask = None  # no [PAD] in this batch
         pad = None if mask is None else ~mask  # (T, B)
         partial = None if mask is None else pad.any(axis=1)  # (T,) steps with [PAD] rows
         for t in range(T):
             a = gates[t]
-            np.dot(hs[t], W_h, out=a)  # all four gates in one matmul
+            np.dot(hs[t], W_h_scaled, out=a)  # all four gates in one matmul
             a += a_x[t]
-            a *= scale
             np.tanh(a, out=a)
             a *= scale
             a += shift  # [i, f, g, o] = [s, s, tanh, s](a)
