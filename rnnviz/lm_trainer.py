@@ -282,6 +282,7 @@ class LanguageModelTrainer(TrainingRun):
             "val_tokens": len(self.val_ids),
             "vocab_size": self.tokenizer.vocab_size,
             "level": self.config.level,
+            "cell": self.config.cell,
             "train_seconds": self.seconds,
         }
         if self.config.level == "char" and val_loss is not None:

@@ -131,7 +131,7 @@ class RecurrentModel:
         try:
             if ids.size and ids.min() < 0:
                 raise IndexError
-            if not dropout and getattr(self.rnn, "takes_tokens", False):
+            if not dropout and self.rnn.takes_tokens:
                 tokens = self.embedding.distinct(ids_tm, self.hidden_size)
             if tokens is None:
                 x = self.embedding.forward(ids_tm)  # (T, B, D); both raise on ids >= V
@@ -139,7 +139,7 @@ class RecurrentModel:
             V = self.params["embedding"].shape[0]
             found = f"{ids.min()}..{ids.max()}"
             raise ValueError(f"token ids must be in [0, {V}); got {found}") from None
-        if x is not None:
+        if x is not None and dropout:
             self._keep = self._dropout_mask(x.shape, dropout, x.dtype)
             if self._keep is not None:
                 x = x * self._keep

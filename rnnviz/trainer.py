@@ -229,6 +229,7 @@ class Trainer(TrainingRun):
             "val_examples": len(self.val_ids),
             "vocab_size": self.tokenizer.vocab_size,
             "maxlen": self.maxlen,
+            "cell": self.config.cell,
             "train_seconds": self.seconds,
             **extra,
         }

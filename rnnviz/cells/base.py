@@ -34,6 +34,7 @@ class Cell:
     """Base of the cells: parameters, gradient-flow recording, state helpers."""
 
     gates = 1  # G: W is (D, G*H)
+    takes_tokens = False  # whether forward accepts the input as distinct tokens
     state_parts = 1  # the state is [h] (1) or [h, c] (2)
 
     def __init__(self, params: dict, grads: dict) -> None:
