@@ -268,3 +268,34 @@ def test_generate_uses_the_cell(cell):
     proba = model.forward(ids[:, :-1]).proba[0]
     proba[:, :2] = 0  # [PAD] and [UNK] are never sampled
     np.testing.assert_array_equal(proba[1:].argmax(axis=1), ids[0, 2:])
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_trainers_capture_the_cell_for_the_views(cell):
+    """Both tasks: a captured step carries ||dL/dh_t|| (gradient flow), the cell's name,
+    a gated cell's gates and the LSTM's c_t and ||dL/dc_t||."""
+    from rnnviz.config import Config
+    from rnnviz.corpus import Corpus
+    from rnnviz.data import load_corpus
+    from rnnviz.lm_trainer import LanguageModelTrainer, lm_defaults
+    from rnnviz.trainer import Trainer
+
+    text = Corpus(["the quick brown fox jumps over the lazy dog. " * 20], np.zeros(0, np.int64),
+                  [], "test")  # fmt: skip
+    small = dict(embed_dim=4, hidden_size=6, batch_size=4, cell=cell)
+    runs = [
+        Trainer(load_corpus("sample:recall?length=12&n=40"), Config(**small)),
+        LanguageModelTrainer(text, lm_defaults(bptt=8, weight_average=0.0, **small)),
+    ]
+    for trainer in runs:
+        snap = trainer.step(capture=True)
+        T = snap.probe_ids.shape[1] if trainer is runs[0] else 8
+        assert snap.cell == cell and snap.state_grad_norms.shape == (T,)
+        assert np.all(snap.state_grad_norms > 0)
+        G = {"rnn": 0, "gru": 3, "lstm": 4}[cell]
+        if G:
+            assert snap.probe_gates.shape == (*snap.probe_ids.shape, G * 6)
+        else:
+            assert snap.probe_gates is None
+        assert (snap.probe_cells is not None) == (cell == "lstm")
+        assert (snap.cell_grad_norms is not None) == (cell == "lstm")
