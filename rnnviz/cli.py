@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 
+import numpy as np
+
 from rnnviz import checkpoint
 from rnnviz.config import CLIPS, DEFAULT_LR, HEADS, INITS, LEVELS, OPTIMIZERS, TASKS, Config
 from rnnviz.data import CorpusError, load_corpus
