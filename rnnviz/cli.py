@@ -10,8 +10,18 @@ import time
 import numpy as np
 
 from rnnviz import checkpoint
-from rnnviz.config import CLIPS, DEFAULT_LR, HEADS, INITS, LEVELS, OPTIMIZERS, TASKS, Config
-from rnnviz.data import CorpusError, load_corpus
+from rnnviz.config import (
+    CLIPS,
+    DEFAULT_LR,
+    EARLY_STOP_METRICS,
+    HEADS,
+    INITS,
+    LEVELS,
+    OPTIMIZERS,
+    TASKS,
+    Config,
+)
+from rnnviz.data import CorpusError, load_corpus, rename_labels
 from rnnviz.lm_trainer import LM_DEFAULTS, LM_PRESETS, LR_SCHEDULES
 
 SUBCOMMANDS = ("train", "predict", "samples", "generate")
@@ -35,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", default="sample:sentiment", help="file, folder or sample:NAME")
     train.add_argument("--format", default="auto", help="auto, tsv, csv, folder or text")
     train.add_argument("--label-column", default=None, help="label column (index or header)")
+    train.add_argument("--label-names", default=None,
+                       help="class names in label order: negative,positive")  # fmt: skip
     train.add_argument("--task", choices=TASKS, default="classify")
     train.add_argument("--level", choices=LEVELS, default=None,
                        help="word (default) or char (default for --task lm)")  # fmt: skip
@@ -54,12 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--clip-value", type=float, default=None)
     train.add_argument("--no-mask", action="store_true", help="do not mask [PAD] steps")
     train.add_argument("--patience", type=int, default=None, help="early stopping patience")
+    train.add_argument("--early-stop-metric", choices=EARLY_STOP_METRICS, default=None,
+                       help="best evaluation: lowest val loss or top accuracy")  # fmt: skip
+    train.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=None,
+                       help="end the run on the best evaluation's weights")  # fmt: skip
+    train.add_argument("--min-count", type=int, default=None,
+                       help="words seen fewer times in training become [UNK]")  # fmt: skip
+    train.add_argument("--word-dropout", type=float, default=None,
+                       help="share of training tokens replaced by [UNK] in each batch")  # fmt: skip
     train.add_argument("--val-fraction", type=float, default=None)
     train.add_argument("--bptt", type=int, default=None, help="lm: truncated BPTT length")
     train.add_argument("--dropout", type=float, default=None,
-                       help="lm: dropout on the input vectors while training")  # fmt: skip
+                       help="dropout on the input vectors while training")  # fmt: skip
     train.add_argument("--output-dropout", type=float, default=None,
-                       help="lm: dropout on the states feeding the output head")  # fmt: skip
+                       help="dropout on the state(s) feeding the output head")  # fmt: skip
     train.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
                        help="lm: constant, plateau (decay on stalls), exponential")  # fmt: skip
     train.add_argument("--lr-decay", type=float, default=None, help="lm: the schedule's factor")
@@ -123,6 +143,10 @@ def config_from_args(args) -> Config:
         "clip": args.clip,
         "clip_value": args.clip_value,
         "patience": args.patience,
+        "early_stop_metric": args.early_stop_metric,
+        "keep_best": args.keep_best,
+        "min_count": args.min_count,
+        "word_dropout": args.word_dropout,
         "val_fraction": args.val_fraction,
         "bptt": args.bptt,
         "embed_dropout": args.dropout,
@@ -143,6 +167,8 @@ def cmd_train(args) -> int:
     config = config_from_args(args)
     corpus = load_corpus(args.data, format=args.format, label_column=args.label_column,
                          task=config.task)  # fmt: skip
+    if args.label_names:
+        corpus = rename_labels(corpus, args.label_names)
     for warning in corpus.warnings[:5]:
         print(f"warning: {warning}", file=sys.stderr)
     if len(corpus.warnings) > 5:

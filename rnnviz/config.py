@@ -10,6 +10,7 @@ INITS = ("uniform", "xavier", "orthogonal")
 CLIPS = ("norm", "value", "none")
 LEVELS = ("word", "char")
 TASKS = ("classify", "lm")
+EARLY_STOP_METRICS = ("loss", "accuracy")
 # A learning rate that works out of the box for each optimiser (Config.lr is Adam's).
 DEFAULT_LR = {"adam": 5e-3, "momentum": 0.05, "sgd": 0.1}
 
@@ -43,14 +44,18 @@ class Config:
     val_fraction: float = 0.2  # held-out share (stratified for classify; tail for lm)
     eval_every: int = 0  # steps between validation passes; 0 = once per epoch
     patience: int = 0  # early stopping after this many evaluations without gain; 0 = off
+    early_stop_metric: str = "loss"  # what "best" means: lowest val "loss" or top "accuracy"
+    keep_best: bool = False  # at the end of a run, go back to the best evaluation's weights
     bptt: int = 64  # lm: truncated BPTT window length
     seed: int = 0  # one seed for init, split and shuffling
     dtype: str = "float32"  # "float32" (fast) or "float64" (exact checks)
-    # Language-model options (issue 6); the defaults leave the classifier unchanged.
-    embed_dropout: float = 0.0  # lm: dropout on the input vectors while training, 0..1
+    min_count: int = 1  # words seen fewer times in training become [UNK]
+    word_dropout: float = 0.0  # classify: share of training tokens replaced by [UNK] per batch
+    # Dropout (both tasks): on the input vectors, and on the states feeding the head.
+    embed_dropout: float = 0.0  # dropout on the input vectors while training, 0..1
     lr_schedule: str = "constant"  # lm: "constant", "plateau" or "exponential" (see lr_decay)
     lr_decay: float = 0.5  # lm: lr factor per evaluation without gain (plateau) or per epoch
-    output_dropout: float = 0.0  # lm: dropout on the states feeding the output head, 0..1
+    output_dropout: float = 0.0  # dropout on the state(s) feeding the output head, 0..1
     weight_average: float = 0.0  # decay of a moving average of the weights that evaluation
     #                              and checkpoints use (e.g. 0.999); 0 = off
 
@@ -67,6 +72,7 @@ class Config:
             "optimizer": OPTIMIZERS,
             "clip": CLIPS,
             "dtype": ("float32", "float64"),
+            "early_stop_metric": EARLY_STOP_METRICS,
         }
         for name, allowed in choices.items():
             value = getattr(self, name)
@@ -82,6 +88,11 @@ class Config:
             raise ValueError(f"lr must be positive; got {self.lr}")
         if not 0.0 <= self.weight_average < 1.0:
             raise ValueError(f"weight_average must be in [0, 1); got {self.weight_average}")
+        for name in ("embed_dropout", "output_dropout", "word_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1); got {getattr(self, name)}")
+        if self.min_count < 1:
+            raise ValueError(f"min_count must be at least 1; got {self.min_count}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1); got {self.val_fraction}")
         if self.maxlen < 0 or self.epochs < 0 or self.patience < 0 or self.eval_every < 0:
@@ -109,6 +120,7 @@ class Config:
         "recurrent_gain",
         "optimizer",
         "val_fraction",
+        "min_count",
         "bptt",
         "seed",
         "dtype",

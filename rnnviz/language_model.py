@@ -8,11 +8,11 @@ samples text from a trained model one step at a time.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from rnnviz.dropout import dropout_mask
 from rnnviz.init import init_recurrent
 from rnnviz.layers import RNN, Dense, Embedding
 from rnnviz.losses import softmax, softmax_cross_entropy
@@ -132,19 +132,8 @@ class RNNLanguageModel:
         return ids
 
     def _dropout_mask(self, shape: tuple, rate: float, dtype) -> np.ndarray | None:
-        """Inverted dropout: 0 with probability `rate`, else 1 / (1 - rate).
-
-        One random byte per element (2.5x faster than float draws; a mask is drawn every
-        step): `rate` is rounded to a multiple of 1/256, the scale uses the rounded rate.
-        """
-        cut = round(rate * 256)
-        if cut <= 0:
-            return None
-        random_bytes = np.frombuffer(self.rng.bytes(math.prod(shape)), np.uint8)
-        keep = random_bytes.reshape(shape) >= cut
-        mask = np.empty(shape, dtype)
-        np.multiply(keep, dtype.type(256 / (256 - cut)), out=mask)
-        return mask
+        """Inverted dropout mask from this model's generator (rnnviz.dropout)."""
+        return dropout_mask(self.rng, shape, rate, dtype)
 
     def _run(
         self, ids: np.ndarray, h0, dropout: float = 0.0, output_dropout: float = 0.0

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnviz.dropout import dropout_mask
 from rnnviz.init import init_recurrent
 from rnnviz.layers import RNN, Dense, Embedding
 from rnnviz.losses import softmax, softmax_cross_entropy, tanh_scores_to_proba, tanh_squared_error
@@ -74,12 +75,14 @@ class RNNClassifier:
         self.params = ParamDict.allocate(shapes, np.dtype(dtype))
         self.grads = self.params.zeros_like()
         init_recurrent(self.params, init, np.random.default_rng(seed), recurrent_gain)
-        self._build_layers()
+        self._build_layers(seed)
 
-    def _build_layers(self) -> None:
+    def _build_layers(self, seed: int = 0) -> None:
         self.embedding = Embedding(self.params, self.grads)
         self.rnn = RNN(self.params, self.grads)
         self.dense = Dense(self.params, self.grads)
+        self.rng = np.random.default_rng(seed + 7)  # dropout masks
+        self._keep = self._keep_out = None  # this batch's dropout masks, for backward
 
     @classmethod
     def from_params(
@@ -104,6 +107,7 @@ class RNNClassifier:
         twin.params = self.params
         twin.grads = self.params.zeros_like()
         twin._build_layers()
+        twin.rng = np.random.default_rng(self.rng.integers(2**63))
         return twin
 
     @staticmethod
@@ -123,8 +127,11 @@ class RNNClassifier:
         return V, D, H, C
 
     # ------------------------------------------------------------------ forward
-    def _run(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """ids (B, T) -> (states hs (T+1, B, H), logits (B, C))."""
+    def _run(
+        self, ids: np.ndarray, dropout: float = 0.0, output_dropout: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """ids (B, T) -> (states hs (T+1, B, H), logits (B, C)). The dropouts (training
+        only) act on the input vectors and on the last state on its way to the head."""
         ids = np.asarray(ids)
         if ids.ndim != 2:
             raise ValueError(f"ids must be a (batch, time) array; got shape {ids.shape}")
@@ -135,16 +142,28 @@ class RNNClassifier:
                 raise IndexError
             # Distinct tokens when the batch repeats enough of them, else (T, B, D)
             # vectors; both raise on ids >= V.
-            tokens = self.embedding.distinct(ids_tm, self.params["W_h"].shape[0])
+            # Input dropout needs each position's own vector: no distinct tokens then.
+            tokens = (
+                None if dropout else self.embedding.distinct(ids_tm, self.params["W_h"].shape[0])
+            )
             if tokens is None:
                 x = self.embedding.forward(ids_tm)
         except IndexError:
             V = self.params["embedding"].shape[0]
             found = f"{ids.min()}..{ids.max()}"
             raise ValueError(f"token ids must be in [0, {V}); got {found}") from None
+        dtype = self.params["W"].dtype
+        self._keep = self._keep_out = None
+        if dropout:
+            self._keep = dropout_mask(self.rng, x.shape, dropout, dtype)  # (T, B, D)
+            x = x * self._keep if self._keep is not None else x
         mask = ids_tm != PAD_ID if self.mask_padding else None
         hs = self.rnn.forward(x, mask, tokens=tokens)  # (T+1, B, H)
-        z = self.dense.forward(hs[-1])  # (B, C)
+        h_last = hs[-1]  # (B, H)
+        if output_dropout:  # only what the head sees; the recurrence is intact
+            self._keep_out = dropout_mask(self.rng, h_last.shape, output_dropout, dtype)
+            h_last = h_last * self._keep_out if self._keep_out is not None else h_last
+        z = self.dense.forward(h_last)  # (B, C)
         return hs, z
 
     def forward(self, ids: np.ndarray) -> ForwardResult:
@@ -167,22 +186,33 @@ class RNNClassifier:
 
     # ------------------------------------------------------------------ training
     def loss_and_grads(
-        self, ids: np.ndarray, labels: np.ndarray, return_output: bool = False
+        self,
+        ids: np.ndarray,
+        labels: np.ndarray,
+        return_output: bool = False,
+        dropout: float = 0.0,
+        output_dropout: float = 0.0,
     ) -> tuple[float, ParamDict]:
         """Mean loss over the batch and its gradient for every parameter.
 
         The returned grads are the model's own buffer (same keys and shapes as
         `params`), overwritten by the next call: copy them to keep them. With
-        `return_output`, a third value holds the head's (B, C) output.
+        `return_output`, a third value holds the head's (B, C) output. `dropout` drops
+        this share of the input vectors' elements, `output_dropout` of the last state's
+        on its way to the head (training only; masks from `self.rng`).
         """
         labels = np.asarray(labels)
-        _, z = self._run(ids)
+        _, z = self._run(ids, dropout, output_dropout)
         if self.head == "softmax":
             loss, dz, output = softmax_cross_entropy(z, labels)
         else:
             loss, dz, output = tanh_squared_error(z, labels)
-        dh_last = self.dense.backward(dz.astype(z.dtype, copy=False))
+        dh_last = self.dense.backward(dz.astype(z.dtype, copy=False))  # (B, H)
+        if self._keep_out is not None:
+            dh_last *= self._keep_out
         d_input, _ = self.rnn.backward(dh_last=dh_last)
+        if self._keep is not None:
+            d_input *= self._keep  # (T, B, D)
         self.embedding.backward(d_input)
         if return_output:
             return loss, self.grads, output

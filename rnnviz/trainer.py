@@ -15,6 +15,7 @@ import numpy as np
 from rnnviz import checkpoint
 from rnnviz.config import Config
 from rnnviz.data import Corpus, stratified_split
+from rnnviz.dropout import word_dropout
 from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
 from rnnviz.model import RNNClassifier
 from rnnviz.snapshot import Snapshot
@@ -34,6 +35,11 @@ LIVE_FIELDS = (
     "patience",
     "weight_average",
     "eval_every",
+    "word_dropout",
+    "embed_dropout",
+    "output_dropout",
+    "early_stop_metric",
+    "keep_best",
 )
 EVAL_CHUNK = 512  # rows per forward pass when evaluating
 
@@ -70,7 +76,7 @@ class Trainer(TrainingRun):
         train_texts = [corpus.texts[i] for i in train_idx]
         val_texts = [corpus.texts[i] for i in val_idx]
         self.tokenizer = tokenizer or Tokenizer(
-            config.level, split_punctuation=config.split_punctuation
+            config.level, split_punctuation=config.split_punctuation, min_count=config.min_count
         ).fit(train_texts)
         train_seqs = self.tokenizer.encode(train_texts)
         longest = max((len(s) for s in train_seqs), default=1)
@@ -100,6 +106,7 @@ class Trainer(TrainingRun):
         self.model = model
         self._start_optimizer()
         self._rng = np.random.default_rng(config.seed + 1)  # batch order
+        self._word_rng = np.random.default_rng(config.seed + 2)  # word dropout
         self._batches = self._plan_epoch()
         self._cursor = 0
         self._start_run()
@@ -153,12 +160,16 @@ class Trainer(TrainingRun):
     def _step(self, capture: bool) -> Snapshot:
         started = time.perf_counter()
         batch, epoch_done = self._next_batch()
-        ids, labels = self.train_ids[batch], self.train_labels[batch]
+        config = self.config
+        labels = self.train_labels[batch]
+        ids = word_dropout(self._word_rng, self.train_ids[batch], config.word_dropout)  # (B, T)
         self.model.rnn.track_state_grads = capture
+        dropouts = dict(dropout=config.embed_dropout, output_dropout=config.output_dropout)
         if self._split is not None and not capture:  # capture reads the model's own caches
-            loss, grads, output = self._split.loss_and_grads(ids, labels, return_output=True)
+            run = self._split.loss_and_grads
         else:
-            loss, grads, output = self.model.loss_and_grads(ids, labels, return_output=True)
+            run = self.model.loss_and_grads
+        loss, grads, output = run(ids, labels, return_output=True, **dropouts)
         accuracy = float(np.mean(output.argmax(axis=1) == labels))
         grad_norms = grads.norms()
         lr = self.optimizer.lr
@@ -207,7 +218,10 @@ class Trainer(TrainingRun):
         return total_loss / n, correct / n
 
     def report(self, **extra) -> dict:
-        """Final metrics of the model as it is now (the CLI's JSON line)."""
+        """Metrics of the weights the model holds now, which `save` writes (the CLI's JSON
+        line): `weights` says whether those are the best evaluation's ("best", step
+        `best_step`) or the last step's ("last"); `last_val_*` describe the last
+        evaluation of the trained weights."""
         train_loss, train_accuracy = self.evaluate(self.train_ids, self.train_labels)
         val_loss, val_accuracy = self.evaluate() if len(self.val_ids) else (None, None)
         return {
@@ -215,7 +229,7 @@ class Trainer(TrainingRun):
             "train_accuracy": train_accuracy,
             "val_loss": val_loss,
             "val_accuracy": val_accuracy,
-            "best_val_loss": self.best_val_loss,
+            **self.weights_report(),
             "steps": self.step_count,
             "epochs": self.epoch,
             "stop_reason": self.stop_reason or "stopped",
@@ -240,8 +254,12 @@ class Trainer(TrainingRun):
     def save(self, path) -> None:
         """Checkpoint model + tokenizer + config (atomic .npz)."""
         meta = {"maxlen": self.maxlen, "step": self.step_count, "epoch": self.epoch}
-        if self.last_val:
-            meta.update(val_loss=self.last_val[0], val_accuracy=self.last_val[1])
+        if self.holds_best:
+            best = self.best
+            meta.update(weights="best", weights_step=best["step"], val_loss=best["val_loss"],
+                        val_accuracy=best["val_accuracy"])  # fmt: skip
+        elif self.last_val:
+            meta.update(weights="last", val_loss=self.last_val[0], val_accuracy=self.last_val[1])
         with self.averaged_weights():
             checkpoint.save(path, self.model, self.tokenizer, self.config, self.label_names, meta)
 
