@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from rnnviz import checkpoint
+from rnnviz.baselines import Baselines, compute_baselines
 from rnnviz.config import Config
 from rnnviz.data import Corpus, stratified_split
 from rnnviz.dropout import word_dropout
@@ -112,6 +113,7 @@ class Trainer(TrainingRun):
         self._start_run()
         self._epoch_loss_sum, self._epoch_batches = 0.0, 0
         self.last_epoch_train_loss: float | None = None
+        self._baselines: Baselines | None = None
         source = self.val_ids if len(self.val_ids) else self.train_ids
         self.probe_ids = source[:8].copy()
 
@@ -123,6 +125,17 @@ class Trainer(TrainingRun):
     @property
     def num_classes(self) -> int:
         return len(self.label_names)
+
+    @property
+    def baselines(self) -> Baselines:
+        """Majority-class and bag-of-words validation accuracies on this run's split
+        (rnnviz/baselines.py), computed once when first asked."""
+        if self._baselines is None:
+            self._baselines = compute_baselines(
+                self.train_ids, self.train_labels, self.val_ids, self.val_labels,
+                self.tokenizer.vocab_size, self.num_classes,
+            )  # fmt: skip
+        return self._baselines
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Texts -> (B, maxlen) ids, pre-padded, keeping the last maxlen tokens."""
@@ -230,6 +243,8 @@ class Trainer(TrainingRun):
             "val_loss": val_loss,
             "val_accuracy": val_accuracy,
             **self.weights_report(),
+            "baseline_majority": self.baselines.majority,
+            "baseline_bag_of_words": self.baselines.bag_of_words,
             "steps": self.step_count,
             "epochs": self.epoch,
             "stop_reason": self.stop_reason or "stopped",
