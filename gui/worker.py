@@ -116,7 +116,7 @@ def run_info(trainer, corpus) -> RunInfo:
         source=str(corpus.source),
         warnings=list(corpus.warnings),
         label_names=names,
-        class_counts=dict(corpus.class_counts()),
+        class_counts=dict(trainer.corpus.class_counts()),  # with config.label_names applied
         num_texts=len(corpus.texts),
         num_train=len(trainer.train_ids),
         num_val=len(trainer.val_ids),

@@ -21,7 +21,7 @@ from rnnviz.config import (
     TASKS,
     Config,
 )
-from rnnviz.data import CorpusError, load_corpus, rename_labels
+from rnnviz.data import CorpusError, load_corpus
 from rnnviz.lm_trainer import LM_DEFAULTS, LM_PRESETS, LR_SCHEDULES
 
 SUBCOMMANDS = ("train", "predict", "samples", "generate")
@@ -147,6 +147,7 @@ def config_from_args(args) -> Config:
         "keep_best": args.keep_best,
         "min_count": args.min_count,
         "word_dropout": args.word_dropout,
+        "label_names": args.label_names,
         "val_fraction": args.val_fraction,
         "bptt": args.bptt,
         "embed_dropout": args.dropout,
@@ -167,8 +168,6 @@ def cmd_train(args) -> int:
     config = config_from_args(args)
     corpus = load_corpus(args.data, format=args.format, label_column=args.label_column,
                          task=config.task)  # fmt: skip
-    if args.label_names:
-        corpus = rename_labels(corpus, args.label_names)
     for warning in corpus.warnings[:5]:
         print(f"warning: {warning}", file=sys.stderr)
     if len(corpus.warnings) > 5:

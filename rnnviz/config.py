@@ -49,6 +49,9 @@ class Config:
     bptt: int = 64  # lm: truncated BPTT window length
     seed: int = 0  # one seed for init, split and shuffling
     dtype: str = "float32"  # "float32" (fast) or "float64" (exact checks)
+    label_names: str = (
+        ""  # classify: class names in label order, "negative,positive"; "" = the data's
+    )
     min_count: int = 1  # words seen fewer times in training become [UNK]
     word_dropout: float = 0.0  # classify: share of training tokens replaced by [UNK] per batch
     # Dropout (both tasks): on the input vectors, and on the states feeding the head.

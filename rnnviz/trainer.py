@@ -15,7 +15,7 @@ import numpy as np
 from rnnviz import checkpoint
 from rnnviz.baselines import Baselines, compute_baselines
 from rnnviz.config import Config
-from rnnviz.data import Corpus, stratified_split
+from rnnviz.data import Corpus, rename_labels, stratified_split
 from rnnviz.dropout import word_dropout
 from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
 from rnnviz.model import RNNClassifier
@@ -68,6 +68,8 @@ class Trainer(TrainingRun):
         if config.task != "classify":
             raise ValueError("Trainer trains classifiers; use LanguageModelTrainer for task 'lm'")
         tune_process(config)
+        if config.label_names:
+            corpus = rename_labels(corpus, config.label_names)
         self.corpus = corpus
         self.label_names = list(corpus.label_names)
         labels = np.asarray(corpus.labels, dtype=np.int64)
@@ -284,6 +286,8 @@ class Trainer(TrainingRun):
         ck = checkpoint.load(path)
         if ck.config.task != "classify":
             raise checkpoint.CheckpointError(f"{path} holds a language model, not a classifier")
+        if ck.config.label_names:
+            corpus = rename_labels(corpus, ck.config.label_names)
         if list(corpus.label_names) != ck.label_names:
             raise checkpoint.CheckpointError(
                 f"{path} was trained on labels {ck.label_names}, this corpus has "
