@@ -12,7 +12,7 @@ LEVELS = ("word", "char")
 TASKS = ("classify", "lm")
 EARLY_STOP_METRICS = ("loss", "accuracy")
 # A learning rate that works out of the box for each optimiser (Config.lr is Adam's).
-DEFAULT_LR = {"adam": 5e-3, "momentum": 0.05, "sgd": 0.1}
+DEFAULT_LR = {"adam": 2e-3, "momentum": 0.05, "sgd": 0.1}
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,9 @@ class Config:
     init: str = "xavier"  # "uniform" (the seed's), "xavier", "orthogonal" (recurrent)
     recurrent_gain: float = 1.0  # W_h scaled by this after init: > 1 explodes gradients
     optimizer: str = "adam"  # "adam", "sgd" (the seed's), "momentum"
-    lr: float = 5e-3  # learning rate
+    lr: float = 2e-3  # learning rate (the classifier's Adam; see DEFAULT_LR)
     momentum: float = 0.9  # for "momentum"; Adam's beta1
-    weight_decay: float = 0.0  # decoupled (AdamW-style) decay on weight matrices
+    weight_decay: float = 0.1  # decoupled (AdamW-style) decay on weight matrices, x lr a step
     clip: str = "norm"  # "norm" (global), "value" (element-wise, the seed's), "none"
     clip_value: float = 5.0  # threshold for either clipping mode
     batch_size: int = 32  # examples (classify) or windows (lm) per step
@@ -40,12 +40,12 @@ class Config:
     blas_threads: int = 1  # BLAS threads while training (see rnnviz/blas.py); 0 = NumPy's
     batch_threads: int = 1  # split each batch over this many threads, one BLAS thread
     #                         each (rnnviz/parallel.py): for machines with spare cores
-    epochs: int = 10  # how many passes the CLI trains for
+    epochs: int = 15  # how many passes the CLI trains for
     val_fraction: float = 0.2  # held-out share (stratified for classify; tail for lm)
-    eval_every: int = 0  # steps between validation passes; 0 = once per epoch
+    eval_every: int = 25  # steps between validation passes; 0 = once per epoch
     patience: int = 0  # early stopping after this many evaluations without gain; 0 = off
-    early_stop_metric: str = "loss"  # what "best" means: lowest val "loss" or top "accuracy"
-    keep_best: bool = False  # at the end of a run, go back to the best evaluation's weights
+    early_stop_metric: str = "accuracy"  # "best" is the top val "accuracy" or lowest "loss"
+    keep_best: bool = True  # at the end of a run, go back to the best evaluation's weights
     bptt: int = 64  # lm: truncated BPTT window length
     seed: int = 0  # one seed for init, split and shuffling
     dtype: str = "float32"  # "float32" (fast) or "float64" (exact checks)
@@ -53,12 +53,12 @@ class Config:
         ""  # classify: class names in label order, "negative,positive"; "" = the data's
     )
     min_count: int = 1  # words seen fewer times in training become [UNK]
-    word_dropout: float = 0.0  # classify: share of training tokens replaced by [UNK] per batch
+    word_dropout: float = 0.3  # classify: share of training tokens replaced by [UNK] per batch
     # Dropout (both tasks): on the input vectors, and on the states feeding the head.
-    embed_dropout: float = 0.0  # dropout on the input vectors while training, 0..1
+    embed_dropout: float = 0.3  # dropout on the input vectors while training, 0..1
     lr_schedule: str = "constant"  # lm: "constant", "plateau" or "exponential" (see lr_decay)
     lr_decay: float = 0.5  # lm: lr factor per evaluation without gain (plateau) or per epoch
-    output_dropout: float = 0.0  # dropout on the state(s) feeding the output head, 0..1
+    output_dropout: float = 0.5  # dropout on the state(s) feeding the output head, 0..1
     weight_average: float = 0.0  # decay of a moving average of the weights that evaluation
     #                              and checkpoints use (e.g. 0.999); 0 = off
 

@@ -38,12 +38,16 @@ def labelled_file(tmp_path):
 
 def test_train_json_then_predict(labelled_file, tmp_path):
     model = tmp_path / "m.npz"
-    run = cli("train", "--data", labelled_file, "--epochs", "8", "--json", "--save", model)
+    run = cli("train", "--data", labelled_file, "--epochs", "40", "--json", "--save", model)
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
     for key in ("train_loss", "val_loss", "val_accuracy", "steps", "seconds", "tokens_per_second"):
         assert key in report
     assert report["val_accuracy"] == 1.0 and report["steps"] > 0
+    # The defaults end on the best validation pass's weights, and say so.
+    assert report["weights"] == "best" and 0 < report["best_step"] <= report["steps"]
+    assert report["best_val_accuracy"] == report["val_accuracy"]
+    assert report["baseline_majority"] == 0.5 and report["baseline_bag_of_words"] == 1.0
     assert model.exists()
 
     run = cli("predict", "--model", model, "i love deep learning", "awful bugs in my code")

@@ -149,7 +149,7 @@ def test_keep_best_ends_on_the_best_evaluation(metric, tmp_path):
 
 
 def test_without_keep_best_the_last_weights_are_reported():
-    trainer = Trainer(noisy_corpus(), Config(epochs=3, keep_best=False))
+    trainer = Trainer(noisy_corpus(), Config(epochs=3, keep_best=False, eval_every=0))
     while not trainer.finished:
         trainer.step()
     report = trainer.report()
@@ -165,3 +165,30 @@ def test_rename_labels():
         rename_labels(corpus, "a,b,c")
     with pytest.raises(CorpusError, match="distinct"):
         rename_labels(corpus, "a,a")
+
+
+UNSEEN = ["zzz qqq xxyy", "blorp", "quux frob zing wibble", "glorb glorb glorb glorb glorb glorb"]
+
+
+def unseen_deviation(seed: int, **settings) -> float:
+    """Largest |P(class) - training share of the class| over sentences of unseen words,
+    after a run of the defaults (with `settings`) on the built-in sentiment sample."""
+    from rnnviz.data import load_corpus
+
+    trainer = Trainer(load_corpus("sample:sentiment"), Config(seed=seed, **settings))
+    while not trainer.finished:
+        trainer.step()
+    ids = trainer.encode(UNSEEN)
+    assert np.all(ids[ids != PAD_ID] == UNK_ID)  # every word is [UNK]
+    prior = np.bincount(trainer.train_labels) / len(trainer.train_labels)
+    return float(np.abs(trainer.model.predict_proba(ids) - prior).max())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_unseen_words_get_about_the_class_prior(seed):
+    """Word dropout (on by default) trains the [UNK] vector: a sentence made only of
+    words never seen in training gets probabilities near the class prior."""
+    with_dropout = unseen_deviation(seed)
+    assert with_dropout < 0.15
+    # Without word dropout [UNK] is never trained and the answer drifts further off.
+    assert unseen_deviation(seed, word_dropout=0.0) > with_dropout
