@@ -86,3 +86,18 @@ def test_help_lists_subcommands():
     assert run.returncode == 0
     for word in ("train", "predict", "samples"):
         assert word in run.stdout
+
+
+def test_label_names_name_numeric_classes(tmp_path):
+    rows = ["0\tbad movie", "1\tgreat film", "0\tawful plot", "1\tlovely acting"] * 10
+    data = tmp_path / "numbers.tsv"
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    model = tmp_path / "m.npz"
+    run = cli("train", "--data", data, "--label-names", "negative,positive", "--epochs", "2",
+              "--min-count", "2", "--save", model)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    run = cli("predict", "--model", model, "--json", "great film")
+    assert set(json.loads(run.stdout)["probabilities"]) == {"negative", "positive"}
+    run = cli("train", "--data", data, "--label-names", "a,b,c")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip() == "error: 3 label names given for 2 classes (0, 1)"
