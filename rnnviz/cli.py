@@ -13,6 +13,7 @@ from rnnviz import checkpoint
 from rnnviz.config import (
     CLIPS,
     DEFAULT_LR,
+    DEFAULT_WEIGHT_DECAY,
     EARLY_STOP_METRICS,
     HEADS,
     INITS,
@@ -131,6 +132,8 @@ def config_from_args(args) -> Config:
         "mask_padding": not args.no_mask,
         "lr": args.lr if args.lr is not None else lr_default or DEFAULT_LR[args.optimizer],
     }
+    if args.task == "classify":
+        values["weight_decay"] = DEFAULT_WEIGHT_DECAY[args.optimizer]
     optional = {
         "level": args.level,
         "epochs": args.epochs,

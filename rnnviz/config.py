@@ -13,6 +13,9 @@ TASKS = ("classify", "lm")
 EARLY_STOP_METRICS = ("loss", "accuracy")
 # A learning rate that works out of the box for each optimiser (Config.lr is Adam's).
 DEFAULT_LR = {"adam": 2e-3, "momentum": 0.05, "sgd": 0.1}
+# The decoupled weight decay the CLI uses with each optimiser unless told: the decay is
+# scaled by the learning rate, and SGD's 50x larger rate would shrink the weights 1% a step.
+DEFAULT_WEIGHT_DECAY = {"adam": 0.1, "momentum": 0.0, "sgd": 0.0}
 
 
 @dataclass(frozen=True)
@@ -49,12 +52,12 @@ class Config:
     bptt: int = 64  # lm: truncated BPTT window length
     seed: int = 0  # one seed for init, split and shuffling
     dtype: str = "float32"  # "float32" (fast) or "float64" (exact checks)
-    label_names: str = (
-        ""  # classify: class names in label order, "negative,positive"; "" = the data's
-    )
+    # Classifier options (issue 12). The regularisers' defaults were chosen by measured
+    # runs across seeds and corpora (bench/bench_defaults.py, figures in bench/README.md);
+    # the language model sets its own in rnnviz/lm_trainer.LM_DEFAULTS.
+    label_names: str = ""  # class names in label order, "negative,positive"; "" = the data's
     min_count: int = 1  # words seen fewer times in training become [UNK]
     word_dropout: float = 0.3  # classify: share of training tokens replaced by [UNK] per batch
-    # Dropout (both tasks): on the input vectors, and on the states feeding the head.
     embed_dropout: float = 0.3  # dropout on the input vectors while training, 0..1
     lr_schedule: str = "constant"  # lm: "constant", "plateau" or "exponential" (see lr_decay)
     lr_decay: float = 0.5  # lm: lr factor per evaluation without gain (plateau) or per epoch

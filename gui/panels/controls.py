@@ -144,7 +144,7 @@ class ControlsPanel(QWidget):
         self.patience = _spin(0, 1000, special="off")
         self.patience.setToolTip(
             "Early stopping: stop after this many evaluations without a better validation "
-            "loss, and keep the best weights"
+            "accuracy (or loss: early_stop_metric), and keep the best weights"
         )
 
         lr_row = QHBoxLayout()
