@@ -192,3 +192,15 @@ def test_unseen_words_get_about_the_class_prior(seed):
     assert with_dropout < 0.15
     # Without word dropout [UNK] is never trained and the answer drifts further off.
     assert unseen_deviation(seed, word_dropout=0.0) > with_dropout
+
+
+def test_cli_weight_decay_follows_the_optimizer():
+    from rnnviz.cli import build_parser, config_from_args
+
+    def config(*args):
+        return config_from_args(build_parser().parse_args(["train", *args]))
+
+    assert config().weight_decay == Config().weight_decay == 0.1
+    assert config("--optimizer", "sgd").weight_decay == 0.0  # lr 0.1: 1% a step otherwise
+    assert config("--optimizer", "sgd", "--weight-decay", "0.01").weight_decay == 0.01
+    assert config("--task", "lm").weight_decay == 0.0  # the language model's own default
