@@ -225,6 +225,8 @@ def run_training(trainer, args) -> dict:
         bar.close()
     if snap is not None and not np.isfinite(snap.loss):
         raise UsageError(trainer.stop_reason)
+    if config.keep_best and not trainer.holds_best:  # stopped early (time, Ctrl+C)
+        trainer.restore_best()
     return trainer.report(
         seconds=time.perf_counter() - started,
         tokens_per_second=tokens / max(trainer.seconds, 1e-9),

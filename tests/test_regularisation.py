@@ -204,3 +204,15 @@ def test_cli_weight_decay_follows_the_optimizer():
     assert config("--optimizer", "sgd").weight_decay == 0.0  # lr 0.1: 1% a step otherwise
     assert config("--optimizer", "sgd", "--weight-decay", "0.01").weight_decay == 0.01
     assert config("--task", "lm").weight_decay == 0.0  # the language model's own default
+
+
+def test_a_run_cut_short_still_ends_on_its_best_weights():
+    """--max-seconds stops before the epoch budget: keep_best applies all the same."""
+    from rnnviz.cli import build_parser, run_training
+    from rnnviz.data import load_corpus
+
+    args = build_parser().parse_args(["train", "--max-seconds", "1e-9", "--eval-every", "1"])
+    trainer = Trainer(load_corpus("sample:sentiment"), Config(eval_every=1))
+    report = run_training(trainer, args)
+    assert report["steps"] == 1 and report["stop_reason"] == "stopped"
+    assert report["weights"] == "best" and report["best_step"] == 1
