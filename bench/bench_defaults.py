@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 def run_once(corpus_path: str, seed: int, options: list[str]) -> dict:
     """One `train` run as the CLI does it; returns its JSON report."""
-    from rnnviz.cli import build_parser, config_from_args, run_training
+    from rnnviz.cli import StopRequest, build_parser, closing_report, config_from_args, run_training
     from rnnviz.data import load_corpus
     from rnnviz.trainer import Trainer
 
@@ -38,8 +38,10 @@ def run_once(corpus_path: str, seed: int, options: list[str]) -> dict:
     config = config_from_args(args)
     corpus = load_corpus(args.data, format=args.format, label_column=args.label_column)
     trainer = Trainer(corpus, config)
-    with contextlib.redirect_stderr(io.StringIO()):  # no progress bar
-        report = run_training(trainer, args)
+    with contextlib.redirect_stderr(io.StringIO()), StopRequest() as stop:  # no progress bar
+        begun = time.perf_counter()
+        tokens = run_training(trainer, args, stop)
+        report = closing_report(trainer, args, stop, time.perf_counter() - begun, tokens)
     report["wall_seconds"] = time.perf_counter() - started  # loading and baselines included
     return report
 
