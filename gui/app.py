@@ -13,8 +13,8 @@ from rnnviz.config import Config
 PROCESS_T0 = time.perf_counter()
 SWITCH_INTERVAL = 0.0005  # seconds
 # --panel choices: gui.window.PANELS (tested equal), listed here so --help needs no Qt.
-PANEL_CHOICES = ("network", "corpus", "why", "gradient_flow", "neurons", "projection",
-                 "state_space", "errors", "compare")  # fmt: skip
+PANEL_CHOICES = ("network", "corpus", "why", "gradient_flow", "gates", "neurons",
+                 "projection", "state_space", "errors", "compare")  # fmt: skip
 
 
 def window_size(text: str) -> tuple[int, int]:
@@ -88,15 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, help="learning rate")
     p.add_argument("--optimizer", choices=("adam", "sgd", "momentum"))
     p.add_argument("--head", choices=("softmax", "tanh"))
+    p.add_argument("--cell", choices=("rnn", "gru", "lstm"), help="recurrent cell")
     p.add_argument("--epochs", type=int, help="epochs to train (0: until stopped)")
     p.add_argument("--seed", type=int)
+    p.add_argument("--label-names", help="class names in label order: negative,positive")
+    p.add_argument("--word-dropout", type=float, help="share of training words made [UNK]")
     return p
 
 
 def explicit_settings(args: argparse.Namespace) -> dict:
     """The Config fields given on the command line."""
     fields = ("level", "embed_dim", "hidden_size", "batch_size", "lr", "optimizer", "head",
-              "epochs", "seed")  # fmt: skip
+              "cell", "epochs", "seed", "label_names", "word_dropout")  # fmt: skip
     return {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
 
 

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl
 import numpy as np
 
 from rnnviz import synthetic
-from rnnviz.corpus import Corpus, CorpusError, build_corpus
+from rnnviz.corpus import Corpus, CorpusError, build_corpus, rename_labels
 from rnnviz.formats import (
     EXPECTED,
     NotDelimited,
@@ -55,6 +55,7 @@ __all__ = [
     "TerminalProgress",
     "list_samples",
     "load_corpus",
+    "rename_labels",
     "stratified_split",
 ]
 
