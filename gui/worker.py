@@ -266,7 +266,7 @@ class TrainingWorker(QObject):
             return
         self.corpus, self.trainer, self.source = corpus, trainer, source
         self._reset_buffers()
-        self.load_progress.emit(BUSY, "Sorting the vocabulary for the views…")
+        self.load_progress.emit(BUSY, "Preparing the views (vocabulary table, baselines)…")
         info = run_info(trainer, corpus)
         self.load_progress.emit(1.0, "")
         self.info_ready.emit(info)
