@@ -6,13 +6,15 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 
-from rnnviz import checkpoint
-from rnnviz.config import CLIPS, DEFAULT_LR, HEADS, INITS, LEVELS, OPTIMIZERS, TASKS, Config
+from rnnviz import checkpoint, experiment
+from rnnviz.config import DEFAULT_LR, Config
 from rnnviz.data import CorpusError, load_corpus
-from rnnviz.lm_trainer import LM_DEFAULTS, LM_PRESETS, LR_SCHEDULES
+from rnnviz.lm_trainer import LM_DEFAULTS, LM_PRESETS
+from rnnviz.options import add_experiment_options, add_setting_options, given_settings
 
 SUBCOMMANDS = ("train", "predict", "samples", "generate")
 
@@ -32,50 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = sub.add_parser("train", help="train a model headless and report its metrics")
-    train.add_argument("--data", default="sample:sentiment", help="file, folder or sample:NAME")
-    train.add_argument("--format", default="auto", help="auto, tsv, csv, folder or text")
-    train.add_argument("--label-column", default=None, help="label column (index or header)")
-    train.add_argument("--task", choices=TASKS, default="classify")
-    train.add_argument("--level", choices=LEVELS, default=None,
-                       help="word (default) or char (default for --task lm)")  # fmt: skip
-    train.add_argument("--epochs", type=int, default=None, help="passes over the data")
-    train.add_argument("--hidden", type=int, default=None, help="hidden size H")
-    train.add_argument("--embed", type=int, default=None, help="embedding size D")
-    train.add_argument("--batch-size", type=int, default=None)
-    train.add_argument("--maxlen", type=int, default=None, help="padded length (0 = auto)")
-    train.add_argument("--lr", type=float, default=None, help="learning rate")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    train.add_argument("--head", choices=HEADS, default="softmax")
-    train.add_argument("--init", choices=INITS, default=None)
-    train.add_argument(
-        "--recurrent-gain", type=float, default=None, help="scale W_h after init (>1 explodes)"
-    )
-    train.add_argument("--clip", choices=CLIPS, default=None)
-    train.add_argument("--clip-value", type=float, default=None)
-    train.add_argument("--no-mask", action="store_true", help="do not mask [PAD] steps")
-    train.add_argument("--patience", type=int, default=None, help="early stopping patience")
-    train.add_argument("--val-fraction", type=float, default=None)
-    train.add_argument("--bptt", type=int, default=None, help="lm: truncated BPTT length")
-    train.add_argument("--dropout", type=float, default=None,
-                       help="lm: dropout on the input vectors while training")  # fmt: skip
-    train.add_argument("--output-dropout", type=float, default=None,
-                       help="lm: dropout on the states feeding the output head")  # fmt: skip
-    train.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
-                       help="lm: constant, plateau (decay on stalls), exponential")  # fmt: skip
-    train.add_argument("--lr-decay", type=float, default=None, help="lm: the schedule's factor")
+    add_experiment_options(train)
     train.add_argument("--preset", choices=tuple(LM_PRESETS), default="default",
                        help="lm defaults: default (H=512) or fast (H=256)")  # fmt: skip
-    train.add_argument("--weight-decay", type=float, default=None, help="decoupled decay")
-    train.add_argument("--weight-average", type=float, default=None,
-                       help="evaluate and save a moving average of the weights")  # fmt: skip
-    train.add_argument("--eval-every", type=int, default=None,
-                       help="steps between validation passes (0 = once per epoch)")  # fmt: skip
-    train.add_argument("--threads", type=int, default=None,
-                       help="BLAS threads (default 1; 0 = NumPy's own choice)")  # fmt: skip
-    train.add_argument("--batch-threads", type=int, default=None,
-                       help="split each batch over N threads (one BLAS thread each)")  # fmt: skip
-    train.add_argument("--seed", type=int, default=0)
+    add_setting_options(train)
     train.add_argument("--save", default=None, help="write the trained model here (.npz)")
+    train.add_argument("--save-experiment", metavar="TOML", default=None,
+                       help="write the run as an experiment file")  # fmt: skip
     train.add_argument("--json", action="store_true", help="print one final JSON line")
     train.add_argument("--max-seconds", type=float, default=None, help="stop after this long")
 
@@ -99,49 +64,40 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args) -> Config:
     """A Config from the train options; unset options keep the defaults (for --task lm,
     the language model's: `rnnviz.lm_trainer.LM_DEFAULTS`, char level)."""
-    values = {}
-    if args.task == "lm":
-        values.update(LM_DEFAULTS, **LM_PRESETS[args.preset])
-    lr_default = values.get("lr") if args.optimizer == "adam" else None
-    values |= {
-        "task": args.task,
-        "optimizer": args.optimizer,
-        "head": args.head,
-        "seed": args.seed,
-        "mask_padding": not args.no_mask,
-        "lr": args.lr if args.lr is not None else lr_default or DEFAULT_LR[args.optimizer],
-    }
-    optional = {
-        "level": args.level,
-        "epochs": args.epochs,
-        "hidden_size": args.hidden,
-        "embed_dim": args.embed,
-        "batch_size": args.batch_size,
-        "maxlen": args.maxlen,
-        "init": args.init,
-        "recurrent_gain": args.recurrent_gain,
-        "clip": args.clip,
-        "clip_value": args.clip_value,
-        "patience": args.patience,
-        "val_fraction": args.val_fraction,
-        "bptt": args.bptt,
-        "embed_dropout": args.dropout,
-        "output_dropout": args.output_dropout,
-        "lr_schedule": args.lr_schedule,
-        "lr_decay": args.lr_decay,
-        "weight_decay": args.weight_decay,
-        "eval_every": args.eval_every,
-        "weight_average": args.weight_average,
-        "blas_threads": args.threads,
-        "batch_threads": args.batch_threads,
-    }
-    values.update({k: v for k, v in optional.items() if v is not None})
-    return Config(**values)
+    given = given_settings(args)
+    task = given.get("task", "classify")
+    values = dict(LM_DEFAULTS, **LM_PRESETS[args.preset]) if task == "lm" else {}
+    optimizer = given.get("optimizer", "adam")
+    if "lr" not in given:  # the optimiser's own default (the language model's for Adam)
+        lm_lr = values.get("lr") if optimizer == "adam" else None
+        values["lr"] = lm_lr or DEFAULT_LR[optimizer]
+    return Config(**(values | given))
+
+
+def experiment_from_args(args) -> experiment.Experiment:
+    """The run to do: --experiment's file with the options given beside it on top, or
+    the options alone."""
+    if args.experiment:
+        exp = experiment.load(args.experiment)
+        config = exp.config.replace(**given_settings(args))
+        return replace(
+            exp, config=config, source=args.data or exp.source,
+            format=args.format or exp.format, label_column=args.label_column or exp.label_column,
+        )  # fmt: skip
+    return experiment.Experiment(
+        source=args.data or "sample:sentiment",
+        config=config_from_args(args),
+        format=args.format or "auto",
+        label_column=args.label_column,
+    )
 
 
 def cmd_train(args) -> int:
-    config = config_from_args(args)
-    corpus = load_corpus(args.data, format=args.format, label_column=args.label_column,
+    exp = experiment_from_args(args)
+    config = exp.config
+    if exp.steps == 0 and config.epochs == 0 and not args.max_seconds:
+        raise UsageError("nothing would stop this run: give --epochs, or an experiment's steps")
+    corpus = load_corpus(exp.source, format=exp.format, label_column=exp.label_column,
                          task=config.task)  # fmt: skip
     for warning in corpus.warnings[:5]:
         print(f"warning: {warning}", file=sys.stderr)
@@ -155,10 +111,18 @@ def cmd_train(args) -> int:
         from rnnviz.trainer import Trainer
 
         trainer = Trainer(corpus, config)
-    report = run_training(trainer, args)
+        cut = truncation_note(trainer)
+        if cut:
+            print(f"note: {cut}", file=sys.stderr)
+    report = run_training(trainer, args, exp)
     if args.save:
         trainer.save(args.save)
         report["saved"] = args.save
+    if args.save_experiment:
+        done = [c for c in exp.changes if c.step < trainer.step_count]
+        experiment.save(replace(exp, steps=trainer.step_count, changes=tuple(done)),
+                        args.save_experiment)  # fmt: skip
+        report["saved_experiment"] = args.save_experiment
     if args.json:
         print(json.dumps(report))
     else:
@@ -168,18 +132,36 @@ def cmd_train(args) -> int:
     return 0
 
 
-def run_training(trainer, args) -> dict:
-    """Step until the trainer finishes (or --max-seconds), with a progress bar."""
+def truncation_note(trainer) -> str:
+    """One line when max length drops tokens of the texts ('' when none are cut)."""
+    texts, tokens = trainer.truncated_texts, trainer.truncated_tokens
+    if not texts:
+        return ""
+    return (
+        f"max length {trainer.maxlen} cuts {texts:,} texts, dropping {tokens:,} tokens "
+        "from their start (raise --maxlen to keep them)"
+    )
+
+
+def run_training(trainer, args, exp: experiment.Experiment | None = None) -> dict:
+    """Step until the trainer finishes, the experiment's steps are done, or
+    --max-seconds; the experiment's live changes are applied at their steps."""
     from tqdm import tqdm
 
     config = trainer.config
-    total = config.epochs * trainer.steps_per_epoch if config.epochs else None
+    steps = exp.steps if exp is not None else 0
+    total = steps or (config.epochs * trainer.steps_per_epoch if config.epochs else None)
     started = time.perf_counter()
     tokens = 0
     snap = None
     bar = tqdm(total=total, unit="step", file=sys.stderr, disable=None, dynamic_ncols=True)
     try:
-        while not trainer.finished:
+        while not trainer.finished and not (steps and trainer.step_count >= steps):
+            if exp is not None:
+                for changes in exp.changes_due(trainer.step_count):
+                    trainer.update(**changes)
+                if trainer.finished:  # e.g. a change lowered the epoch budget
+                    break
             snap = trainer.step()
             tokens += snap.tokens
             bar.update(1)
