@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.experiments import ExperimentActions
 from gui.history import DecimatedHistory
 from gui.insight_tabs import INSIGHT_PANELS, InsightViews
 from gui.lm_mode import LanguageModelMode
@@ -121,6 +122,7 @@ class MainWindow(QMainWindow):
         self.worker = self.workers.worker
         self.insight = InsightViews(self)  # the insight tabs (issue 5)
         self.lm_mode = LanguageModelMode(self)  # the language-model task (issue 6)
+        self.experiments = ExperimentActions(self)  # experiment files and lessons (issue 13)
         self._build_layout()
         self._build_menus()
         self._build_status_bar()
@@ -170,6 +172,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.message)
+        layout.addWidget(self.experiments.note)  # a lesson's note
         layout.addWidget(split, 1)
         self.setCentralWidget(central)
 
@@ -189,6 +192,8 @@ class MainWindow(QMainWindow):
         self.action_load_model = _action(self, "&Load model…", self.load_model_dialog, "Ctrl+L")
         file_menu.addAction(self.action_save_model)
         file_menu.addAction(self.action_load_model)
+        file_menu.addSeparator()
+        self.experiments.add_menus(file_menu, self.menuBar())
         file_menu.addSeparator()
         self.action_export_window = _action(
             self, "Export &window as PNG…", self.export_window_dialog
@@ -362,6 +367,7 @@ class MainWindow(QMainWindow):
         self.source = info.source
         self.controls.set_progress(info.epoch, info.config.epochs, 0.0, info.step)
         self.status_state.setText(f"ready: {info.source}")
+        self.experiments.on_info(info)
         self._dirty = True
 
     def _on_frame(self, frame: Frame) -> None:
@@ -375,6 +381,7 @@ class MainWindow(QMainWindow):
             self.last_captured = frame.snapshot
             self._captured_dirty = True
         self.insight.on_frame(frame)
+        self.experiments.on_frame(frame)
         self._dirty = True
 
     def _on_error(self, text: str) -> None:
@@ -395,6 +402,7 @@ class MainWindow(QMainWindow):
 
     def _on_live_changed(self, changes: dict) -> None:
         self.workers.update_requested.emit(changes)
+        self.experiments.on_live_changed(changes)
         if "mask_padding" in changes:
             self.prediction.set_mask_padding(changes["mask_padding"])
 

@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rnnviz",
         description=(
             "Watch a from-scratch NumPy RNN learn. With no subcommand the desktop app opens "
-            "(options: --data, --steps, --screenshot PNG, --panel NAME, --profile-ui SECONDS)."
+            "(its options: python main.py --help)."
         ),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -61,6 +61,8 @@ def add_setting_options(parser: argparse.ArgumentParser) -> None:
     """The settings (Config fields) as options, in a group of their own."""
     group = parser.add_argument_group("settings (unset ones keep their defaults)")
     for flags, dest, keywords in SETTING_OPTIONS:
+        if "type" in keywords:  # --hidden N, --lr X
+            keywords = {"metavar": "N" if keywords["type"] is int else "X", **keywords}
         group.add_argument(*flags, dest=dest, default=None, **keywords)
 
 
