@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.experiments import ExperimentActions
+from gui.help_notes import HelpNote
 from gui.history import DecimatedHistory
 from gui.insight_tabs import INSIGHT_PANELS, InsightViews
 from gui.lm_mode import LanguageModelMode
@@ -152,9 +153,18 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.heatmaps, "Network")
         self.tabs.addTab(self.corpus_panel, "Corpus")
         self.insight.add_tabs(self.tabs)
+        self.help_note = HelpNote(self.settings)  # "How to read this" for the tab in front
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self._on_tab_changed(self.tabs.currentIndex())
+        tabs_box = QWidget()
+        tabs_layout = QVBoxLayout(tabs_box)
+        tabs_layout.setContentsMargins(0, 0, 0, 0)
+        tabs_layout.setSpacing(2)
+        tabs_layout.addWidget(self.help_note)
+        tabs_layout.addWidget(self.tabs, 1)
         middle = QSplitter(Qt.Vertical)
         middle.addWidget(self.curves)
-        middle.addWidget(self.tabs)
+        middle.addWidget(tabs_box)
         middle.setSizes([330, 560])
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -481,6 +491,9 @@ class MainWindow(QMainWindow):
         plots["sentence hidden state"] = self.prediction.hidden_view.plot
         plots["sequence lengths"] = self.corpus_panel.hist_plot
         return plots
+
+    def _on_tab_changed(self, index: int) -> None:
+        self.help_note.show_for(PANELS[index] if 0 <= index < len(PANELS) else "")
 
     def show_panel(self, name: str) -> None:
         """Bring a tab to the front ("network" or "corpus")."""

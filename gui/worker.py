@@ -54,6 +54,8 @@ class RunInfo:
     epoch: int = 0
     text_chars: int = 0  # lm: characters in the text (train + validation)
     eval_data: EvalData | None = None  # classify: validation split + sample, for insight views
+    truncated_texts: int = 0  # texts (train + validation) longer than maxlen
+    truncated_tokens: int = 0  # tokens max length drops from their start
 
     @property
     def task(self) -> str:
@@ -130,6 +132,8 @@ def run_info(trainer, corpus) -> RunInfo:
         step=int(trainer.step_count),
         epoch=int(trainer.epoch),
         eval_data=eval_data(trainer),
+        truncated_texts=int(getattr(trainer, "truncated_texts", 0)),
+        truncated_tokens=int(getattr(trainer, "truncated_tokens", 0)),
     )
 
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.help_notes import CURVES_NOTE, help_button
 from gui.history import DecimatedHistory, ema
 
 TRAIN_COLOUR = (31, 119, 180)
@@ -73,6 +74,7 @@ class CurvesPanel(QWidget):
         top.addSpacing(12)
         top.addWidget(self.log_scale)
         top.addWidget(self.follow)
+        top.addWidget(help_button(CURVES_NOTE, self))  # how to read the curves, ln C
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
