@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=("default", "fast"), default=None,
                    help="lm: the language model's defaults, fast (H=256, the app's) or default "
                    "(H=512)")  # fmt: skip
+    p.add_argument(
+        "--theme", choices=("auto", "light", "dark", "contrast"), default=None,
+        help="View > Theme: auto follows the desktop (default: the last one chosen)",
+    )  # fmt: skip
     add_setting_options(p)
     return p
 
@@ -150,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(config, settings)
     window.lm_mode.pinned = explicit_settings(args)  # kept if plain text switches the task
     window.set_samples(list_samples())
+    if args.theme:
+        window.theme.choose(args.theme)
     source = args.data or (None if headless_mode or opened else settings.value("last_corpus"))
     source = str(source or "sample:sentiment")
     if headless_mode:

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -36,6 +36,7 @@ from gui.panels.curves import CurvesPanel
 from gui.panels.heatmaps import HeatmapsPanel
 from gui.panels.prediction import PredictionPanel
 from gui.process_worker import make_worker_thread
+from gui.theme import ThemeMenu, style_plots
 from gui.worker import Frame, RunInfo
 from rnnviz import blas
 from rnnviz.config import Config
@@ -43,6 +44,7 @@ from rnnviz.config import Config
 REDRAW_MS = 33  # ~30 frames a second at most
 HEATMAP_SECONDS = 0.1  # heatmaps and the prediction box: ~10 a second (curves get 30)
 DEFAULT_SENTENCE = "I love deep learning"  # the seed's own example
+EXPORT_SCALE = 2  # exported PNGs: twice the size on screen
 PANELS = ("network", "corpus", *INSIGHT_PANELS)  # tabs that --panel can select, in order
 
 
@@ -209,7 +211,7 @@ class MainWindow(QMainWindow):
             self, "Export &window as PNG…", self.export_window_dialog
         )
         file_menu.addAction(self.action_export_window)
-        plots_menu = file_menu.addMenu("Export &plot as PNG")
+        plots_menu = file_menu.addMenu("Export &plot (PNG at 2x, or SVG)")
         for name, plot in self._plots().items():
             plots_menu.addAction(
                 _action(self, name, lambda _=False, p=plot, n=name: self.export_plot_dialog(p, n))
@@ -221,6 +223,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.insight.movie_action)
         file_menu.addSeparator()
         file_menu.addAction(_action(self, "&Quit", self.close, "Ctrl+Q"))
+
+        view_menu = self.menuBar().addMenu("&View")
+        self.theme = ThemeMenu(self, view_menu)  # light, dark, high contrast (issue 13)
 
         QShortcut(QKeySequence(Qt.Key_Space), self, self.toggle_training)
         QShortcut(QKeySequence(Qt.Key_S), self, self.step)
@@ -320,16 +325,34 @@ class MainWindow(QMainWindow):
         if path:
             self.export_window(path)
 
-    def export_window(self, path: str) -> bool:
+    def export_window(self, path: str, scale: float = EXPORT_SCALE) -> bool:
+        """The window as a PNG at `scale` times its size on screen (sharp on a projector)."""
         self.redraw(force=True)
-        return self.grab().save(path)
+        ratio = scale * self.devicePixelRatioF()
+        image = QPixmap(self.size() * ratio)
+        image.setDevicePixelRatio(ratio)
+        image.fill(self.palette().window().color())
+        self.render(image)
+        return image.save(path)
 
     def export_plot_dialog(self, plot: pg.PlotItem, name: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {name}", f"{name}.png", "PNG (*.png)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Export {name}", f"{name}.png", "PNG, 2x (*.png);;SVG (*.svg)"
+        )
         if path:
-            from pyqtgraph.exporters import ImageExporter
+            self.export_plot(plot, path)
 
-            ImageExporter(plot).export(path)
+    def export_plot(self, plot: pg.PlotItem, path: str, scale: float = EXPORT_SCALE) -> None:
+        """One plot as SVG (by the file's suffix) or as a PNG at `scale` x its size."""
+        from pyqtgraph.exporters import ImageExporter
+
+        if path.lower().endswith(".svg"):
+            export_svg(plot, path)
+            return
+        exporter = ImageExporter(plot)
+        width = max(int(plot.sceneBoundingRect().width() * scale), 64)
+        exporter.parameters()["width"] = width
+        exporter.export(path)
 
     def export_csv_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export metrics", "metrics.csv", "CSV (*.csv)")
@@ -378,6 +401,8 @@ class MainWindow(QMainWindow):
         self.controls.set_progress(info.epoch, info.config.epochs, 0.0, info.step)
         self.status_state.setText(f"ready: {info.source}")
         self.experiments.on_info(info)
+        for view in self.findChildren(pg.GraphicsView):  # plot items a new run added
+            style_plots(view, self.theme.theme)
         self._dirty = True
 
     def _on_frame(self, frame: Frame) -> None:
@@ -518,6 +543,26 @@ class MainWindow(QMainWindow):
         self.workers.shutdown()
         self.lm_mode.shutdown()  # the sample box's sampling thread
         super().closeEvent(event)
+
+
+def export_svg(plot: pg.PlotItem, path: str) -> None:
+    """The plot's part of its scene as SVG, drawn by Qt (pyqtgraph's SVG exporter fails
+    on some curves)."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    source = plot.sceneBoundingRect()
+    svg = QSvgGenerator()
+    svg.setFileName(path)
+    svg.setSize(source.size().toSize())
+    svg.setViewBox(QRectF(0, 0, source.width(), source.height()))
+    svg.setTitle("rnnviz plot")
+    painter = QPainter(svg)
+    try:
+        plot.scene().render(painter, QRectF(0, 0, source.width(), source.height()), source)
+    finally:
+        painter.end()
 
 
 def _action(parent, text: str, slot, shortcut: str = "") -> QAction:
