@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(["rnnviz"])
     app.setApplicationName("rnnviz")
     app.setOrganizationName("rnnviz")
+    app.setDesktopFileName("rnnviz")  # matches rnnviz.desktop (its icon in the dock)
 
     from gui.window import MainWindow
     from rnnviz.data import list_samples

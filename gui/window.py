@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -45,6 +45,7 @@ REDRAW_MS = 33  # ~30 frames a second at most
 HEATMAP_SECONDS = 0.1  # heatmaps and the prediction box: ~10 a second (curves get 30)
 DEFAULT_SENTENCE = "I love deep learning"  # the seed's own example
 EXPORT_SCALE = 2  # exported PNGs: twice the size on screen
+ICON = os.path.join(os.path.dirname(__file__), "resources", "rnnviz.png")  # + .svg, .desktop
 PANELS = ("network", "corpus", *INSIGHT_PANELS)  # tabs that --panel can select, in order
 
 
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         # which has the other core: a second BLAS thread would only wait for it.
         blas.set_threads(1)
         self.setWindowTitle("rnnviz — watch an RNN learn")
+        self.setWindowIcon(QIcon(ICON))
         self.settings = settings if settings is not None else QSettings("rnnviz", "rnnviz")
         self.info: RunInfo | None = None
         self.source = ""
