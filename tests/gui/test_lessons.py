@@ -159,3 +159,25 @@ def test_app_takes_the_train_commands_settings(tmp_path):
     help_text = build_parser().format_help()
     for word in ("--hidden", "--experiment", "--lesson", "gradient_flow", "compare"):
         assert word in help_text
+
+
+def test_main_opens_an_experiment_file(tmp_path):
+    from rnnviz.config import Config
+
+    path = tmp_path / "e.toml"
+    experiment.save(
+        experiment.Experiment(
+            source="sample:recall?length=6&n=100", config=Config(hidden_size=5, epochs=0), steps=5
+        ),
+        path,
+    )
+    out = tmp_path / "e.png"
+    env = {"QT_QPA_PLATFORM": "offscreen"}
+    run = run_main(["--experiment", str(path), "--screenshot", str(out), "--steps", "2"], env)
+    assert run.returncode == 0, run.stderr
+    assert out.read_bytes()[:8] == PNG_MAGIC
+    bad = tmp_path / "bad.toml"
+    bad.write_text("steps = -3\n")
+    run = run_main(["--experiment", str(bad), "--screenshot", str(out)], env)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1
+    assert "steps must be a whole number" in run.stderr
