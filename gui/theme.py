@@ -20,7 +20,11 @@ THEME_NAMES = {"auto": "Automatic (desktop)", "light": "Light", "dark": "Dark",
                "contrast": "High contrast, larger text"}  # fmt: skip
 TICK_POINTS = 8.0  # axis tick labels
 COLOUR_BAR_TEXT = 54  # pixels for a colour bar's tick labels
-SECONDARY = "color: #555"  # the panels' grey for secondary text, recoloured per theme
+SECONDARY = "color: #555"
+CONTRAST_SHEET = (
+    "QCheckBox::indicator { width: 14px; height: 14px; border: 2px solid #ffffff; "
+    "background: #000000; } QCheckBox::indicator:checked { background: #ffd700; }"
+)  # the panels' grey for secondary text, recoloured per theme
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ class ThemeMenu:
         if resolve(self.name) != "light" or app.style().name().lower() != "fusion":
             app.setStyle("Fusion")  # the one style that takes a dark palette everywhere
         app.setPalette(_palette(t))
+        # Fusion draws check boxes in the window's colour: on black they would vanish.
+        app.setStyleSheet(CONTRAST_SHEET if t is THEMES["contrast"] else "")
         font = QFont(self._base_font)
         size = self._base_font.pointSizeF()
         if size > 0:
