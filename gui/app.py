@@ -155,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(config, settings)
     window.lm_mode.pinned = explicit_settings(args)  # kept if plain text switches the task
     window.set_samples(list_samples())
-    if args.theme:
-        window.theme.choose(args.theme)
+    if args.theme or headless_mode:  # screenshots: light unless asked, whatever was last
+        window.theme.choose(args.theme or "light")
     source = args.data or (None if headless_mode or opened else settings.value("last_corpus"))
     source = str(source or "sample:sentiment")
     if headless_mode:

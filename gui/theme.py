@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QColor, QFont, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QWidget
 
 THEME_NAMES = {"auto": "Automatic (desktop)", "light": "Light", "dark": "Dark",
                "contrast": "High contrast, larger text"}  # fmt: skip
@@ -96,8 +96,6 @@ class ThemeMenu:
         if resolve(self.name) != "light" or app.style().name().lower() != "fusion":
             app.setStyle("Fusion")  # the one style that takes a dark palette everywhere
         app.setPalette(_palette(t))
-        # Fusion draws check boxes in the window's colour: on black they would vanish.
-        app.setStyleSheet(CONTRAST_SHEET if t is THEMES["contrast"] else "")
         font = QFont(self._base_font)
         size = self._base_font.pointSizeF()
         if size > 0:
@@ -108,6 +106,9 @@ class ThemeMenu:
             style_plots(view, t)
         for label in self.window.findChildren(QLabel):
             _recolour_secondary(label, t)
+        for box in self.window.findChildren(QCheckBox):
+            # Fusion draws check boxes in the window's colour: on black they would vanish.
+            box.setStyleSheet(CONTRAST_SHEET if t is THEMES["contrast"] else "")
         for widget in self.window.findChildren(QWidget):
             sheet = widget.styleSheet()
             if sheet:  # a style sheet keeps the palette of its last polish: polish again

@@ -68,6 +68,7 @@ def test_themes_from_the_view_menu(qtbot, make_window):
     assert window.settings.value("theme") == "contrast"
     window.theme.actions["auto"].trigger()  # offscreen has no dark desktop: light
     assert QApplication.palette().color(QPalette.Window).lightness() > 180
+    assert QApplication.font().pointSizeF() == base  # larger text only while high contrast
     assert isinstance(axis, pg.AxisItem)
 
 
