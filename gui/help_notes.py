@@ -53,6 +53,26 @@ NOTES: dict[str, tuple[str, str]] = {
         "<b>Exploding:</b> rising towards t = 1 (recurrent gain above 1, clipping off). "
         "<b>Try</b> the lessons Vanishing and Exploding gradients.",
     ),
+    "gates": (
+        "the Gates tab",
+        "<b>Shows</b> a GRU's or LSTM's gates for one example, units down and tokens across, "
+        "on 0 (closed) … 1 (open), and each gate's mean over training. A <i>gate</i> is a "
+        "sigmoid that scales what passes: the GRU's update gate z keeps the old state, the "
+        "LSTM's forget gate f keeps the cell. <b>Healthy</b> on a long recall: z (or f) near "
+        "1 across the distractors, so the first token survives. <b>Broken:</b> gates near 0 "
+        "or 0.5 everywhere (try Gate init › zero). The tanh RNN has no gates. "
+        "<b>Try</b> the gating-cure lesson.",
+    ),
+    "state_space": (
+        "the State space tab",
+        "<b>Shows</b> the hidden states the validation texts visit, flattened to their first "
+        "two principal components: each text's path token by token, its end coloured by its "
+        "class, the <i>fixed points</i> (states the network keeps when the input is zero: "
+        "black stable, orange unstable) and the readout direction (arrow). <b>Healthy</b> "
+        "for sentiment: the fixed points line up (a line attractor) along the readout, and "
+        "words push the state along it. <b>Broken:</b> no structure, or every path ending "
+        "in one spot. <b>Try</b> typing a sentence: its path is highlighted.",
+    ),
     "neurons": (
         "the Neurons tab",
         "<b>Shows</b> the sentence coloured by one hidden unit's state h<sub>t</sub>[u] "
