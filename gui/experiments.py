@@ -1,12 +1,12 @@
 """Experiments and lessons in the window: File › Save / Open experiment, the Lessons
 menu, the lesson's note, and the live changes recorded with their step.
 
-The window calls four hooks (`on_info`, `on_frame`, `on_live_changed`, `add_menus`);
-the rest lives here. A run is recorded from the `RunInfo` that starts it: its corpus
-and settings, then each live change with the step of the newest frame the window had
-when the change was sent (exact while paused; while training, the worker may be a
-frame's worth of steps further on). An opened experiment's changes are replayed the
-same way: sent once a frame reaches their step.
+The window calls three hooks (`on_info`, `on_frame`, `add_menus`); the worker's
+`live_applied` signal comes here directly. A run is recorded from the `RunInfo` that
+starts it: its corpus and settings, then each live change with the step at which the
+worker applied it (exact). An opened experiment's changes are replayed by sending each
+once a frame reaches its step: exact while stepping, while training the worker may be a
+frame's worth of steps further on (the recording then says where they landed).
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ class ExperimentActions(QObject):
         self.open_action.triggered.connect(self.open_dialog)
         self.show_note_action = QAction("Show the lesson's &note", window)
         self.show_note_action.triggered.connect(self._show_note_again)
+        window.worker.live_applied.connect(self.on_live_applied)
 
     # -- hooks the window calls -----------------------------------------------------------
     def add_menus(self, file_menu, menu_bar) -> None:
@@ -113,9 +114,8 @@ class ExperimentActions(QObject):
         if self.pending:
             self._send_due(frame.snapshot.step)
 
-    def on_live_changed(self, changes: dict) -> None:
-        frame = self.window.last_frame
-        step = frame.snapshot.step if frame is not None else 0
+    def on_live_applied(self, step: int, changes: dict) -> None:
+        """The worker applied `changes` after `step` steps: record them at that step."""
         if self.recorded and self.recorded[-1].step == step:  # one slider drag, one entry
             merged = {**self.recorded[-1].changes, **changes}
             self.recorded[-1] = LiveChange(step, merged)

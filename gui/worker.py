@@ -196,6 +196,7 @@ class TrainingWorker(QObject):
     finished = Signal(str)  # the run reached its end (epochs, early stopping)
     error = Signal(str)
     saved = Signal(str)
+    live_applied = Signal(int, object)  # (steps done, changes): a live change took effect
     stopped = Signal()
 
     def __init__(self) -> None:
@@ -371,6 +372,9 @@ class TrainingWorker(QObject):
             self.trainer.update(**live)
         except Exception as exc:
             self.error.emit(f"Could not apply {', '.join(live)}: {_one_line(exc)}")
+            return
+        if live:  # the exact step, for experiment files (gui/experiments.py)
+            self.live_applied.emit(int(self.trainer.step_count), live)
 
     @Slot(object)
     def set_probe(self, ids: np.ndarray) -> None:

@@ -181,3 +181,40 @@ def test_main_opens_an_experiment_file(tmp_path):
     run = run_main(["--experiment", str(bad), "--screenshot", str(out)], env)
     assert run.returncode == 2 and run.stderr.count("\n") == 1
     assert "steps must be a whole number" in run.stderr
+
+
+@pytest.mark.parametrize("worker", ["process", "thread"])
+def test_a_change_made_while_training_is_recorded_at_its_exact_step(
+    qtbot, make_window, tmp_path, worker
+):
+    """The worker reports the step at which it applied a change: the saved experiment
+    replays the window's run loss for loss."""
+    from rnnviz.config import Config
+    from rnnviz.data import load_corpus
+    from rnnviz.trainer import Trainer
+
+    source = "sample:recall?length=8&n=400"
+    window = make_window(Config(epochs=0, hidden_size=8, embed_dim=8), source=source,
+                         worker=worker)  # fmt: skip
+    window.controls.train_button.click()
+    qtbot.waitUntil(lambda: window.train_history.total >= 20, timeout=10000)
+    window.controls.set_lr(0.05)  # while it trains
+    qtbot.waitUntil(lambda: len(window.experiments.recorded) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: window.train_history.total >= 60, timeout=10000)
+    window.controls.train_button.click()
+    qtbot.waitUntil(window.training_stopped, timeout=5000)
+    qtbot.wait(100)
+    path = tmp_path / "running.toml"
+    window.experiments.save(str(path))
+    saved = experiment.load(path)
+    (change,) = saved.changes
+    assert 20 <= change.step < saved.steps and saved.steps == window.train_history.total
+    trainer = Trainer(load_corpus(saved.source), saved.config)
+    replayed = []
+    while trainer.step_count < saved.steps:
+        for changes in saved.changes_due(trainer.step_count):
+            trainer.update(**changes)
+        replayed.append(trainer.step().loss)
+    losses = list(window.train_history.arrays()["loss"])
+    assert len(losses) == saved.steps  # not decimated yet at this length
+    assert losses == replayed
