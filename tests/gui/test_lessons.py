@@ -218,3 +218,15 @@ def test_a_change_made_while_training_is_recorded_at_its_exact_step(
     losses = list(window.train_history.arrays()["loss"])
     assert len(losses) == saved.steps  # not decimated yet at this length
     assert losses == replayed
+
+
+def test_switching_lessons_switches_the_task(qtbot, make_window):
+    window = make_window()  # a classifier on the sentiment sample
+    window.experiments.open_lesson("lm-memorise")
+    qtbot.waitUntil(lambda: window.info is not None and window.info.task == "lm", timeout=20000)
+    assert window.info.source == "sample:prose" and window.info.config.hidden_size == 256
+    assert window.lm_mode.sample_box.isVisible()
+    window.experiments.open_lesson("tanh-head")
+    qtbot.waitUntil(lambda: window.info.task == "classify", timeout=20000)
+    assert window.info.config.head == "tanh" and window.info.source == "sample:topics"
+    assert not window.lm_mode.sample_box.isVisible()
