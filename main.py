@@ -14,12 +14,16 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    from rnnviz.cli import SUBCOMMANDS
+    try:  # Ctrl-C while NumPy is still importing: one line, not a traceback
+        from rnnviz.cli import SUBCOMMANDS
 
-    if argv and argv[0] in SUBCOMMANDS:  # --help goes to the app's own options
-        from rnnviz.cli import main as cli_main
+        if argv and argv[0] in SUBCOMMANDS:  # --help goes to the app's own options
+            from rnnviz.cli import main as cli_main
 
-        return cli_main(argv)
+            return cli_main(argv)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
     from gui.app import main as gui_main
 
     return gui_main(argv)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -13,8 +14,39 @@ from rnnviz.options import add_setting_options, given_settings
 PROCESS_T0 = time.perf_counter()
 SWITCH_INTERVAL = 0.0005  # seconds
 # --panel choices: gui.window.PANELS (tested equal), listed here so --help needs no Qt.
-PANEL_CHOICES = ("network", "corpus", "why", "gradient_flow", "neurons", "projection", "errors",
-                 "compare")  # fmt: skip
+PANEL_CHOICES = ("network", "corpus", "why", "gradient_flow", "neurons", "projection",
+                 "state_space", "errors", "compare")  # fmt: skip
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """ "1500x920" -> (1500, 920); argparse shows the ValueError's message in one line."""
+    w, sep, h = text.lower().partition("x")
+    if not (sep and w.strip().isdigit() and h.strip().isdigit()):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1500x920; got {text!r}")
+    size = int(w), int(h)
+    if not all(200 <= n <= 10_000 for n in size):
+        raise argparse.ArgumentTypeError(f"width and height must be 200 to 10000; got {text!r}")
+    return size
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds; got {text!r}")
+    return value
+
+
+def steps_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 up; got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch a from-scratch NumPy RNN learn, live: a text classifier, or a "
         "language model on plain text. With no option the app opens on the last corpus used.",
         epilog=f"Tabs (--panel): {panels}. Headless commands: `main.py train|predict|generate|"
-        "samples --help` (train takes the same settings as the app).",
+        "samples|dynamics --help` (train takes the same settings as the app).",
     )
     p.add_argument(
         "--data", default=None, help="corpus: a file, a folder, or sample:NAME (default: the last "
@@ -39,17 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--lesson", metavar="NAME", default=None,
         help="open a lesson (corpus, settings, tab and a note); --lesson '?' lists them",
     )  # fmt: skip
-    p.add_argument("--steps", type=int, default=300, help="--screenshot: steps to train first")
+    p.add_argument(
+        "--steps", type=steps_count, default=300, help="--screenshot: steps to train first"
+    )
     p.add_argument("--screenshot", metavar="PNG", help="train --steps steps, save the window, exit")
     p.add_argument(
         "--panel", choices=PANEL_CHOICES, default=None,
         help=f"the tab to show: {panels} (default: network, or the lesson's)",
     )  # fmt: skip
     p.add_argument(
-        "--profile-ui", type=float, metavar="SECONDS",
+        "--profile-ui", type=positive_seconds, metavar="SECONDS",
         help="train with the window up for SECONDS and print one JSON line of measurements",
     )  # fmt: skip
-    p.add_argument("--size", default="1500x920", help="--screenshot/--profile-ui window size")
+    p.add_argument(
+        "--size", type=window_size, default="1500x920", help="--screenshot/--profile-ui window size"
+    )
     p.add_argument("--preset", choices=("default", "fast"), default=None,
                    help="lm: the language model's defaults, fast (H=256, the app's) or default "
                    "(H=512)")  # fmt: skip
@@ -160,8 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     source = args.data or (None if headless_mode or opened else settings.value("last_corpus"))
     source = str(source or "sample:sentiment")
     if headless_mode:
-        w, _, h = args.size.partition("x")
-        window.resize(int(w), int(h))
+        window.resize(*args.size)
     if args.profile_ui:
         from gui.profile import run_profile
 
@@ -207,6 +242,12 @@ def run_screenshot(app, window, path: str, steps: int, panel: str, timeout: floa
         if state["done_at"] is None and not worker.running and (trained or window.diverged_message):
             state["done_at"] = time.monotonic()
         if state["done_at"] is not None and time.monotonic() - state["done_at"] > 0.3:
+            if not state.get("flushed"):
+                state["flushed"] = True
+                window.redraw(force=True)
+                return
+            if window.insight.busy():  # a view still analysing the last snapshot
+                return
             window.redraw(force=True)
             app.processEvents()
             opened = window.experiments.opened

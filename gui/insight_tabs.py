@@ -22,6 +22,7 @@ from gui.panels.gradient_flow import GradientFlowPanel
 from gui.panels.neurons import NeuronsPanel
 from gui.panels.projection import ProjectionPanel
 from gui.panels.salience import SaliencePanel
+from gui.panels.state_space import StateSpacePanel
 from gui.tasks import visible_token
 
 # --panel names and tab titles, in tab order (after "network" and "corpus").
@@ -30,6 +31,7 @@ INSIGHT_TABS = {
     "gradient_flow": "Gradient flow",
     "neurons": "Neurons",
     "projection": "Projection",
+    "state_space": "State space",
     "errors": "Errors",
     "compare": "Compare",
 }
@@ -52,6 +54,7 @@ class InsightViews(QObject):
         self.gradient_flow = GradientFlowPanel()
         self.neurons = NeuronsPanel()
         self.projection = ProjectionPanel()
+        self.state_space = StateSpacePanel()
         self.errors = ErrorsPanel()
         self.compare = ComparePanel()
         self.panels = {
@@ -59,11 +62,13 @@ class InsightViews(QObject):
             "gradient_flow": self.gradient_flow,
             "neurons": self.neurons,
             "projection": self.projection,
+            "state_space": self.state_space,
             "errors": self.errors,
             "compare": self.compare,
         }
         # Panels that read a model rebuilt from the latest snapshot's parameters.
-        self._model_views = (self.salience, self.neurons, self.projection, self.errors)
+        self._model_views = (self.salience, self.neurons, self.projection, self.state_space,
+                             self.errors)  # fmt: skip
 
         self.recorder = MovieRecorder(self)
         self.movie_action = QAction("Record training &movie (GIF)…", window)
@@ -100,6 +105,10 @@ class InsightViews(QObject):
         )
         self.neurons.set_text(text)
         self.projection.set_vocabulary(info.words, info.token_counts, info.label_names)
+        classify = info.config.task == "classify"
+        self.state_space.set_data(info.tokenizer, info.maxlen, info.label_names,
+                                  data if classify else None)  # fmt: skip
+        self.state_space.set_text(text)
         if data is not None:
             self.errors.set_data(info.label_names, data.val_ids, data.val_labels, data.val_texts)
         else:
@@ -159,6 +168,15 @@ class InsightViews(QObject):
     def _on_text_changed(self, text: str) -> None:
         self.salience.set_text(text)
         self.neurons.set_text(text)
+        self.state_space.set_text(text)
+
+    def busy(self) -> bool:
+        """A view is still computing on a thread of its own (the state space)."""
+        return self.state_space.busy()
+
+    def shutdown(self) -> None:
+        """End the panels' own threads (the state space's analysis)."""
+        self.state_space.shutdown()
 
     def _on_example_chosen(self, text: str) -> None:
         self.window.prediction.input.setText(text)

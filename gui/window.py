@@ -543,6 +543,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.workers.shutdown()
         self.lm_mode.shutdown()  # the sample box's sampling thread
+        self.insight.shutdown()  # the state space's analysis thread
         super().closeEvent(event)
 
 

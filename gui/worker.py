@@ -330,7 +330,7 @@ class TrainingWorker(QObject):
         if self.trainer is None or self.running or self._stop:
             return
         if self.trainer.finished:
-            if not np.isfinite(self._last_loss()):
+            if self.trainer.diverged or not np.isfinite(self._last_loss()):
                 self.diverged.emit(self.trainer.stop_reason)
             else:
                 self.finished.emit(self.trainer.stop_reason)
@@ -429,7 +429,7 @@ class TrainingWorker(QObject):
 
     def _on_finished(self, snap: Snapshot) -> None:
         self._set_running(False)
-        if not snap.finite:
+        if snap.diverged or not snap.finite:
             self.diverged.emit(snap.stop_reason or f"loss became {snap.loss} at step {snap.step}")
         else:
             self.finished.emit(snap.stop_reason)

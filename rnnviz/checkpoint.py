@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,17 +60,107 @@ def save(
     }
     arrays = {f"param_{name}": np.asarray(value) for name, value in model.params.items()}
     arrays["header_json"] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    check_writable(path)
+    mode = _file_mode(path)
+    # The writer's pid in the name tells a later save whether a leftover is still live.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
+                               dir=path.parent)  # fmt: skip
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
+            os.fchmod(f.fileno(), mode)  # mkstemp makes 0600; a saved model is a normal file
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _remove_stale_temporaries(path)
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise CheckpointError (one line) unless a model can be saved at `path`: its
+    folder exists and takes new files, and `path` is not a folder or a device. Called
+    before training, so a bad --save never throws a trained model away."""
+    path = Path(path)
+    if path.name in ("", ".", ".."):
+        raise CheckpointError(f"{path} is a folder; give a file name such as model.npz")
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder; give a file name such as {path / 'model.npz'}")
+    if path.exists() and not path.is_file():
+        raise CheckpointError(
+            f"{path} is not a regular file (a device or a pipe); give a file name"
+        )
+    folder = path.parent
+    if not folder.exists():
+        raise CheckpointError(f"cannot save to {path}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise CheckpointError(f"cannot save to {path}: {folder} is not a folder")
+    try:  # the only sure test: create (and remove) a file there
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+    except OSError as e:
+        raise CheckpointError(f"cannot save to {path}: {e.strerror or e}") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _file_mode(path: Path) -> int:
+    """The mode a new file would get (0666 less the umask), or the replaced file's."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        pass
+    umask = _umask()
+    return 0o666 & ~umask
+
+
+def _umask() -> int:
+    try:  # Linux says it without changing it
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+STALE_SECONDS = 600  # a leftover whose writer cannot be told apart is stale after this
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete `.NAME.<pid>.*.tmp` files that saves killed mid-write left beside `path`:
+    those whose writer process is gone (or, without a pid, untouched for a while)."""
+    prefix = f".{path.name}."
+    try:
+        leftovers = [p for p in path.parent.iterdir()
+                     if p.name.startswith(prefix) and p.name.endswith(".tmp")]  # fmt: skip
+    except OSError:
+        return
+    for p in leftovers:
+        pid = p.name[len(prefix) :].split(".", 1)[0]
+        try:
+            if pid.isdigit() and int(pid) != os.getpid():
+                if _process_alive(int(pid)):
+                    continue
+            elif time.time() - p.lstat().st_mtime < STALE_SECONDS:  # perhaps another thread's
+                continue
+            if p.is_file() and not p.is_symlink():
+                p.unlink()
+        except OSError:
+            continue
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def load(path: str | os.PathLike) -> Checkpoint:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 
 OPTIMIZERS = ("adam", "sgd", "momentum")
@@ -12,6 +13,14 @@ LEVELS = ("word", "char")
 TASKS = ("classify", "lm")
 # A learning rate that works out of the box for each optimiser (Config.lr is Adam's).
 DEFAULT_LR = {"adam": 5e-3, "momentum": 0.05, "sgd": 0.1}
+# Bounds on numbers that cannot be meant outside them (a rate of 1e-300 never moves a
+# float32 weight; 1e38 overflows it on the first step).
+LR_RANGE = (1e-8, 1e3)
+CLIP_RANGE = (1e-6, 1e9)  # clipping threshold, for both modes
+GAIN_MAX = 100.0  # recurrent_gain
+WEIGHT_DECAY_MAX = 100.0  # (decoupled: a step multiplies the weights by 1 - lr * decay)
+SIZE_MAX = 1_000_000  # embed_dim, hidden_size, batch_size, bptt, maxlen (memory is
+#                       checked separately, from the corpus: rnnviz/budget.py)
 
 
 @dataclass(frozen=True)
@@ -72,20 +81,45 @@ class Config:
             value = getattr(self, name)
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        for f in fields(self):  # nan and inf are never meant, in any number
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{f.name} must be a finite number; got {value}")
         positive = ("embed_dim", "hidden_size", "batch_size", "bptt", "batch_threads")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
-        if not self.recurrent_gain > 0:
-            raise ValueError(f"recurrent_gain must be positive; got {self.recurrent_gain}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive; got {self.lr}")
+        for name in (*positive, "maxlen"):
+            if getattr(self, name) > SIZE_MAX:
+                raise ValueError(f"{name} must be at most {SIZE_MAX:,}; got {getattr(self, name)}")
+        if not 0 < self.recurrent_gain <= GAIN_MAX:
+            raise ValueError(
+                f"recurrent_gain must be in (0, {GAIN_MAX:g}]; got {self.recurrent_gain}"
+            )
+        _check_range("lr", self.lr, *LR_RANGE)
+        _check_range("clip_value", self.clip_value, *CLIP_RANGE)
+        if not 0.0 <= self.momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1); got {self.momentum}")
+        if not 0.0 <= self.weight_decay <= WEIGHT_DECAY_MAX:
+            raise ValueError(
+                f"weight_decay must be from 0 to {WEIGHT_DECAY_MAX:g}; got {self.weight_decay}"
+            )
         if not 0.0 <= self.weight_average < 1.0:
             raise ValueError(f"weight_average must be in [0, 1); got {self.weight_average}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1); got {self.val_fraction}")
-        if self.maxlen < 0 or self.epochs < 0 or self.patience < 0 or self.eval_every < 0:
-            raise ValueError("maxlen, epochs, patience and eval_every cannot be negative")
+        for name in ("embed_dropout", "output_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1); got {getattr(self, name)}")
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise ValueError(f"lr_decay must be in (0, 1]; got {self.lr_decay}")
+        for name in ("maxlen", "epochs", "patience", "eval_every"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} cannot be negative; got {getattr(self, name)}")
+        if self.seed < 0:
+            raise ValueError(f"seed cannot be negative; got {self.seed}")
+        if self.blas_threads < 0:
+            raise ValueError(f"blas_threads cannot be negative; got {self.blas_threads}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -113,3 +147,8 @@ class Config:
         "seed",
         "dtype",
     )
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low:g} and {high:g}; got {value:g}")

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+FEW_EXAMPLES = 5  # a class with fewer texts than this (and 10x fewer than the largest) is
+#                   reported in the corpus's warnings
+
 
 class CorpusError(ValueError):
     """A corpus cannot be used; the message says what is wrong and where (one line)."""
@@ -65,4 +68,15 @@ def build_corpus(
         )
     index = {name: i for i, name in enumerate(names)}
     labels = np.fromiter((index[x] for x in raw_labels), np.int64, count=len(raw_labels))
+    counts = np.bincount(labels, minlength=len(names))
+    few = (counts < FEW_EXAMPLES) & (counts * 10 <= counts.max())  # and far fewer than most
+    rare = [(names[i], int(counts[i])) for i in np.flatnonzero(few)]
+    if rare:
+        listed = ", ".join(f"{name!r} ({n})" for name, n in rare[:5])
+        more = f" and {len(rare) - 5:,} more" if len(rare) > 5 else ""
+        warnings = [
+            *warnings,
+            f"{source}: {len(rare):,} of {len(names):,} classes have fewer than {FEW_EXAMPLES} "
+            f"examples: {listed}{more}; too few to learn or to validate",
+        ]
     return Corpus(texts, labels, names, source, warnings, fmt)

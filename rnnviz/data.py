@@ -27,6 +27,7 @@ from rnnviz.corpus import Corpus, CorpusError, build_corpus
 from rnnviz.formats import (
     EXPECTED,
     NotDelimited,
+    RunawayQuote,
     class_folders,
     folder_files,
     parse_delimited,
@@ -207,9 +208,17 @@ def _load_delimited(
     long_lines: list[tuple[int, int]] = []
     lines = iter_lines(path, encoding, tracker, long_lines)
     try:
-        texts, labels, skips, found = parse_delimited(
-            lines, path.suffix.lower(), fmt, label_column, str(path)
-        )
+        try:
+            texts, labels, skips, found = parse_delimited(
+                lines, path.suffix.lower(), fmt, label_column, str(path)
+            )
+        except RunawayQuote as e:  # read again, quotes as plain text, and say so
+            warnings = [*warnings, _runaway_warning(path, e)]
+            long_lines.clear()
+            lines = iter_lines(path, encoding, tracker, long_lines)
+            texts, labels, skips, found = parse_delimited(
+                lines, path.suffix.lower(), fmt, label_column, str(path), quoted=False
+            )
     except NotDelimited as e:
         if e.args and e.args[0] == "blank":  # every line was read, none had text
             if long_lines:
@@ -230,6 +239,13 @@ def _load_delimited(
     return build_corpus(texts, labels, str(path), warnings, found)
 
 
+def _runaway_warning(path: Path, e: RunawayQuote) -> str:
+    return (
+        f"{path}: line {e.line}: a quote is never closed (its field would swallow "
+        f"{e.lines - 1:,} more lines); the file was read with quotes as plain text"
+    )
+
+
 def _long_line_error(path: Path, line: int, length: int) -> CorpusError:
     return CorpusError(
         f"{path}: line {line} is {length:,} characters long (limit {MAX_LINE_CHARS:,}); "
@@ -239,8 +255,9 @@ def _long_line_error(path: Path, line: int, length: int) -> CorpusError:
 
 
 def _load_folder(root: Path, tracker: Progress) -> Corpus:
-    folders = class_folders(root)
-    files = [(folder.name, p) for folder in folders for p in folder_files(folder)]
+    escaped: list[Path] = []  # symbolic links out of the corpus folder: never followed
+    folders = class_folders(root, escaped)
+    files = [(folder.name, p) for folder in folders for p in folder_files(folder, root, escaped)]
     texts: list[str] = []
     labels: list[str] = []
     warnings: list[str] = []
@@ -258,6 +275,13 @@ def _load_folder(root: Path, tracker: Progress) -> Corpus:
         labels.append(name)
     if skipped > 20:
         warnings.append(f"{root}: {skipped - 20} more files skipped")
+    if escaped:
+        listed = ", ".join(str(p) for p in escaped[:3])
+        more = f" and {len(escaped) - 3:,} more" if len(escaped) > 3 else ""
+        warnings.append(
+            f"{root}: {len(escaped):,} symbolic links lead out of the corpus folder and were "
+            f"not followed: {listed}{more}"
+        )
     if not texts:
         raise CorpusError(
             f"{root}: no text files in its class folders "

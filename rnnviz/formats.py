@@ -72,8 +72,27 @@ def sniff_delimiter(sample: list[str], suffix: str) -> str:
     return "\t" if lines and tabs >= 0.2 * len(lines) else ","
 
 
-def iter_rows(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) for each non-blank record; CSV records may span lines."""
+class RunawayQuote(Exception):
+    """A CSV quote that is never closed swallows the lines after it into one field."""
+
+    def __init__(self, line: int, lines: int) -> None:
+        super().__init__(line, lines)
+        self.line, self.lines = line, lines
+
+
+RUNAWAY_RECORDS = 2  # record-like lines inside one quoted field that mean it never closed
+SEEN_VALUES = 1000  # first/last fields remembered to recognise a record-like line
+
+
+def iter_rows(
+    lines: Iterable[str], delimiter: str, quoted: bool = True
+) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) for each non-blank record; CSV records may span lines.
+
+    A quoted CSV field that runs over lines which look like records of their own, or
+    to the end of the file, raises RunawayQuote (an unclosed quote would otherwise
+    swallow the rest of the file). quoted=False reads quote characters as text.
+    """
     if delimiter == "\t":
         # TSV is not quoted in practice ('"Hi" he said' is text): split, and only
         # unwrap a field that is quoted from end to end.
@@ -82,22 +101,63 @@ def iter_rows(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[
                 fields = line.split("\t")
                 yield lineno, [_unquote(f) for f in fields] if '"' in line else fields
         return
+    raw: list[str] = []  # the lines of the record being read
+
+    def feed() -> Iterator[str]:
+        for line in lines:
+            raw.append(line)
+            yield line + "\n"
+
+    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
+    seen_first: set[str] = set()
+    seen_last: set[str] = set()
     old_limit = csv.field_size_limit(MAX_LINE_CHARS)
     try:
-        reader = csv.reader((line + "\n" for line in lines), delimiter=delimiter)
+        reader = csv.reader(feed(), delimiter=delimiter, quoting=quoting)
         while True:
             start = reader.line_num + 1
+            raw.clear()
             try:
                 fields = next(reader)
             except StopIteration:
                 return
             except csv.Error as e:
+                if len(raw) > 1:  # a quoted field grew past the size limit
+                    raise RunawayQuote(start, len(raw)) from None
                 yield start, [f"\0{e}"]  # reported as a bad line by the caller
                 continue
+            if len(raw) > 1:
+                _check_quoted_lines(raw, delimiter, seen_first, seen_last, start)
+            elif len(fields) >= 2 and len(seen_first) < SEEN_VALUES:
+                seen_first.add(fields[0].strip())
+                seen_last.add(fields[-1].strip())
             if fields and any(f.strip() for f in fields):
                 yield start, fields
     finally:
         csv.field_size_limit(old_limit)
+
+
+def _check_quoted_lines(
+    raw: list[str], delimiter: str, seen_first: set[str], seen_last: set[str], start: int
+) -> None:
+    """Raise RunawayQuote if a record spanning `raw` lines only ended at the end of the
+    file inside its quote, or holds lines that look like records (a label seen before,
+    then the delimiter)."""
+    inside = raw[1:-1] if len(raw) > 2 else raw[1:]
+    record_like = 0
+    for line in inside:
+        if delimiter in line:
+            first, _, rest = line.partition(delimiter)
+            last = rest.rpartition(delimiter)[2]
+            if first.strip() in seen_first or last.strip() in seen_last:
+                record_like += 1
+                if record_like >= RUNAWAY_RECORDS:
+                    raise RunawayQuote(start, len(raw))
+    try:
+        list(csv.reader((line + "\n" for line in raw), delimiter=delimiter, strict=True))
+    except csv.Error as e:
+        if "end of data" in str(e):  # still inside the quote when the file ended
+            raise RunawayQuote(start, len(raw)) from None
 
 
 def _unquote(field: str) -> str:
@@ -224,11 +284,13 @@ def parse_delimited(
     fmt: str,
     label_column: int | str | None,
     source: str,
+    quoted: bool = True,
 ) -> tuple[list[str], list[str], Skips, str]:
-    """(texts, label strings, skipped lines, format) from the lines of a delimited file."""
+    """(texts, label strings, skipped lines, format) from the lines of a delimited file;
+    quoted=False reads CSV quote characters as text (RunawayQuote: see iter_rows)."""
     head = list(itertools.islice(lines, SAMPLE_ROWS))
     delimiter = {"tsv": "\t", "csv": ","}.get(fmt) or sniff_delimiter(head, suffix)
-    rows = iter_rows(itertools.chain(head, lines), delimiter)
+    rows = iter_rows(itertools.chain(head, lines), delimiter, quoted)
     sample = list(itertools.islice(rows, SAMPLE_ROWS))
     if not sample:
         raise NotDelimited("blank")
@@ -237,6 +299,8 @@ def parse_delimited(
     texts: list[str] = []
     labels: list[str] = []
     skips = Skips(source)
+    distinct: set[str] = set()
+    overflow_line = 0
     all_rows = itertools.chain(sample, rows)
     if layout.header:
         next(all_rows)
@@ -266,9 +330,17 @@ def parse_delimited(
         else:
             labels.append(label)
             texts.append(text)
-    distinct = set(labels)
-    if len(distinct) > MAX_CLASSES and len(distinct) > len(labels) // 2:
-        raise free_text_error(source, layout.label % layout.ncols, labels)
+            if label not in distinct:
+                distinct.add(label)
+                if len(distinct) == MAX_CLASSES + 1:
+                    overflow_line = lineno
+    if len(distinct) > MAX_CLASSES:  # the head looked like labels; the whole file does not
+        raise CorpusError(
+            f"{source}: column {layout.label % layout.ncols} has {len(distinct):,} different "
+            f"values in {len(labels):,} rows (the {MAX_CLASSES + 1}st first on line "
+            f"{overflow_line:,}): free text, not labels; a label column has at most "
+            f"{MAX_CLASSES} classes (choose it with label_column / --label-column)"
+        )
     return texts, labels, skips, "tsv" if delimiter == "\t" else "csv"
 
 
@@ -276,25 +348,52 @@ def sorted_names(names: Iterable[str]) -> list[str]:
     return sorted(set(names), key=label_sort_key)
 
 
-def class_folders(root: Path) -> list[Path]:
-    """The visible subfolders of `root`, sorted; CorpusError if there are none."""
+def inside(path: Path, root: Path) -> bool:
+    """Whether `path`, links followed, stays within the (resolved) folder `root`."""
     try:
-        entries = sorted(p for p in root.iterdir() if not p.name.startswith("."))
+        return path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a link loop, a vanished target
+        return False
+
+
+def _visible(folder: Path, root: Path, escaped: list[Path]) -> list[Path]:
+    """Sorted visible entries of `folder`; symbolic links leading out of `root` are
+    left out and added to `escaped` (a link to /etc must not bring its files in)."""
+    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    kept = []
+    for p in entries:
+        if p.is_symlink() and not inside(p, root):
+            escaped.append(p)
+        else:
+            kept.append(p)
+    return kept
+
+
+def class_folders(root: Path, escaped: list[Path] | None = None) -> list[Path]:
+    """The visible subfolders of `root`, sorted; CorpusError if there are none. Links
+    that lead out of `root` are skipped and listed in `escaped`."""
+    escaped = [] if escaped is None else escaped
+    try:
+        entries = _visible(root, root.resolve(), escaped)
     except OSError as e:
         raise CorpusError(f"{root}: cannot be read ({e.strerror or e})") from None
     folders = [p for p in entries if p.is_dir()]
     if not folders:
         what = "has files but no" if entries else "is empty: it has no"
+        links = f" ({len(escaped)} links out of it not followed)" if escaped else ""
         raise CorpusError(
-            f"{root}: folder {what} class subfolders; expected one subfolder per class "
-            f"(e.g. {root / 'pos'}/*.txt and {root / 'neg'}/*.txt)"
+            f"{root}: folder {what} class subfolders{links}; expected one subfolder per "
+            f"class (e.g. {root / 'pos'}/*.txt and {root / 'neg'}/*.txt)"
         )
     return folders
 
 
-def folder_files(folder: Path) -> list[Path]:
-    """Visible regular files directly inside `folder`, sorted."""
+def folder_files(folder: Path, root: Path | None = None, escaped: list[Path] | None = None):
+    """Visible regular files directly inside `folder`, sorted; with `root`, links that
+    lead out of it are skipped and listed in `escaped`."""
+    escaped = [] if escaped is None else escaped
     try:
-        return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file())
+        entries = _visible(folder, (root or folder).resolve(), escaped)
     except OSError:
         return []
+    return [p for p in entries if p.is_file()]

@@ -16,7 +16,7 @@ from functools import partial
 
 import numpy as np
 
-from rnnviz import blas, checkpoint
+from rnnviz import blas, budget, checkpoint
 from rnnviz.config import Config
 from rnnviz.language_model import RNNLanguageModel
 from rnnviz.parallel import BatchSplit, even_slices
@@ -133,6 +133,7 @@ class LanguageModelTrainer(TrainingRun):
         if len(self.train_ids) < 2:
             raise ValueError("the training text needs at least two tokens")
         V = self.tokenizer.vocab_size
+        budget.check_fits(config, V, V, 1, len(self.train_ids) + len(self.val_ids))
         self.token_counts = np.bincount(self.train_ids, minlength=V)
         self.token_counts[0] = 0
         self.model = model or RNNLanguageModel(
@@ -259,10 +260,16 @@ class LanguageModelTrainer(TrainingRun):
         total, correct, count = (sum(column) for column in zip(*sums, strict=True))
         return total / max(count, 1), correct / max(count, 1)
 
-    def report(self, **extra) -> dict:
-        """Final metrics of the model as it is now (the CLI's JSON line)."""
+    def report(self, max_seconds: float | None = None, **extra) -> dict:
+        """Final metrics of the model as it is now (the CLI's JSON line). With
+        `max_seconds`, the validation tail is cut to what takes about that long (from the
+        training speed); "report_sample" then says how many tokens were used."""
         val_loss = val_accuracy = None
-        if len(self.val_ids) >= 2:
+        limit = self._report_limit(max_seconds, self._x.shape[0] * self.config.bptt)
+        if limit is not None and len(self.val_ids) > 2 * limit + 1:
+            extra["report_sample"] = {"val_tokens": 2 * limit}  # all the time for one split
+            val_loss, val_accuracy = self.evaluate(self.val_ids[: 2 * limit + 1])
+        elif len(self.val_ids) >= 2:
             val_loss, val_accuracy = self.evaluate()
         recent = list(self._recent_losses)
         out = {

@@ -39,6 +39,7 @@ class Snapshot:
     best_val_loss: float | None = None  # best validation loss so far
     finished: bool = False  # the run reached its epoch budget or early-stopping point
     stop_reason: str = ""  # why it finished ("epochs", "early stopping", "non-finite loss")
+    diverged: bool = False  # the loss became NaN/inf or exploded: paused, with advice
     params: dict[str, np.ndarray] = field(default_factory=dict)  # read-only copies
     grads: dict[str, np.ndarray] = field(default_factory=dict)  # read-only copies (clipped)
     probe_ids: np.ndarray | None = None  # (P, T) token ids of the probe batch

@@ -12,14 +12,14 @@ import time
 
 import numpy as np
 
-from rnnviz import checkpoint
+from rnnviz import budget, checkpoint
 from rnnviz.config import Config
 from rnnviz.data import Corpus, stratified_split
 from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
 from rnnviz.model import RNNClassifier
 from rnnviz.snapshot import Snapshot
 from rnnviz.tokenizer import Tokenizer
-from rnnviz.training import TrainingRun, tune_process
+from rnnviz.training import TrainingRun, sample_indices, tune_process
 
 AUTO_MAXLEN_CAP = 100  # maxlen=0 means the longest training text, but at most this
 LIVE_FIELDS = (
@@ -76,6 +76,8 @@ class Trainer(TrainingRun):
         longest = max((len(s) for s in train_seqs), default=1)
         self.maxlen = config.maxlen or max(1, min(longest, AUTO_MAXLEN_CAP))
         self.train_lengths = np.array([len(s) for s in train_seqs], dtype=np.int64)
+        budget.check_fits(config, self.tokenizer.vocab_size, len(self.label_names),
+                          len(corpus.texts), self.maxlen)  # fmt: skip
         self.train_ids = self.tokenizer.padding(train_seqs, self.maxlen, truncating="pre")
         val_seqs = self.tokenizer.encode(val_texts)
         self.val_ids = self.tokenizer.padding(val_seqs, self.maxlen, truncating="pre")
@@ -210,10 +212,24 @@ class Trainer(TrainingRun):
         n = max(len(ids), 1)
         return total_loss / n, correct / n
 
-    def report(self, **extra) -> dict:
-        """Final metrics of the model as it is now (the CLI's JSON line)."""
-        train_loss, train_accuracy = self.evaluate(self.train_ids, self.train_labels)
-        val_loss, val_accuracy = self.evaluate() if len(self.val_ids) else (None, None)
+    def report(self, max_seconds: float | None = None, **extra) -> dict:
+        """Final metrics of the model as it is now (the CLI's JSON line). With
+        `max_seconds`, on random samples of each split sized from the training speed to
+        take about that long; "report_sample" then says how many examples were used."""
+        limit = self._report_limit(max_seconds, min(self.config.batch_size, len(self.train_ids)))
+        train = sample_indices(len(self.train_ids), limit, self.config.seed)
+        val = sample_indices(len(self.val_ids), limit, self.config.seed)
+        train_loss, train_accuracy = self.evaluate(self.train_ids[train], self.train_labels[train])
+        val_loss, val_accuracy = (
+            self.evaluate(self.val_ids[val], self.val_labels[val])
+            if len(self.val_ids)
+            else (None, None)
+        )
+        if isinstance(train, np.ndarray) or isinstance(val, np.ndarray):
+            extra["report_sample"] = {
+                "train_examples": len(self.train_ids[train]),
+                "val_examples": len(self.val_ids[val]),
+            }
         return {
             "train_loss": train_loss,
             "train_accuracy": train_accuracy,

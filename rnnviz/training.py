@@ -7,6 +7,8 @@ subclass brings its data and batches (`_step`), `evaluate`, and `epoch_progress`
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from contextlib import contextmanager
 
 import numpy as np
@@ -29,6 +31,23 @@ def tune_process(config: Config) -> None:
         blas.set_threads(config.blas_threads)
 
 
+# A loss this many times its untrained value (ln C, ln V), averaged over the last
+# EXPLOSION_WINDOW steps, has exploded even if it is still finite: pause as for NaN.
+EXPLOSION_FACTOR = 10.0
+EXPLOSION_WINDOW = 10
+
+
+REPORT_MIN_UNITS = 64  # a sampled closing evaluation still sees at least this many
+FORWARD_SPEEDUP = 2.0  # an evaluation pass is at least this much faster than a step
+
+
+def sample_indices(n: int, limit: int | None, seed: int) -> np.ndarray | slice:
+    """All of `n` rows (a slice), or a sorted random `limit` of them when there are more."""
+    if limit is None or n <= limit:
+        return slice(None)
+    return np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
+
+
 class TrainingRun:
     """Base of `Trainer` and `LanguageModelTrainer`; knows nothing of threads or Qt.
 
@@ -37,6 +56,7 @@ class TrainingRun:
     """
 
     live_fields: tuple[str, ...] = ()  # settings `update` may change during a run
+    updating = False  # True while the weights change: a step must not be cut off there
     probe_proba_limit: int | None = None  # larger probe probabilities stay out of snapshots
 
     def _start_run(self) -> None:
@@ -45,6 +65,8 @@ class TrainingRun:
         self.seconds = 0.0  # wall-clock seconds spent in training steps
         self.finished = False
         self.stop_reason = ""
+        self.diverged = False  # the loss became NaN/inf or exploded: paused with advice
+        self._window_losses: deque[float] = deque(maxlen=EXPLOSION_WINDOW)
         self.best_val_loss: float | None = None
         self.last_val: tuple[float, float] | None = None
         self._best_params: np.ndarray | None = None
@@ -81,17 +103,47 @@ class TrainingRun:
 
     def _apply_gradients(self, loss: float, grads, grad_norms: dict, lr: float):
         """Optimiser step, unless the loss or a gradient is not finite: then keep the
-        last good weights and finish with advice. Returns (global norm, clipped)."""
+        last good weights and finish with advice. A finite loss that has exploded (see
+        `explosion_bound`) finishes the same way. Returns (global norm, clipped)."""
         if np.isfinite(loss) and all(map(np.isfinite, grad_norms.values())):
-            self.optimizer.step(self.model.params, grads)
-            self._update_average()
+            self.updating = True  # a deadline (the CLI's --max-seconds) waits for this
+            try:
+                self.optimizer.step(self.model.params, grads)
+                self._update_average()
+            finally:
+                self.updating = False
+            self._check_explosion(loss, lr)
             return self.optimizer.last_norm, self.optimizer.last_clipped
-        self.finished = True
+        self.finished, self.diverged = True, True
         self.stop_reason = (
             f"loss became {loss} at step {self.step_count + 1}: lower the learning "
             f"rate (now {lr:g}) or turn on gradient clipping, then Reset"
         )
         return float("nan"), False
+
+    @property
+    def explosion_bound(self) -> float | None:
+        """EXPLOSION_FACTOR x the loss of a uniform guess: ln C for the softmax
+        classifier, ln V for the language model; None for the bounded tanh head."""
+        if self.config.task == "classify":
+            outputs = len(self.label_names) if self.config.head == "softmax" else 0
+        else:
+            outputs = self.model.sizes[0]
+        return EXPLOSION_FACTOR * math.log(outputs) if outputs >= 2 else None
+
+    def _check_explosion(self, loss: float, lr: float) -> None:
+        bound = self.explosion_bound
+        self._window_losses.append(float(loss))
+        if bound is None or len(self._window_losses) < EXPLOSION_WINDOW:
+            return
+        mean = sum(self._window_losses) / len(self._window_losses)
+        if mean > bound:
+            self.finished, self.diverged = True, True
+            self.stop_reason = (
+                f"loss exploded to {mean:.4g} (mean of the last {EXPLOSION_WINDOW} steps; "
+                f"untrained it is {bound / EXPLOSION_FACTOR:.3g}) at step {self.step_count + 1}: "
+                f"lower the learning rate (now {lr:g}) or turn on gradient clipping, then Reset"
+            )
 
     def _after_step(self, epoch_done: bool) -> tuple[float | None, float | None]:
         """Validation when due, and the epoch budget; returns (val_loss, val_accuracy)."""
@@ -169,6 +221,17 @@ class TrainingRun:
         if self._best_params is not None:
             self.model.params.flat[...] = self._best_params
 
+    def _report_limit(self, seconds: float | None, units_per_step: int) -> int | None:
+        """How many examples (classify) or tokens (lm) each split's closing evaluation may
+        take to end within about `seconds`, from the training speed; None: no limit."""
+        if seconds is None:
+            return None
+        if self.step_count and self.seconds > 0:
+            rate = FORWARD_SPEEDUP * self.step_count * units_per_step / self.seconds
+        else:
+            rate = float(units_per_step)  # not one step yet: keep it small
+        return max(REPORT_MIN_UNITS, int(seconds * rate / 2))  # two splits share the time
+
     # ------------------------------------------------------------------ control
     def _check_config(self, config: Config) -> None:
         """Reject settings this kind of run cannot take (raises ValueError)."""
@@ -239,5 +302,6 @@ class TrainingRun:
             best_val_loss=self.best_val_loss,
             finished=self.finished,
             stop_reason=self.stop_reason,
+            diverged=self.diverged,
             **arrays,
         )

@@ -15,7 +15,7 @@ from rnnviz.trainer import Trainer
 from tests.test_cli import cli
 
 RECALL = "sample:recall?length=12&n=200"
-TIMING = ("seconds", "train_seconds", "tokens_per_second", "saved_experiment")
+TIMING = ("seconds", "train_seconds", "tokens_per_second", "report_seconds", "saved_experiment")
 
 
 def test_round_trip_keeps_every_field():
@@ -62,8 +62,9 @@ def test_bad_files_say_what_is_wrong(text, message):
 
 
 def test_non_finite_and_multiline_values_are_valid_toml():
-    for value in (math.inf, -math.inf, 1e300, 5e-324, 0.1 + 0.2):
-        assert experiment.loads(f"[config]\nclip_value = {experiment._value(value)}\n")
+    for value in (math.inf, -math.inf, 1e300, 5e-324, 0.1 + 0.2, 1e-05):
+        assert experiment.tomllib.loads(f"x = {experiment._value(value)}")["x"] == value
+    assert math.isnan(experiment.tomllib.loads(f"x = {experiment._value(math.nan)}")["x"])
     text = "a\nb'''c\x7f"
     assert experiment.loads(f"[lesson]\nnote = {experiment._value(text)}\n").note == text
 

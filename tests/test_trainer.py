@@ -80,16 +80,34 @@ def test_snapshot_arrays_are_read_only_copies():
 
 
 def test_nan_loss_stops_with_advice_and_keeps_finite_weights():
-    config = Config(lr=1e38, clip="none", optimizer="sgd", epochs=0)
+    config = Config(lr=1.0, clip="none", optimizer="sgd", epochs=0)
     trainer = Trainer(separable_corpus(), config)
-    for _ in range(50):
+    trainer.model.params["b_out"][0] = np.inf  # as if a weight had overflowed: NaN loss
+    kept = trainer.model.params.flat.copy()
+    snap = trainer.step()
+    assert snap.finished and snap.diverged and not snap.finite
+    assert "lower the learning rate" in snap.stop_reason
+    assert f"step {snap.step}" in snap.stop_reason
+    np.testing.assert_array_equal(trainer.model.params.flat, kept)  # the NaN step not taken
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_a_finite_loss_that_explodes_pauses_like_nan(optimizer):
+    """lr 50 with clipping off: the loss climbs to hundreds of nats without overflowing."""
+    trainer = Trainer(separable_corpus(), Config(lr=50, clip="none", optimizer=optimizer, epochs=0))
+    for _ in range(100):
         snap = trainer.step()
         if snap.finished:
             break
-    assert snap.finished and not snap.finite
-    assert "lower the learning rate" in snap.stop_reason
-    assert f"step {snap.step}" in snap.stop_reason
-    assert all(np.isfinite(v).all() for v in trainer.model.params.values())
+    assert snap.finished and snap.diverged and snap.finite
+    assert snap.step <= 20, "caught within a few steps of exploding"
+    assert "exploded" in snap.stop_reason and "lower the learning rate" in snap.stop_reason
+    assert trainer.explosion_bound == pytest.approx(10 * np.log(2))
+
+
+def test_normal_training_never_counts_as_exploded():
+    _, snaps = run(Config(epochs=0, batch_size=1, lr=0.05), 400)  # noisy, one text a step
+    assert not any(s.diverged for s in snaps)
 
 
 def test_early_stopping_restores_best_weights():

@@ -377,7 +377,12 @@ class ControlsPanel(QWidget):
         changed = {k: v for k, v in values.items() if getattr(self._config, k) != v}
         if not changed:
             return
-        self._config = self._config.replace(**changed)
+        try:
+            self._config = self._config.replace(**changed)
+        except ValueError as exc:  # a combination Config refuses: say so, change nothing
+            self.banner_label.setText(f"Not applied: {exc}")
+            self.banner.setVisible(True)
+            return
         # The running trainer's task decides (the lm-only fields are kept for the next
         # language-model run when a classifier runs; their rows are hidden then).
         fields = LIVE_FIELDS.get(self._applied.task, CLASSIFY_LIVE_FIELDS)

@@ -27,6 +27,7 @@ from rnnviz.insight import confusion_matrix, misclassified
 UPDATE_SECONDS = 1.0
 MAX_ROWS = 200  # misclassified texts listed
 MAX_CLASSES = 20  # cells get a count label up to this many classes
+MAX_SHOWN = 30  # the matrix shows this many most frequent classes, the rest as "other"
 CHUNK = 512
 
 
@@ -43,7 +44,9 @@ class ErrorsPanel(ModelView):
         self.ids = np.zeros((0, 0), np.int64)
         self.labels = np.zeros(0, np.int64)
         self.texts: list[str] = []
-        self.matrix: np.ndarray | None = None
+        self.matrix: np.ndarray | None = None  # (k, k) counts over the classes shown
+        self._bucket = np.zeros(0, np.int64)  # class id -> row/column of the matrix
+        self._axis_names: list[str] = []
         self._cell_texts: list[pg.TextItem] = []
 
         self.summary = QLabel("<i>Load a corpus with a validation split to start.</i>")
@@ -95,7 +98,15 @@ class ErrorsPanel(ModelView):
         self.class_names = list(class_names)
         self.ids, self.labels, self.texts = np.asarray(ids), np.asarray(labels), list(texts)
         self.matrix, self._model = None, None
-        C = len(self.class_names)
+        # Many classes: the most frequent ones and an "other" bucket, never a C x C array.
+        counts = np.bincount(self.labels, minlength=len(self.class_names))
+        shown = np.sort(np.argsort(-counts, kind="stable")[:MAX_SHOWN])
+        self._bucket = np.full(len(self.class_names), len(shown), np.int64)
+        self._bucket[shown] = np.arange(len(shown))
+        self._axis_names = [self.class_names[i] for i in shown]
+        if len(shown) < len(self.class_names):
+            self._axis_names.append("other")
+        C = len(self._axis_names)
         for item in self._cell_texts:
             self.plot.removeItem(item)
         self._cell_texts = []
@@ -106,7 +117,7 @@ class ErrorsPanel(ModelView):
                     item.setPos(c + 0.5, r + 0.5)
                     self.plot.addItem(item)
                     self._cell_texts.append(item)
-        ticks = [[(i + 0.5, n[:12]) for i, n in enumerate(self.class_names)], []]
+        ticks = [[(i + 0.5, n[:12]) for i, n in enumerate(self._axis_names)], []]
         self.plot.getAxis("left").setTicks(ticks)
         self.plot.getAxis("bottom").setTicks(ticks)
         self.plot.setRange(xRange=(0, max(C, 1)), yRange=(0, max(C, 1)), padding=0)
@@ -130,9 +141,10 @@ class ErrorsPanel(ModelView):
         if not np.all(np.isfinite(proba)):
             self.summary.setText("The weights diverged: no predictions (Reset).")
             return
-        C = len(self.class_names)
+        C = len(self._axis_names)
         predicted = proba.argmax(axis=1)
-        self.matrix = m = confusion_matrix(self.labels, predicted, C)
+        bucket = self._bucket
+        self.matrix = m = confusion_matrix(bucket[self.labels], bucket[predicted], C)
         share = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
         self.image.setImage(share, autoLevels=False, levels=(0, 1))
         self.image.setRect(0, 0, C, C)
@@ -141,10 +153,15 @@ class ErrorsPanel(ModelView):
             item.setText(str(m[r, c]))
             item.setColor((255, 255, 255) if share[r, c] > 0.6 else (0, 0, 0))
         wrong = misclassified(self.labels, proba)
+        accuracy = float(np.mean(predicted == self.labels))
+        others = len(self.class_names) - len(self._axis_names) + 1
+        note = (f" The matrix shows the {MAX_SHOWN} most frequent of {len(self.class_names):,} "
+                f"classes; the other {others:,} are pooled as \"other\"."
+                if self._axis_names[-1:] == ["other"] else "")  # fmt: skip
         self.summary.setText(
-            f"Step {self._step:,}: validation accuracy <b>{np.trace(m) / m.sum():.1%}</b> on "
+            f"Step {self._step:,}: validation accuracy <b>{accuracy:.1%}</b> on "
             f"{m.sum():,} texts; {len(wrong):,} wrong (most confident first). "
-            "Click one to load it into the prediction box."
+            f"Click one to load it into the prediction box.{note}"
         )
         self._fill_table(wrong[:MAX_ROWS], predicted, proba)
 
