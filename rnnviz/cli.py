@@ -11,6 +11,8 @@ import threading
 import time
 from dataclasses import replace
 
+import numpy as np
+
 from rnnviz import checkpoint, experiment
 from rnnviz.config import DEFAULT_LR, Config
 from rnnviz.data import CorpusError, load_corpus
@@ -371,8 +373,6 @@ def cmd_generate(args) -> int:
 
 
 def cmd_dynamics(args) -> int:
-    import numpy as np  # (main's merge of harden-core and dynamics lost this import)
-
     from rnnviz import blas
     from rnnviz.dynamics import analyse_model
 
