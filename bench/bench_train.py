@@ -1,10 +1,11 @@
 """Training-step throughput of the NumPy core, side by side with PyTorch CPU.
 
-    python bench/bench_train.py [--seconds 3] [--sizes small,large,interactive]
+    python bench/bench_train.py [--seconds 3] [--sizes small,large,interactive] [--cell gru]
 
 For each size it times full training steps (forward, BPTT, Adam update with global
 norm clipping) of rnnviz's RNNClassifier and of the same model in PyTorch (nn.Embedding
-+ nn.RNN + nn.Linear + cross-entropy + Adam + clip_grad_norm_), in this same run, and
++ nn.RNN, nn.GRU or nn.LSTM (--cell) + nn.Linear + cross-entropy + Adam +
+clip_grad_norm_), in this same run, and
 prints both and their ratio: absolute times on a shared machine are noisy, ratios much
 less so. It also measures the machine's float32 matmul rate and how much of it the
 core's step reaches: the matmul FLOPs of the standard step (what PyTorch computes) per
@@ -27,6 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rnnviz import Adam, RNNClassifier, blas, memory
+from rnnviz.cells import CELLS, GATES
 from rnnviz.parallel import BatchSplit
 
 SIZES = {  # V, D, H, B, T
@@ -77,13 +79,15 @@ def timed(steps: list, seconds: float, min_blocks: int = 5, settle: float = 0.0)
     return [float(np.median(record)) for record in blocks]
 
 
-def step_flops(V, D, H, B, T, C=NUM_CLASSES, input_rows=None) -> float:
-    """Matmul FLOPs of one training step (forward + backward). The input projection, its
-    weight gradient and the input gradient are over `input_rows` rows (default B*T)."""
+def step_flops(V, D, H, B, T, C=NUM_CLASSES, input_rows=None, gates=1) -> float:
+    """Matmul FLOPs of one training step (forward + backward) of a cell with `gates` gate
+    blocks. The input projection, its weight gradient and the input gradient are over
+    `input_rows` rows (default B*T)."""
     rows = B * T if input_rows is None else input_rows
-    recurrent = 2 * B * T * H * H * 3  # h W_h, dh W_h^T, dW_h
+    G = gates
+    recurrent = 2 * B * T * H * G * H * 3  # h W_h, dh W_h^T, dW_h
     head = 2 * B * H * C * 3
-    return float(recurrent + 2 * rows * D * H * 3 + head)
+    return float(recurrent + 2 * rows * D * G * H * 3 + head)
 
 
 def matmul_rate(seconds: float) -> float:
@@ -96,11 +100,11 @@ def matmul_rate(seconds: float) -> float:
     return 2 * n**3 / t
 
 
-def numpy_step(V, D, H, B, T, seed=0, batch_threads=1):
+def numpy_step(V, D, H, B, T, seed=0, batch_threads=1, cell="rnn"):
     rng = np.random.default_rng(seed)
     ids = rng.integers(1, V, size=(B, T))
     labels = rng.integers(0, NUM_CLASSES, size=B)
-    model = RNNClassifier(V, D, H, NUM_CLASSES, dtype=np.float32, seed=seed)
+    model = RNNClassifier(V, D, H, NUM_CLASSES, dtype=np.float32, seed=seed, cell=cell)
     opt = Adam(lr=1e-3, clip_norm=5.0)
     run = BatchSplit(model, batch_threads) if batch_threads > 1 else model
 
@@ -124,7 +128,7 @@ def input_note(name, step, sizes) -> str | None:
             "FLOPs done")  # fmt: skip
 
 
-def torch_step(V, D, H, B, T, seed=0):
+def torch_step(V, D, H, B, T, seed=0, cell="rnn"):
     import torch
 
     torch.manual_seed(seed)
@@ -132,7 +136,10 @@ def torch_step(V, D, H, B, T, seed=0):
     ids = torch.from_numpy(rng.integers(1, V, size=(B, T)))
     labels = torch.from_numpy(rng.integers(0, NUM_CLASSES, size=B))
     emb = torch.nn.Embedding(V, D, padding_idx=0)
-    rnn = torch.nn.RNN(D, H, nonlinearity="tanh", batch_first=True)
+    if cell == "rnn":
+        rnn = torch.nn.RNN(D, H, nonlinearity="tanh", batch_first=True)
+    else:
+        rnn = {"gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell](D, H, batch_first=True)
     lin = torch.nn.Linear(H, NUM_CLASSES)
     params = [*emb.parameters(), *rnn.parameters(), *lin.parameters()]
     opt = torch.optim.Adam(params, lr=1e-3)
@@ -159,6 +166,7 @@ def main() -> int:
         "--split", action="store_true",
         help="NumPy: split each batch over the threads (rnnviz.parallel), one BLAS thread each",
     )  # fmt: skip
+    parser.add_argument("--cell", choices=CELLS, default="rnn", help="recurrent cell")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     blas.set_threads(args.threads)
@@ -177,8 +185,8 @@ def main() -> int:
     batch_threads = args.threads if args.split else 1
     mode = f"batch split in {batch_threads}" if args.split else "BLAS"
     load = os.getloadavg()[0]
-    print(f"numpy {np.__version__}, torch {torch_version or 'not installed'}, "
-          f"threads {blas.get_threads()} ({mode}), load average {load:.2f}")  # fmt: skip
+    print(f"numpy {np.__version__}, torch {torch_version or 'not installed'}, cell "
+          f"{args.cell}, threads {blas.get_threads()} ({mode}), load {load:.2f}")  # fmt: skip
     if args.split:
         blas.set_threads(1)
     print(f"float32 matmul rate (1024^3): {rate / 1e9:.1f} GFLOP/s")
@@ -187,15 +195,15 @@ def main() -> int:
     results, notes = [], []
     for name in args.sizes.split(","):
         sizes = SIZES[name]
+        mine = numpy_step(*sizes, batch_threads=batch_threads, cell=args.cell)
         if torch:
-            mine = numpy_step(*sizes, batch_threads=batch_threads)
-            ours, theirs = timed([mine, torch_step(*sizes)], args.seconds, settle=settle)
+            theirs_step = torch_step(*sizes, cell=args.cell)
+            ours, theirs = timed([mine, theirs_step], args.seconds, settle=settle)
         else:
-            mine = numpy_step(*sizes, batch_threads=batch_threads)
             (ours,), theirs = timed([mine], args.seconds), float("nan")
-        efficiency = step_flops(*sizes) / ours / rate
+        efficiency = step_flops(*sizes, gates=GATES[args.cell]) / ours / rate
         results.append(
-            dict(size=name, sizes=sizes, numpy_seconds=ours, torch_seconds=theirs,
+            dict(size=name, cell=args.cell, sizes=sizes, numpy_seconds=ours, torch_seconds=theirs,
                  speedup=theirs / ours, matmul_efficiency=efficiency)
         )  # fmt: skip
         print(f"{name:12s} {sizes!s:>22s} {ours * 1e6:10.0f}us {theirs * 1e6:10.0f}us "

@@ -14,8 +14,8 @@ from rnnviz.options import add_setting_options, given_settings
 PROCESS_T0 = time.perf_counter()
 SWITCH_INTERVAL = 0.0005  # seconds
 # --panel choices: gui.window.PANELS (tested equal), listed here so --help needs no Qt.
-PANEL_CHOICES = ("network", "corpus", "why", "gradient_flow", "neurons", "projection",
-                 "state_space", "errors", "compare")  # fmt: skip
+PANEL_CHOICES = ("network", "corpus", "why", "gradient_flow", "gates", "neurons",
+                 "projection", "state_space", "errors", "compare")  # fmt: skip
 
 
 def window_size(text: str) -> tuple[int, int]:

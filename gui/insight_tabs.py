@@ -18,6 +18,7 @@ from gui.eval_data import EvalData
 from gui.movie import MovieRecorder
 from gui.panels.compare import ComparePanel, settings_of
 from gui.panels.errors import ErrorsPanel
+from gui.panels.gates import GatesPanel
 from gui.panels.gradient_flow import GradientFlowPanel
 from gui.panels.neurons import NeuronsPanel
 from gui.panels.projection import ProjectionPanel
@@ -29,6 +30,7 @@ from gui.tasks import visible_token
 INSIGHT_TABS = {
     "why": "Why",
     "gradient_flow": "Gradient flow",
+    "gates": "Gates",
     "neurons": "Neurons",
     "projection": "Projection",
     "state_space": "State space",
@@ -52,6 +54,7 @@ class InsightViews(QObject):
 
         self.salience = SaliencePanel()
         self.gradient_flow = GradientFlowPanel()
+        self.gates = GatesPanel()
         self.neurons = NeuronsPanel()
         self.projection = ProjectionPanel()
         self.state_space = StateSpacePanel()
@@ -60,6 +63,7 @@ class InsightViews(QObject):
         self.panels = {
             "why": self.salience,
             "gradient_flow": self.gradient_flow,
+            "gates": self.gates,
             "neurons": self.neurons,
             "projection": self.projection,
             "state_space": self.state_space,
@@ -115,18 +119,21 @@ class InsightViews(QObject):
             self.errors.set_data(info.label_names, np.zeros((0, info.maxlen), np.int64),
                                  np.zeros(0, np.int64), [])  # fmt: skip
         self.gradient_flow.clear()
+        self.gates.set_vocabulary(info.words, info.probe_texts)
         self.compare.new_run(settings_of(info.config, info.source))
 
     def on_frame(self, frame) -> None:
         """Every frame from the worker: cheap recording only."""
         if frame.captured:
             self.gradient_flow.record(frame.snapshot)
+            self.gates.record(frame.snapshot)
         self.compare.add_rows(frame.rows, frame.val_rows)
 
     def update_snapshot(self, snapshot) -> None:
         """A new captured snapshot at redraw time: update the visible views."""
         self.last_snapshot = snapshot
         self.gradient_flow.redraw()
+        self.gates.redraw()
         self.compare.redraw()
         for view in self._model_views:
             if view.isVisible():

@@ -56,6 +56,9 @@ class RunInfo:
     eval_data: EvalData | None = None  # classify: validation split + sample, for insight views
     truncated_texts: int = 0  # texts (train + validation) longer than maxlen
     truncated_tokens: int = 0  # tokens max length drops from their start
+    # classify: validation accuracy of the reference models, {name: accuracy}
+    # ("majority class", "bag of words"; rnnviz/baselines.py), drawn on the accuracy plot
+    baselines: dict[str, float] = field(default_factory=dict)
 
     @property
     def task(self) -> str:
@@ -115,7 +118,7 @@ def run_info(trainer, corpus) -> RunInfo:
         source=str(corpus.source),
         warnings=list(corpus.warnings),
         label_names=names,
-        class_counts=dict(corpus.class_counts()),
+        class_counts=dict(trainer.corpus.class_counts()),  # with config.label_names applied
         num_texts=len(corpus.texts),
         num_train=len(trainer.train_ids),
         num_val=len(trainer.val_ids),
@@ -134,7 +137,15 @@ def run_info(trainer, corpus) -> RunInfo:
         eval_data=eval_data(trainer),
         truncated_texts=int(getattr(trainer, "truncated_texts", 0)),
         truncated_tokens=int(getattr(trainer, "truncated_tokens", 0)),
+        baselines=baseline_lines(trainer),
     )
+
+
+def baseline_lines(trainer) -> dict[str, float]:
+    """{label: validation accuracy} of the majority class and the bag of words."""
+    found = trainer.baselines
+    lines = {"majority class": found.majority, "bag of words": found.bag_of_words}
+    return {name: float(v) for name, v in lines.items() if v is not None}
 
 
 def lm_run_info(trainer, corpus) -> RunInfo:
@@ -474,6 +485,7 @@ class TrainingWorker(QObject):
         from dataclasses import replace
 
         from rnnviz.snapshot import frozen_copy
+        from rnnviz.training import cell_arrays
 
         t = self.trainer
         with np.errstate(all="ignore"):
@@ -492,6 +504,8 @@ class TrainingWorker(QObject):
             probe_ids=frozen_copy(t.probe_ids),
             probe_hidden=frozen_copy(probe.hidden),
             probe_proba=frozen_copy(probe.proba),
+            cell=getattr(t.model, "cell", "rnn"),
+            **cell_arrays(t.model),
         )
 
     def _set_running(self, running: bool) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnviz.cells import cell_shapes
 from rnnviz.config import Config
 from rnnviz.model import PARAM_NAMES, RNNClassifier
 from rnnviz.tokenizer import Tokenizer
@@ -52,6 +53,7 @@ def save(
         "version": FORMAT_VERSION,
         "task": config.task,
         "head": getattr(model, "head", "softmax"),
+        "cell": getattr(model, "cell", "rnn"),
         "mask_padding": bool(model.mask_padding),
         "config": config.to_dict(),
         "tokenizer": tokenizer.to_dict(),
@@ -213,21 +215,26 @@ def _build(path: Path, header: dict, arrays: dict) -> Checkpoint:
             f"{path}: embedding has {V} rows but the vocabulary has {tokenizer.vocab_size} words"
         )
     label_names = list(header.get("label_names", []))
+    # Files written before gated cells name no cell: they hold the tanh RNN.
+    cell = header.get("cell", config.cell)
     try:
+        config = config.replace(cell=cell)
         if config.task == "lm":
             from rnnviz.language_model import RNNLanguageModel
 
-            model = RNNLanguageModel.from_params(arrays, mask_padding=header["mask_padding"])
+            model = RNNLanguageModel.from_params(
+                arrays, mask_padding=header["mask_padding"], cell=cell
+            )
         else:
             model = RNNClassifier.from_params(
-                arrays, head=header.get("head", "softmax"), mask_padding=header["mask_padding"]
+                arrays, header.get("head", "softmax"), header["mask_padding"], cell
             )
             if model.sizes[3] != len(label_names):
                 raise CheckpointError(
                     f"{path}: output layer has {model.sizes[3]} classes but "
                     f"{len(label_names)} label names"
                 )
-        _check_shapes(model.params)
+        _check_shapes(model.params, cell)
     except (ValueError, KeyError) as exc:
         if isinstance(exc, CheckpointError):
             raise
@@ -235,10 +242,13 @@ def _build(path: Path, header: dict, arrays: dict) -> Checkpoint:
     return Checkpoint(model, tokenizer, config, label_names, dict(header.get("meta", {})))
 
 
-def _check_shapes(params: dict) -> None:
+def _check_shapes(params: dict, cell: str) -> None:
     D = params["embedding"].shape[1]
-    D2, H = params["W"].shape
-    if D2 != D or params["W_h"].shape != (H, H) or params["b_h"].shape != (H,):
-        raise ValueError("embedding, W, W_h and b_h shapes disagree")
+    H = params["W_h"].shape[0]
+    if params["W_h"].ndim != 2 or params["W"].ndim != 2:
+        raise ValueError("W and W_h must be matrices")
+    expected = cell_shapes(cell, D, H)
+    if any(params[name].shape != shape for name, shape in expected.items()):
+        raise ValueError(f"embedding, W, W_h and b_h shapes disagree (cell {cell})")
     if params["W_out"].shape[0] != H or params["b_out"].shape != (params["W_out"].shape[1],):
         raise ValueError("W_out and b_out shapes disagree with the hidden size")

@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from rnnviz import checkpoint, experiment
-from rnnviz.config import DEFAULT_LR, Config
+from rnnviz.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, Config
 from rnnviz.data import CorpusError, load_corpus
 from rnnviz.lm_trainer import LM_DEFAULTS, LM_PRESETS
 from rnnviz.options import add_experiment_options, add_setting_options, given_settings
@@ -90,6 +90,8 @@ def config_from_args(args) -> Config:
     if "lr" not in given:  # the optimiser's own default (the language model's for Adam)
         lm_lr = values.get("lr") if optimizer == "adam" else None
         values["lr"] = lm_lr or DEFAULT_LR[optimizer]
+    if task == "classify":  # the optimiser's own decay (AdamW's; none for SGD)
+        values["weight_decay"] = DEFAULT_WEIGHT_DECAY[optimizer]
     return checked_config(lambda: Config(**(values | given)))
 
 
@@ -289,6 +291,8 @@ def run_training(trainer, args, stop: StopRequest, exp: experiment.Experiment | 
               "(Ctrl-C again to quit at once)", file=sys.stderr)  # fmt: skip
     if trainer.diverged:  # NaN, or a finite loss that exploded: nothing worth keeping
         raise UsageError(trainer.stop_reason)
+    if config.keep_best and not trainer.holds_best:  # stopped early (time, Ctrl-C)
+        trainer.restore_best()
     return tokens
 
 

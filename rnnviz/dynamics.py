@@ -79,15 +79,26 @@ def generic_steps(step: StepFn) -> StepFunctions:
 def step_functions(model) -> StepFunctions:
     """The step and Jacobian of a model's recurrent cell, input held fixed.
 
-    The tanh RNN's are analytic; a model whose cell is anything else supplies its own
-    step as `model.state_step(h (N, H), x (D,)) -> (N, H)` and gets a finite-difference
-    Jacobian.
+    The tanh RNN's and the GRU's are analytic (rnnviz.cells: `step`, `step_jacobian`);
+    an LSTM's state is [h, c] (2H numbers), which the H-dimensional views here do not
+    take: a clear ValueError. Any other model supplies its own step as
+    `model.state_step(h (N, H), x (D,)) -> (N, H)` and gets a finite-difference Jacobian.
     """
     cell = getattr(model, "cell", "rnn")
     if cell in ("rnn", None):
         p = model.params
         return tanh_rnn_steps(p["W"], p["W_h"], p["b_h"])
     state_step = getattr(model, "state_step", None)
+    if cell == "gru" and state_step is None:
+        from rnnviz.cells import gru
+
+        p64 = {name: np.asarray(value, np.float64) for name, value in model.params.items()}
+        return StepFunctions(
+            lambda h, x: gru.step(p64, h, np.asarray(x, np.float64)),
+            lambda h, x: gru.step_jacobian(p64, h, np.asarray(x, np.float64)),
+        )
+    if cell == "lstm" and state_step is None:
+        raise ValueError("the state space of an LSTM ([h, c], 2H numbers) is not supported yet")
     if state_step is None:
         raise ValueError(f"no step function for cell {cell!r}: give the model a state_step")
     return generic_steps(lambda h, x: np.asarray(state_step(h, x), np.float64))

@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from rnnviz.config import Config
+from rnnviz.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, Config
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -60,13 +60,17 @@ class Experiment:
         return [c.changes for c in self.changes if c.step == step]
 
 
-def base_config(task: str) -> Config:
-    """The defaults that fields missing from a file take: the task's own."""
-    if task == "lm":
+def base_config(settings: dict) -> Config:
+    """The defaults that fields missing from a file take: the task's own, and for a
+    classifier the optimiser's learning rate and decay (as `train` picks them)."""
+    if settings.get("task") == "lm":
         from rnnviz.lm_trainer import lm_defaults
 
         return lm_defaults()
-    return Config()
+    optimizer = settings.get("optimizer", "adam")
+    if optimizer not in DEFAULT_LR:
+        return Config()  # the bad name is reported by the settings' own check
+    return Config(lr=DEFAULT_LR[optimizer], weight_decay=DEFAULT_WEIGHT_DECAY[optimizer])
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -83,7 +87,7 @@ def loads(text: str, name: str = "experiment") -> Experiment:
     settings = _table(doc, "config", name)
     _check_names(settings, CONFIG_FIELDS, f"{name}: [config]")
     try:
-        config = base_config(settings.get("task", "classify")).replace(**settings)
+        config = base_config(settings).replace(**settings)
     except (TypeError, ValueError) as exc:
         raise ExperimentError(f"{name}: [config]: {exc}") from None
     changes = []

@@ -1,4 +1,4 @@
-"""The RNN language model: embedding -> tanh RNN -> dense head on *every* state.
+"""The language model: embedding -> recurrent cell -> dense head on *every* state.
 
 Next-token prediction, as in min-char-rnn and char-rnn: the state h_t predicts token
 t+1. Same layers and parameter layout as the classifier (the head has V outputs);
@@ -8,16 +8,13 @@ samples text from a trained model one step at a time.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from rnnviz.init import init_recurrent
-from rnnviz.layers import RNN, Dense, Embedding
+from rnnviz.cells import cell_module
 from rnnviz.losses import softmax, softmax_cross_entropy
-from rnnviz.model import PARAM_NAMES, param_shapes
-from rnnviz.params import ParamDict
+from rnnviz.model_base import RecurrentModel
 from rnnviz.tokenizer import PAD_ID, UNK_ID
 
 
@@ -32,8 +29,8 @@ class LMForwardResult:
         return self.proba
 
 
-class RNNLanguageModel:
-    """Predicts the next token from every hidden state of the RNN.
+class RNNLanguageModel(RecurrentModel):
+    """Predicts the next token from every state of the recurrent cell.
 
     Parameters
     ----------
@@ -43,9 +40,10 @@ class RNNLanguageModel:
     seed : seeds the initialisation (and the dropout masks).
     init : "xavier" (default), "uniform" (the seed's), or "orthogonal".
     recurrent_gain : multiplies W_h after init (see rnnviz.init.init_recurrent).
+    cell : "rnn" (the seed's tanh RNN), "gru" or "lstm".
+    gate_init, t_max : a gated cell's biases: "chrono" over t_max steps (the BPTT
+        window), or "zero".
     """
-
-    head = "softmax"
 
     def __init__(
         self,
@@ -57,49 +55,27 @@ class RNNLanguageModel:
         seed: int = 0,
         init: str = "xavier",
         recurrent_gain: float = 1.0,
+        cell: str = "rnn",
+        gate_init: str = "chrono",
+        t_max: int = 64,
     ) -> None:
         if vocab_size < 3:
             raise ValueError(f"a language model needs at least one real token; V={vocab_size}")
-        self.mask_padding = mask_padding
-        shapes = param_shapes(vocab_size, embed_dim, hidden_size, vocab_size)
-        self.params = ParamDict.allocate(shapes, np.dtype(dtype))
-        self.grads = self.params.zeros_like()
-        init_recurrent(self.params, init, np.random.default_rng(seed), recurrent_gain)
-        self._setup(seed)
-
-    def _setup(self, seed: int = 0) -> None:
-        self.embedding = Embedding(self.params, self.grads)
-        self.rnn = RNN(self.params, self.grads)
-        self.dense = Dense(self.params, self.grads)
-        self.last_state: np.ndarray | None = None  # (B, H) state after the last step run
-        self.rng = np.random.default_rng(seed + 7)  # dropout masks
+        sizes = (vocab_size, embed_dim, hidden_size, vocab_size)
+        super().__init__(
+            sizes, cell, mask_padding, dtype, seed, init, recurrent_gain, gate_init, t_max
+        )
 
     @classmethod
-    def from_params(cls, params: dict, mask_padding: bool = True) -> RNNLanguageModel:
-        """A model holding copies of `params` (a checkpoint's or a snapshot's arrays)."""
-        missing = [name for name in PARAM_NAMES if name not in params]
-        if missing:
-            raise ValueError(f"parameters missing: {', '.join(missing)}")
-        V = np.shape(params["embedding"])[0]
-        if np.shape(params["W_out"])[1:] != (V,):
+    def from_params(
+        cls, params: dict, mask_padding: bool = True, cell: str | None = None
+    ) -> RNNLanguageModel:
+        """A model holding copies of `params` (a checkpoint's or a snapshot's arrays); the
+        cell is read from the shapes unless given."""
+        V = np.shape(params["embedding"])[0] if "embedding" in params else 0
+        if "W_out" in params and np.shape(params["W_out"])[1:] != (V,):
             raise ValueError(f"a language model's head must have V={V} outputs")
-        model = cls.__new__(cls)
-        model.mask_padding = mask_padding
-        model.params = ParamDict.from_arrays({k: params[k] for k in PARAM_NAMES})
-        model.grads = model.params.zeros_like()
-        model._setup()
-        return model
-
-    def replica(self) -> RNNLanguageModel:
-        """A model sharing this one's parameter arrays, with its own gradient buffer,
-        layer caches and dropout generator: one per thread in rnnviz.parallel."""
-        twin = type(self).__new__(type(self))
-        twin.mask_padding = self.mask_padding
-        twin.params = self.params
-        twin.grads = self.params.zeros_like()
-        twin._setup()
-        twin.rng = np.random.default_rng(self.rng.integers(2**63))
-        return twin
+        return cls._from_arrays(params, cell, mask_padding=mask_padding)
 
     @staticmethod
     def loss_share(ids: np.ndarray, targets: np.ndarray) -> int:
@@ -119,55 +95,22 @@ class RNNLanguageModel:
     def sizes(self) -> tuple[int, int, int]:
         """(V, D, H)."""
         V, D = self.params["embedding"].shape
-        return V, D, self.params["W_h"].shape[0]
+        return V, D, self.hidden_size
 
     # ------------------------------------------------------------------ forward
-    def _check(self, ids: np.ndarray) -> np.ndarray:
-        ids = np.asarray(ids)
-        if ids.ndim != 2:
-            raise ValueError(f"ids must be a (batch, time) array; got shape {ids.shape}")
-        V = self.params["embedding"].shape[0]
-        if ids.size and (ids.min() < 0 or ids.max() >= V):
-            raise ValueError(f"token ids must be in [0, {V}); got {ids.min()}..{ids.max()}")
-        return ids
-
-    def _dropout_mask(self, shape: tuple, rate: float, dtype) -> np.ndarray | None:
-        """Inverted dropout: 0 with probability `rate`, else 1 / (1 - rate).
-
-        One random byte per element (2.5x faster than float draws; a mask is drawn every
-        step): `rate` is rounded to a multiple of 1/256, the scale uses the rounded rate.
-        """
-        cut = round(rate * 256)
-        if cut <= 0:
-            return None
-        random_bytes = np.frombuffer(self.rng.bytes(math.prod(shape)), np.uint8)
-        keep = random_bytes.reshape(shape) >= cut
-        mask = np.empty(shape, dtype)
-        np.multiply(keep, dtype.type(256 / (256 - cut)), out=mask)
-        return mask
-
     def _run(
         self, ids: np.ndarray, h0, dropout: float = 0.0, output_dropout: float = 0.0
     ) -> tuple[np.ndarray, np.ndarray]:
-        """ids (B, T) -> (states hs (T+1, B, H), logits (T*B, V)), time-major."""
-        ids_tm = np.ascontiguousarray(self._check(ids).T)  # (T, B)
-        dtype = self.params["W"].dtype
-        # Distinct tokens (a char-level batch repeats a few dozen) unless input dropout
-        # needs every position's own vector.
-        hidden_size = self.params["W_h"].shape[0]
-        tokens = None if dropout else self.embedding.distinct(ids_tm, hidden_size)
-        x, self._keep = None, None
-        if tokens is None:
-            x = self.embedding.forward(ids_tm)  # (T, B, D)
-            self._keep = self._dropout_mask(x.shape, dropout, dtype)  # input vectors
-            if self._keep is not None:
-                x = x * self._keep
+        """ids (B, T) -> (states hs (T+1, B, H), logits (T*B, V)), time-major.
+
+        h0 (B, S) is the start state (S = H, or 2H for the LSTM's [h, c])."""
+        # Distinct tokens (a char-level batch repeats a few dozen) when the cell takes
+        # them, unless input dropout needs every position's own vector.
+        ids_tm, x, tokens = self._inputs(ids, dropout)  # (T, B)
         mask = ids_tm != PAD_ID if self.mask_padding else None
-        if h0 is not None:
-            h0 = np.asarray(h0, dtype=dtype)
         hs = self.rnn.forward(x, mask, h0, tokens)  # (T+1, B, H)
         T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
-        self.last_state = hs[-1].copy()
+        self.last_state = self.rnn.final_state().copy()  # (B, S)
         h_out = hs[1:].reshape(T * B, H)
         self._keep_out = self._dropout_mask(h_out.shape, output_dropout, h_out.dtype)
         if self._keep_out is not None:  # only what the head sees; the recurrence is intact
@@ -176,7 +119,7 @@ class RNNLanguageModel:
         return hs, z
 
     def forward(self, ids: np.ndarray, h0: np.ndarray | None = None) -> LMForwardResult:
-        """Run on ids (B, T) from state h0 (B, H) (default 0): states and next-token
+        """Run on ids (B, T) from state h0 (B, S) (default 0): states and next-token
         distributions at every step. Keeps the final state in `last_state`."""
         hs, z = self._run(ids, h0)
         T, B = hs.shape[0] - 1, hs.shape[1]
@@ -208,7 +151,8 @@ class RNNLanguageModel:
         ids : (B, T) input tokens.
         targets : (B, T) next tokens; [PAD] targets are left out of the mean. Default:
             `default_targets(ids)`.
-        h0 : (B, H) initial state (default 0), e.g. the state a previous window ended in.
+        h0 : (B, S) initial state (default 0), e.g. the state a previous window ended in;
+            S = H, or 2H for the LSTM ([h, c]).
         dropout : drop this share of the input vectors' elements (training only).
         output_dropout : drop this share of the states' elements on their way to the head.
         return_output : also return the (T*B, V) time-major probabilities.
@@ -216,9 +160,9 @@ class RNNLanguageModel:
         Returns
         -------
         (loss, grads): grads is the model's own buffer, overwritten by the next call.
-        The final state is kept in `last_state` (B, H), the gradient of h0 in `dh0`.
+        The final state is kept in `last_state` (B, S), the gradient of h0 in `dh0`.
         """
-        ids = self._check(ids)
+        ids = np.asarray(ids)
         targets = self.default_targets(ids) if targets is None else np.asarray(targets)
         if targets.shape != ids.shape:
             raise ValueError(f"targets {targets.shape} must match ids {ids.shape}")
@@ -271,31 +215,23 @@ def generate(
     if length < 0:
         raise ValueError(f"length cannot be negative; got {length}")
     p = model.params
-    W, W_h, b_h = p["W"], p["W_h"], p["b_h"]
     emb, W_out, b_out = p["embedding"], p["W_out"], p["b_out"]
-    V = emb.shape[0]
+    V, H = emb.shape[0], model.hidden_size
     if V <= 2:
         raise ValueError("the vocabulary has no real tokens to sample")
+    step = cell_module(model.cell).step  # the cell's own recurrence, one (1, S) state
     rng = np.random.default_rng(seed)
-    h = np.zeros((1, W_h.shape[0]), W.dtype)
+    state = np.zeros((1, model.state_size), p["W"].dtype)
     prime_ids = [i for i in tokenizer.encode([prime])[0] if i != PAD_ID] if prime else []
-    # The input projection of every token at once: stepping is then one (H, H) matmul.
-    xW = emb @ W + b_h  # (V, H)
-    a = np.empty_like(h)
-    for i in prime_ids:
-        np.dot(h, W_h, out=a)
-        a += xW[i]
-        np.tanh(a, out=h)
     if not prime_ids:  # no context: start from the state after a "\n" (or any token)
-        start = tokenizer.vocab.get("\n", 2)
-        np.dot(h, W_h, out=a)
-        a += xW[start]
-        np.tanh(a, out=h)
+        prime_ids = [tokenizer.vocab.get("\n", 2)]
+    for i in prime_ids:
+        state = step(p, state, emb[i])
     k = V - 2 if not top_k or top_k <= 0 else min(int(top_k), V - 2)
     out_ids = []
     z = np.empty(V, np.float64)
     for _ in range(length):
-        z[:] = (h @ W_out)[0]
+        z[:] = (state[:, :H] @ W_out)[0]
         z += b_out
         z[PAD_ID] = z[UNK_ID] = -np.inf
         if temperature == 0:
@@ -311,9 +247,7 @@ def generate(
             nxt = int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
             nxt = min(nxt, V - 1)
         out_ids.append(nxt)
-        np.dot(h, W_h, out=a)
-        a += xW[nxt]
-        np.tanh(a, out=h)
+        state = step(p, state, emb[nxt])
     continuation = tokenizer.decode(out_ids)
     if not prime:
         return continuation

@@ -60,6 +60,11 @@ LM_DEFAULTS = dict(
     lr=3e-3,  # 5e-3 diverges at H=512
     lr_schedule="plateau",  # halve lr when validation stalls (floor: lr/32)
     output_dropout=0.2,  # on the states feeding the head (the non-recurrent path)
+    embed_dropout=0.0,
+    weight_decay=0.0,
+    word_dropout=0.0,  # (the classifier's)
+    keep_best=False,  # ends on the averaged weights of the last step
+    early_stop_metric="loss",
     weight_average=0.999,  # evaluate the average of the last ~1000 steps' weights
     epochs=10,
     val_fraction=0.1,
@@ -139,7 +144,8 @@ class LanguageModelTrainer(TrainingRun):
         self.model = model or RNNLanguageModel(
             V, config.embed_dim, config.hidden_size, mask_padding=config.mask_padding,
             dtype=np.dtype(config.dtype), seed=config.seed, init=config.init,
-            recurrent_gain=config.recurrent_gain,
+            recurrent_gain=config.recurrent_gain, cell=config.cell,
+            gate_init=config.gate_init, t_max=config.bptt,
         )  # fmt: skip
         self._start_optimizer()
         # The validation streams are independent: given more than one thread (batch or
@@ -179,7 +185,7 @@ class LanguageModelTrainer(TrainingRun):
         self._x = stream[:-1].reshape(B, L)
         self._y = stream[1:].reshape(B, L)
         self._pos = 0
-        self.state = np.zeros((B, self.model.sizes[2]), self.model.params.flat.dtype)
+        self.state = np.zeros((B, self.model.state_size), self.model.params.flat.dtype)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Texts -> (B, longest) ids, pre-padded."""
@@ -192,7 +198,10 @@ class LanguageModelTrainer(TrainingRun):
         T, pos = self.config.bptt, self._pos
         x, y = self._x[:, pos : pos + T], self._y[:, pos : pos + T]
         lr = self.optimizer.lr = self.config.lr * self.lr_scale
-        loss, grads, proba = (self._split or self.model).loss_and_grads(
+        self.model.rnn.track_state_grads = capture  # gradient flow: ||dL/dh_t|| per step
+        # (a captured step runs on the model itself: the snapshot reads its caches)
+        run = self.model if capture or self._split is None else self._split
+        loss, grads, proba = run.loss_and_grads(
             x, y, h0=self.state, dropout=self.config.embed_dropout,
             output_dropout=self.config.output_dropout, return_output=True,
         )  # fmt: skip
@@ -285,6 +294,7 @@ class LanguageModelTrainer(TrainingRun):
             "val_tokens": len(self.val_ids),
             "vocab_size": self.tokenizer.vocab_size,
             "level": self.config.level,
+            "cell": self.config.cell,
             "train_seconds": self.seconds,
         }
         if self.config.level == "char" and val_loss is not None:

@@ -1,4 +1,4 @@
-"""The RNN text classifier: embedding -> tanh RNN -> dense head on the last state."""
+"""The text classifier: embedding -> recurrent cell -> dense head on the last state."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnviz.init import init_recurrent
-from rnnviz.layers import RNN, Dense, Embedding
 from rnnviz.losses import softmax, softmax_cross_entropy, tanh_scores_to_proba, tanh_squared_error
+from rnnviz.model_base import PARAM_NAMES, RecurrentModel, param_shapes
 from rnnviz.params import ParamDict
 from rnnviz.tokenizer import PAD_ID
 
-PARAM_NAMES = ("embedding", "W", "W_h", "b_h", "W_out", "b_out")
+__all__ = ["PARAM_NAMES", "ForwardResult", "RNNClassifier", "param_shapes"]
 
 
 @dataclass(frozen=True)
@@ -23,20 +22,8 @@ class ForwardResult:
     output: np.ndarray  # (B, C) what the head outputs: softmax(z), or tanh(z)
 
 
-def param_shapes(vocab_size: int, embed_dim: int, hidden_size: int, out_size: int) -> dict:
-    V, D, H, C = vocab_size, embed_dim, hidden_size, out_size
-    return {
-        "embedding": (V, D),
-        "W": (D, H),
-        "W_h": (H, H),
-        "b_h": (H,),
-        "W_out": (H, C),
-        "b_out": (C,),
-    }
-
-
-class RNNClassifier:
-    """Classifies a padded batch of token ids from the RNN's last hidden state.
+class RNNClassifier(RecurrentModel):
+    """Classifies a padded batch of token ids from the recurrent cell's last state.
 
     Parameters
     ----------
@@ -49,7 +36,12 @@ class RNNClassifier:
     seed : seeds the initialisation.
     init : "xavier" (default), "uniform" (the seed's), or "orthogonal".
     recurrent_gain : multiplies W_h after init (see rnnviz.init.init_recurrent).
+    cell : "rnn" (the seed's tanh RNN), "gru" or "lstm".
+    gate_init, t_max : a gated cell's biases: "chrono" over t_max steps (the longest
+        text, maxlen), or "zero".
     """
+
+    settings = ("cell", "mask_padding", "head")
 
     def __init__(
         self,
@@ -63,48 +55,27 @@ class RNNClassifier:
         seed: int = 0,
         init: str = "xavier",
         recurrent_gain: float = 1.0,
+        cell: str = "rnn",
+        gate_init: str = "chrono",
+        t_max: int = 100,
     ) -> None:
         if head not in ("softmax", "tanh"):
             raise ValueError(f"head must be 'softmax' or 'tanh'; got {head!r}")
         if num_classes < 2:
             raise ValueError(f"a classifier needs at least 2 classes; got {num_classes}")
         self.head = head
-        self.mask_padding = mask_padding
-        shapes = param_shapes(vocab_size, embed_dim, hidden_size, num_classes)
-        self.params = ParamDict.allocate(shapes, np.dtype(dtype))
-        self.grads = self.params.zeros_like()
-        init_recurrent(self.params, init, np.random.default_rng(seed), recurrent_gain)
-        self._build_layers()
-
-    def _build_layers(self) -> None:
-        self.embedding = Embedding(self.params, self.grads)
-        self.rnn = RNN(self.params, self.grads)
-        self.dense = Dense(self.params, self.grads)
+        sizes = (vocab_size, embed_dim, hidden_size, num_classes)
+        super().__init__(
+            sizes, cell, mask_padding, dtype, seed, init, recurrent_gain, gate_init, t_max
+        )
 
     @classmethod
     def from_params(
-        cls, params: dict, head: str = "softmax", mask_padding: bool = True
+        cls, params: dict, head: str = "softmax", mask_padding: bool = True, cell: str | None = None
     ) -> RNNClassifier:
-        """A model holding copies of `params` (e.g. a snapshot's read-only arrays)."""
-        missing = [name for name in PARAM_NAMES if name not in params]
-        if missing:
-            raise ValueError(f"parameters missing: {', '.join(missing)}")
-        model = cls.__new__(cls)
-        model.head, model.mask_padding = head, mask_padding
-        model.params = ParamDict.from_arrays({k: params[k] for k in PARAM_NAMES})
-        model.grads = model.params.zeros_like()
-        model._build_layers()
-        return model
-
-    def replica(self) -> RNNClassifier:
-        """A model that shares this one's parameter arrays (not copies) but has its own
-        gradient buffer and layer caches: one per thread in rnnviz.parallel.BatchSplit."""
-        twin = type(self).__new__(type(self))
-        twin.head, twin.mask_padding = self.head, self.mask_padding
-        twin.params = self.params
-        twin.grads = self.params.zeros_like()
-        twin._build_layers()
-        return twin
+        """A model holding copies of `params` (e.g. a snapshot's read-only arrays); the
+        cell is read from the shapes unless given."""
+        return cls._from_arrays(params, cell, head=head, mask_padding=mask_padding)
 
     @staticmethod
     def loss_share(ids: np.ndarray, labels: np.ndarray) -> int:
@@ -123,28 +94,19 @@ class RNNClassifier:
         return V, D, H, C
 
     # ------------------------------------------------------------------ forward
-    def _run(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """ids (B, T) -> (states hs (T+1, B, H), logits (B, C))."""
-        ids = np.asarray(ids)
-        if ids.ndim != 2:
-            raise ValueError(f"ids must be a (batch, time) array; got shape {ids.shape}")
-        ids_tm = np.ascontiguousarray(ids.T)  # (T, B)
-        x = None
-        try:
-            if ids.size and ids.min() < 0:
-                raise IndexError
-            # Distinct tokens when the batch repeats enough of them, else (T, B, D)
-            # vectors; both raise on ids >= V.
-            tokens = self.embedding.distinct(ids_tm, self.params["W_h"].shape[0])
-            if tokens is None:
-                x = self.embedding.forward(ids_tm)
-        except IndexError:
-            V = self.params["embedding"].shape[0]
-            found = f"{ids.min()}..{ids.max()}"
-            raise ValueError(f"token ids must be in [0, {V}); got {found}") from None
+    def _run(
+        self, ids: np.ndarray, dropout: float = 0.0, output_dropout: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """ids (B, T) -> (states hs (T+1, B, H), logits (B, C)). The dropouts (training
+        only) act on the input vectors and on the last state on its way to the head."""
+        ids_tm, x, tokens = self._inputs(ids, dropout)  # (T, B); (T, B, D) or distinct tokens
         mask = ids_tm != PAD_ID if self.mask_padding else None
         hs = self.rnn.forward(x, mask, tokens=tokens)  # (T+1, B, H)
-        z = self.dense.forward(hs[-1])  # (B, C)
+        h_last = hs[-1]  # (B, H)
+        self._keep_out = self._dropout_mask(h_last.shape, output_dropout, h_last.dtype)
+        if self._keep_out is not None:  # only what the head sees; the recurrence is intact
+            h_last = h_last * self._keep_out
+        z = self.dense.forward(h_last)  # (B, C)
         return hs, z
 
     def forward(self, ids: np.ndarray) -> ForwardResult:
@@ -167,22 +129,33 @@ class RNNClassifier:
 
     # ------------------------------------------------------------------ training
     def loss_and_grads(
-        self, ids: np.ndarray, labels: np.ndarray, return_output: bool = False
+        self,
+        ids: np.ndarray,
+        labels: np.ndarray,
+        return_output: bool = False,
+        dropout: float = 0.0,
+        output_dropout: float = 0.0,
     ) -> tuple[float, ParamDict]:
         """Mean loss over the batch and its gradient for every parameter.
 
         The returned grads are the model's own buffer (same keys and shapes as
         `params`), overwritten by the next call: copy them to keep them. With
-        `return_output`, a third value holds the head's (B, C) output.
+        `return_output`, a third value holds the head's (B, C) output. `dropout` drops
+        this share of the input vectors' elements, `output_dropout` of the last state's
+        on its way to the head (training only; masks from `self.rng`).
         """
         labels = np.asarray(labels)
-        _, z = self._run(ids)
+        _, z = self._run(ids, dropout, output_dropout)
         if self.head == "softmax":
             loss, dz, output = softmax_cross_entropy(z, labels)
         else:
             loss, dz, output = tanh_squared_error(z, labels)
-        dh_last = self.dense.backward(dz.astype(z.dtype, copy=False))
+        dh_last = self.dense.backward(dz.astype(z.dtype, copy=False))  # (B, H)
+        if self._keep_out is not None:
+            dh_last *= self._keep_out
         d_input, _ = self.rnn.backward(dh_last=dh_last)
+        if self._keep is not None:
+            d_input *= self._keep  # (T, B, D)
         self.embedding.backward(d_input)
         if return_output:
             return loss, self.grads, output

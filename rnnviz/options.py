@@ -11,7 +11,17 @@ from __future__ import annotations
 
 import argparse
 
-from rnnviz.config import CLIPS, HEADS, INITS, LEVELS, OPTIMIZERS, TASKS
+from rnnviz.config import (
+    CELLS,
+    CLIPS,
+    EARLY_STOP_METRICS,
+    GATE_INITS,
+    HEADS,
+    INITS,
+    LEVELS,
+    OPTIMIZERS,
+    TASKS,
+)
 from rnnviz.lm_trainer import LR_SCHEDULES
 
 # (flags, Config field, argparse keywords); the first flag is the one --help shows first.
@@ -28,6 +38,9 @@ SETTING_OPTIONS: tuple[tuple[tuple[str, ...], str, dict], ...] = (
     (("--momentum",), "momentum", dict(type=float, help="momentum; Adam's beta1")),
     (("--head",), "head", dict(choices=HEADS, help="softmax (default) or the seed's tanh")),
     (("--init",), "init", dict(choices=INITS, help="xavier (default), uniform, orthogonal")),
+    (("--cell",), "cell", dict(choices=CELLS, help="rnn (the seed's tanh RNN), gru, lstm")),
+    (("--gate-init",), "gate_init",
+     dict(choices=GATE_INITS, help="gated cells' biases: chrono (default) or zero")),
     (("--recurrent-gain",), "recurrent_gain",
      dict(type=float, help="scale W_h after init (>1 explodes)")),
     (("--clip",), "clip", dict(choices=CLIPS, help="gradient clipping: norm, value or none")),
@@ -35,14 +48,25 @@ SETTING_OPTIONS: tuple[tuple[tuple[str, ...], str, dict], ...] = (
     (("--no-mask",), "mask_padding",
      dict(action="store_const", const=False, help="do not mask [PAD] steps")),
     (("--patience",), "patience", dict(type=int, help="early stopping patience (0 = off)")),
+    (("--early-stop-metric",), "early_stop_metric",
+     dict(choices=EARLY_STOP_METRICS, help="best evaluation: lowest val loss or top accuracy")),
+    (("--keep-best",), "keep_best",
+     dict(action=argparse.BooleanOptionalAction,
+          help="end the run on the best evaluation's weights (default: on)")),
+    (("--min-count",), "min_count",
+     dict(type=int, help="words seen fewer times in training become [UNK]")),
+    (("--word-dropout",), "word_dropout",
+     dict(type=float, help="share of training tokens replaced by [UNK] in each batch")),
+    (("--label-names",), "label_names",
+     dict(help="class names in label order: negative,positive")),
     (("--val-fraction",), "val_fraction", dict(type=float, help="held-out share")),
     (("--eval-every",), "eval_every",
      dict(type=int, help="steps between validation passes (0 = once per epoch)")),
     (("--bptt",), "bptt", dict(type=int, help="lm: truncated BPTT length")),
     (("--dropout",), "embed_dropout",
-     dict(type=float, help="lm: dropout on the input vectors while training")),
+     dict(type=float, help="dropout on the input vectors while training")),
     (("--output-dropout",), "output_dropout",
-     dict(type=float, help="lm: dropout on the states feeding the output head")),
+     dict(type=float, help="dropout on the state(s) feeding the output head")),
     (("--lr-schedule",), "lr_schedule",
      dict(choices=LR_SCHEDULES, help="lm: constant, plateau (decay on stalls), exponential")),
     (("--lr-decay",), "lr_decay", dict(type=float, help="lm: the schedule's factor")),

@@ -46,6 +46,11 @@ class Snapshot:
     probe_hidden: np.ndarray | None = None  # (P, T, H) hidden states of the probe batch
     probe_proba: np.ndarray | None = None  # (P, C) class probabilities of the probe batch
     state_grad_norms: np.ndarray | None = None  # (T,) ||dL/dh_t|| of this step's batch
+    cell_grad_norms: np.ndarray | None = None  # (T,) ||dL/dc_t|| (LSTM) of this step's batch
+    cell: str = "rnn"  # the recurrent cell: "rnn", "gru" or "lstm"
+    probe_cells: np.ndarray | None = None  # (P, T, H) the LSTM's cell states c_t of the probe
+    probe_gates: np.ndarray | None = None  # (P, T, G*H) a gated cell's gates of the probe
+    #                                        (GRU r, z, n; LSTM i, f, g, o; see rnnviz.cells)
 
     @property
     def finite(self) -> bool:

@@ -98,3 +98,50 @@ def test_missing_file_and_folder(tmp_path):
         checkpoint.load(tmp_path / "nope.npz")
     with pytest.raises(CheckpointError, match="folder"):
         checkpoint.load(tmp_path)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_round_trip_of_a_gated_cell(tmp_path, cell):
+    tok = Tokenizer().fit(["a b c", "d e"])
+    model = RNNClassifier(tok.vocab_size, 4, 5, 2, cell=cell, seed=7)
+    path = tmp_path / "m.npz"
+    checkpoint.save(path, model, tok, Config(cell=cell), ["no", "yes"])
+    ck = checkpoint.load(path)
+    assert ck.model.cell == cell and ck.config.cell == cell
+    assert set(ck.model.params) == set(model.params)
+    for name, value in model.params.items():
+        np.testing.assert_array_equal(ck.model.params[name], value)
+    ids = np.array([[0, 2, 3, 4]])
+    np.testing.assert_allclose(ck.model.predict_proba(ids), model.predict_proba(ids))
+
+
+def test_a_file_from_before_gated_cells_loads_as_rnn(tmp_path):
+    """No cell in the header nor in the config (as written before cells existed)."""
+    import json
+
+    path, model, _ = saved(tmp_path)
+    with np.load(path) as archive:
+        arrays = dict(archive)
+    header = json.loads(arrays["header_json"].tobytes())
+    del header["cell"], header["config"]["cell"], header["config"]["gate_init"]
+    arrays["header_json"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    old = tmp_path / "old.npz"
+    np.savez(old, **arrays)
+    ck = checkpoint.load(old)
+    assert ck.model.cell == "rnn" and ck.config.cell == "rnn"
+    np.testing.assert_array_equal(ck.model.params["W_h"], model.params["W_h"])
+
+
+def test_a_cell_that_does_not_fit_its_weights_is_refused(tmp_path):
+    import json
+
+    path, _, _ = saved(tmp_path)  # a tanh RNN's weights
+    with np.load(path) as archive:
+        arrays = dict(archive)
+    header = json.loads(arrays["header_json"].tobytes())
+    header["cell"] = "gru"
+    arrays["header_json"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(CheckpointError, match=r"lacks|do not fit|missing"):
+        checkpoint.load(bad)

@@ -58,8 +58,9 @@ def test_tanh_jacobian_matches_finite_differences():
     assert np.allclose(generic_steps(steps.step).vector_jacobian(h, x, v), steps.vjp(h, x, v))
 
 
-def test_step_functions_follow_the_model_forward_pass():
-    model = RNNClassifier(12, D, H, 2, dtype=np.float64, seed=1)
+@pytest.mark.parametrize("cell", ["rnn", "gru"])
+def test_step_functions_follow_the_model_forward_pass(cell):
+    model = RNNClassifier(12, D, H, 2, dtype=np.float64, seed=1, cell=cell)
     ids = np.array([[0, 0, 4, 7, 2], [3, 5, 5, 9, 11]])
     states, where = visited_states(model, ids)
     assert states.shape == (8, H) and np.all(ids[where[:, 0], where[:, 1]] != PAD_ID)
@@ -74,11 +75,13 @@ def test_step_functions_follow_the_model_forward_pass():
 
 def test_a_cell_without_a_step_function_is_a_clear_error():
     class Gated:
-        cell = "gru"
+        cell = "custom"
         params = None
 
-    with pytest.raises(ValueError, match="no step function for cell 'gru'"):
+    with pytest.raises(ValueError, match="no step function for cell 'custom'"):
         step_functions(Gated())
+    with pytest.raises(ValueError, match="LSTM"):
+        step_functions(RNNClassifier(12, D, H, 2, cell="lstm"))
     Gated.state_step = staticmethod(lambda h, x: 0.5 * h)
     J = step_functions(Gated()).jacobian(np.ones((2, 3)), np.zeros(1))
     assert np.allclose(J, 0.5 * np.eye(3))

@@ -22,8 +22,9 @@ from rnnviz.tokenizer import PAD_ID, UNK_ID
 V, D, H, C, T = 20, 5, 7, 3, 6
 
 
-def make_model(head: str = "softmax", mask: bool = True) -> RNNClassifier:
-    model = RNNClassifier(V, D, H, C, head=head, mask_padding=mask, dtype=np.float64, seed=3)
+def make_model(head: str = "softmax", mask: bool = True, cell: str = "rnn") -> RNNClassifier:
+    model = RNNClassifier(V, D, H, C, head=head, mask_padding=mask, dtype=np.float64, seed=3,
+                          cell=cell)  # fmt: skip
     rng = np.random.default_rng(1)
     model.params.flat[...] = rng.normal(0, 0.5, model.params.flat.shape)
     model.params["embedding"][PAD_ID] = 0
@@ -48,9 +49,10 @@ def score_from_inputs(model, x_btd, ids, target):
     return z[rows, target].sum()
 
 
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 @pytest.mark.parametrize("head,mask", [("softmax", True), ("softmax", False), ("tanh", True)])
-def test_input_gradient_matches_finite_differences(head, mask):
-    model = make_model(head, mask)
+def test_input_gradient_matches_finite_differences(head, mask, cell):
+    model = make_model(head, mask, cell)
     ids = ids_batch()
     dx, x, proba, target = input_gradient(model, ids)
     assert np.array_equal(target, proba.argmax(axis=1))

@@ -201,7 +201,7 @@ def test_one_row_buffers_are_reused_but_never_under_a_caller():
 
 def test_one_row_path_without_a_flat_buffer():
     """Plain dicts (no ParamDict block): the stacked matrix is built, results unchanged."""
-    from rnnviz.layers import RNN
+    from rnnviz.cells import FastRNN as RNN
 
     rng = np.random.default_rng(7)
     model = RNNClassifier(V, D, H, C, dtype=np.float64)

@@ -13,11 +13,12 @@ from tests.test_trainer import run
 V, D, H, C = 30, 6, 9, 3
 
 
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 @pytest.mark.parametrize("head", ["softmax", "tanh"])
 @pytest.mark.parametrize(("batch", "threads"), [(8, 2), (7, 2), (10, 3), (1, 2)])
-def test_split_equals_the_whole_batch(head, batch, threads, token_input):
+def test_split_equals_the_whole_batch(head, batch, threads, cell, token_input):
     rng = np.random.default_rng(0)
-    model = RNNClassifier(V, D, H, C, head=head, dtype=np.float64, seed=1)
+    model = RNNClassifier(V, D, H, C, head=head, dtype=np.float64, seed=1, cell=cell)
     ids = rng.integers(1, V, size=(batch, 5))
     ids[0, :2] = 0  # some pre-padding
     labels = rng.integers(0, C, size=batch)
@@ -58,11 +59,17 @@ def test_replica_shares_parameters_not_gradients():
 
 
 def test_trainer_with_batch_threads_matches_and_repeats():
-    one = [s.loss for s in run(Config(seed=3, batch_size=8), 30)[1]]
-    two = [s.loss for s in run(Config(seed=3, batch_size=8, batch_threads=2), 30)[1]]
-    again = [s.loss for s in run(Config(seed=3, batch_size=8, batch_threads=2), 30)[1]]
+    # Dropout masks come from each replica's own generator: off for the comparison.
+    plain = Config(seed=3, batch_size=8, embed_dropout=0.0, output_dropout=0.0)
+    one = [s.loss for s in run(plain, 30)[1]]
+    two = [s.loss for s in run(plain.replace(batch_threads=2), 30)[1]]
+    again = [s.loss for s in run(plain.replace(batch_threads=2), 30)[1]]
     assert two == again  # deterministic for a given number of threads
     np.testing.assert_allclose(two, one, rtol=1e-4)  # float32: rounding only
+    with_dropout = [s.loss for s in run(Config(seed=3, batch_size=8, batch_threads=2), 30)[1]]
+    assert with_dropout == [
+        s.loss for s in run(Config(seed=3, batch_size=8, batch_threads=2), 30)[1]
+    ]
     trainer, _ = run(Config(seed=3, batch_size=8, batch_threads=2, epochs=0), 150)
     assert trainer.evaluate(trainer.train_ids, trainer.train_labels)[1] == 1.0
 
@@ -72,18 +79,19 @@ def test_batch_threads_checked():
         Config(batch_threads=0)
 
 
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 @pytest.mark.parametrize(("lanes", "threads"), [(6, 2), (5, 2), (7, 3)])
-def test_language_model_split_equals_the_whole_batch(lanes, threads, token_input):
+def test_language_model_split_equals_the_whole_batch(lanes, threads, cell, token_input):
     """Lanes split across threads: same loss (a mean over real targets, weighted by each
     part's count), gradients, carried state, h0 gradient and time-major outputs."""
     from rnnviz.language_model import RNNLanguageModel
 
     rng = np.random.default_rng(2)
-    model = RNNLanguageModel(V, D, H, dtype=np.float64, seed=1)
+    model = RNNLanguageModel(V, D, H, dtype=np.float64, seed=1, cell=cell)
     ids = rng.integers(1, V, size=(lanes, 5))
     targets = rng.integers(1, V, size=(lanes, 5))
     targets[0, :3] = 0  # uneven real-token counts per part
-    h0 = rng.normal(0, 0.5, size=(lanes, H))
+    h0 = rng.normal(0, 0.5, size=(lanes, model.state_size))
     loss, grads, proba = model.loss_and_grads(ids, targets, h0=h0, return_output=True)
     expected = grads.flat.copy()
     state, dh0 = model.last_state.copy(), model.dh0.copy()

@@ -43,10 +43,12 @@ def differing(settings: list[dict]) -> list[str]:
 
 
 def run_label(index: int, settings: dict, keys: list[str]) -> str:
-    parts = [f"{k}={settings.get(k)}" for k in keys if k != "source"]
+    """'run 2 (gru): lr=0.01, ...': the recurrent cell always, then what differs."""
+    parts = [f"{k}={settings.get(k)}" for k in keys if k not in ("source", "cell")]
     if "source" in keys:
         parts.insert(0, str(settings.get("source", "")).removeprefix("sample:"))
-    return f"run {index + 1}" + (": " + ", ".join(parts) if parts else "")
+    cell = f" ({settings['cell']})" if "cell" in settings else ""
+    return f"run {index + 1}{cell}" + (": " + ", ".join(parts) if parts else "")
 
 
 class ComparePanel(QWidget):

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from gui.tasks import TASK_NAMES, config_for_task
 from gui.widgets import LightBar
-from rnnviz.config import CLIPS, HEADS, INITS, LEVELS, OPTIMIZERS, Config
+from rnnviz.config import CELLS, CLIPS, HEADS, INITS, LEVELS, OPTIMIZERS, Config
 from rnnviz.lm_trainer import LIVE_FIELDS as LM_LIVE_FIELDS
 from rnnviz.lm_trainer import LR_SCHEDULES
 from rnnviz.trainer import LIVE_FIELDS as CLASSIFY_LIVE_FIELDS
@@ -89,6 +89,11 @@ class ControlsPanel(QWidget):
         self.optimizer = _combo(OPTIMIZERS)
         self.head = _combo(HEADS)
         self.init = _combo(INITS)
+        self.cell = _combo(CELLS)
+        self.cell.setToolTip(
+            "Recurrent cell: rnn (the seed's tanh RNN), gru or lstm (gated: they keep the "
+            "gradient alive over long sequences; chrono-initialised gate biases)"
+        )
         self.recurrent_gain = QDoubleSpinBox()
         self.recurrent_gain.setRange(0.05, 10.0)
         self.recurrent_gain.setSingleStep(0.25)
@@ -115,13 +120,18 @@ class ControlsPanel(QWidget):
         )
         self.embed_dropout = _fraction(0.0, 0.95, 0.05)
         self.embed_dropout.setToolTip(
-            "Language model: share of the input vector entries zeroed at random while "
-            "training (the rest scaled up); 0 = off, never during validation or sampling"
+            "Share of the input vector entries zeroed at random while training (the rest "
+            "scaled up); 0 = off, never during validation, prediction or sampling"
+        )
+        self.word_dropout = _fraction(0.0, 0.95, 0.05)
+        self.word_dropout.setToolTip(
+            "Classify: share of the training words replaced by [UNK] in each batch, so the "
+            "[UNK] vector learns what an unseen word means; 0 = off"
         )
         self.output_dropout = _fraction(0.0, 0.95, 0.05)
         self.output_dropout.setToolTip(
-            "Language model: share of the hidden-state entries feeding the output head "
-            "zeroed at random while training; 0 = off"
+            "Share of the hidden-state entries feeding the output head zeroed at random "
+            "while training; 0 = off"
         )
         self.weight_decay = _fraction(0.0, 1.0, 0.01, decimals=4)
         self.weight_decay.setToolTip(
@@ -139,7 +149,7 @@ class ControlsPanel(QWidget):
         self.patience = _spin(0, 1000, special="off")
         self.patience.setToolTip(
             "Early stopping: stop after this many evaluations without a better validation "
-            "loss, and keep the best weights"
+            "accuracy (or loss: early_stop_metric), and keep the best weights"
         )
 
         lr_row = QHBoxLayout()
@@ -162,6 +172,7 @@ class ControlsPanel(QWidget):
         self.model_form = model_form = QFormLayout(model_box)
         model_form.addRow("Embedding size D", self.embed_dim)
         model_form.addRow("Hidden size H", self.hidden_size)
+        model_form.addRow("Cell", self.cell)
         model_form.addRow("Max length T", self.maxlen)
         model_form.addRow("BPTT window T", self.bptt)
         model_form.addRow("Head", self.head)
@@ -177,6 +188,7 @@ class ControlsPanel(QWidget):
         train_form.addRow("Weight average", self.weight_average)
         train_form.addRow("Input dropout", self.embed_dropout)
         train_form.addRow("Output dropout", self.output_dropout)
+        train_form.addRow("Word dropout", self.word_dropout)
         train_form.addRow("Batch size", self.batch_size)
         train_form.addRow("Padding", self.mask_padding)
         train_form.addRow("Epochs", self.epochs)
@@ -234,12 +246,14 @@ class ControlsPanel(QWidget):
             self.lr_decay,
             self.embed_dropout,
             self.output_dropout,
+            self.word_dropout,
             self.weight_decay,
             self.weight_average,
         ):
             w.valueChanged.connect(self._on_widget_changed)
         for w in (self.level, self.optimizer, self.head, self.init, self.clip, self.lr_schedule):
             w.currentIndexChanged.connect(self._on_widget_changed)
+        self.cell.currentIndexChanged.connect(self._on_widget_changed)
         self.mask_padding.toggled.connect(self._on_widget_changed)
 
     # -- public API -------------------------------------------------------------------
@@ -266,6 +280,7 @@ class ControlsPanel(QWidget):
             self.optimizer.setCurrentText(config.optimizer)
             self.head.setCurrentText(config.head)
             self.init.setCurrentText(config.init)
+            self.cell.setCurrentText(config.cell)
             self.recurrent_gain.setValue(config.recurrent_gain)
             self.clip.setCurrentText(config.clip)
             self.clip_value.setValue(config.clip_value)
@@ -275,6 +290,7 @@ class ControlsPanel(QWidget):
             self.lr_decay.setEnabled(config.lr_schedule != "constant")
             self.embed_dropout.setValue(config.embed_dropout)
             self.output_dropout.setValue(config.output_dropout)
+            self.word_dropout.setValue(config.word_dropout)
             self.weight_decay.setValue(config.weight_decay)
             self.weight_average.setValue(config.weight_average)
             self.mask_padding.setChecked(config.mask_padding)
@@ -332,8 +348,8 @@ class ControlsPanel(QWidget):
         self.model_form.setRowVisible(self.bptt, lm)
         self.model_form.setRowVisible(self.head, not lm)  # the language model is softmax
         self.train_form.setRowVisible(self.mask_padding, not lm)  # one stream: no padding
-        for row in (self.schedule_row, self.embed_dropout, self.output_dropout):
-            self.train_form.setRowVisible(row, lm)  # the classifier's trainer has none
+        self.train_form.setRowVisible(self.schedule_row, lm)  # the classifier has no schedule
+        self.train_form.setRowVisible(self.word_dropout, not lm)  # [UNK] for unseen words
 
     def _on_lr_slider(self, value: int) -> None:
         lr = 10 ** (value / LR_TICKS)
@@ -358,6 +374,7 @@ class ControlsPanel(QWidget):
                 "optimizer": self.optimizer.currentText(),
                 "head": self.head.currentText(),
                 "init": self.init.currentText(),
+                "cell": self.cell.currentText(),
                 "recurrent_gain": float(self.recurrent_gain.value()),
                 "clip": self.clip.currentText(),
                 "clip_value": float(self.clip_value.value()),
@@ -365,6 +382,7 @@ class ControlsPanel(QWidget):
                 "lr_decay": float(self.lr_decay.value()),
                 "embed_dropout": float(self.embed_dropout.value()),
                 "output_dropout": float(self.output_dropout.value()),
+                "word_dropout": float(self.word_dropout.value()),
                 "weight_decay": float(self.weight_decay.value()),
                 "weight_average": float(self.weight_average.value()),
                 "mask_padding": self.mask_padding.isChecked(),

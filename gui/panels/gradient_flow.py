@@ -117,6 +117,14 @@ class GradientFlowPanel(QWidget):
             pen=pg.mkPen((31, 119, 180), width=2), symbol="o", symbolSize=4,
             symbolBrush=(31, 119, 180), skipFiniteCheck=True,
         )  # fmt: skip
+        self.cell_curve = self.now_plot.plot(
+            pen=pg.mkPen((255, 127, 14), width=2),
+            symbol="s",
+            symbolSize=4,
+            symbolBrush=(255, 127, 14),
+            skipFiniteCheck=True,
+        )  # fmt: skip  (the LSTM's ||dL/dc_t||)
+        self._cell_now: np.ndarray | None = None
         self.first_curve = self.now_plot.plot(
             pen=pg.mkPen((180, 180, 180), width=1, style=pg.QtCore.Qt.DashLine),
             skipFiniteCheck=True,
@@ -166,12 +174,17 @@ class GradientFlowPanel(QWidget):
             curve.setData([], [])
         self.now_curve.setData([], [])
         self.first_curve.setData([], [])
+        self.cell_curve.setData([], [])
+        self._cell_now = None
+        self.now_plot.setTitle("‖dL/dh_t‖ this batch")
         self.image.clear()
         self._first: np.ndarray | None = None
 
     def record(self, snapshot) -> None:
         """Keep a captured snapshot's gradient statistics (cheap; every frame)."""
         if self.history.add(snapshot):
+            cell_norms = getattr(snapshot, "cell_grad_norms", None)
+            self._cell_now = None if cell_norms is None else np.array(cell_norms, np.float64)
             if self._first is None:
                 self._first = np.array(snapshot.state_grad_norms, np.float64)
             self._dirty = True
@@ -186,6 +199,14 @@ class GradientFlowPanel(QWidget):
         t = np.arange(1, T + 1, dtype=np.float64)
         now = np.maximum(h.state[h.n - 1], TINY)
         self.now_curve.setData(t, now)
+        cell_now = (
+            self._cell_now if self._cell_now is not None and len(self._cell_now) == T else None
+        )
+        if cell_now is not None:
+            self.cell_curve.setData(t, np.maximum(cell_now, TINY))
+            self.now_plot.setTitle("‖dL/dh_t‖ (blue) and ‖dL/dc_t‖ (orange) this batch")
+        else:
+            self.cell_curve.setData([], [])
         if self._first is not None and len(self._first) == T:
             self.first_curve.setData(t, np.maximum(self._first, TINY))
         ratio = h.log_ratio()
@@ -206,7 +227,7 @@ class GradientFlowPanel(QWidget):
                 curve = self.params_plot.plot(pen=pg.mkPen(colour, width=1.5), name=name)
                 self.param_curves[name] = curve
             curve.setData(steps, np.maximum(h.params[: h.n, j], TINY))
-        self._set_decades("now", self.now_plot, (0.5, T + 0.5), now, self._first)
+        self._set_decades("now", self.now_plot, (0.5, T + 0.5), now, self._first, cell_now)
         x_top = float(nice_ceiling(max(last, 1.0)))
         self._set_decades("params", self.params_plot, (0.0, x_top), h.params[: h.n])
         decades = float(ratio[-1, 0])

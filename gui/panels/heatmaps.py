@@ -201,7 +201,11 @@ class HeatmapsPanel(QWidget):
             "grad_W": HeatmapView(g, "dL/dW", 2, 0),
             "grad_W_h": HeatmapView(g, "dL/dW_h", 2, 1),
             "grad_W_out": HeatmapView(g, "dL/dW_out", 2, 2),
+            # The LSTM's cell state, beside h_t (in the layout only for an LSTM run).
+            "cell_state": HeatmapView(g, "Cell state c_t (T x H)", 0, 3, y_label="token"),
         }
+        g.removeItem(self.views["cell_state"].plot)
+        self._shows_cell_state = False
         g.layout.setRowStretchFactor(0, 3)
         g.layout.setRowStretchFactor(1, 2)
         g.layout.setRowStretchFactor(2, 2)
@@ -291,6 +295,25 @@ class HeatmapsPanel(QWidget):
                 ("·" if t == 0 else self.words[t]) if t < len(self.words) else "?" for t in ids
             ]
         self.views["hidden"].set_data(hidden, row_labels=labels)
+        cells = getattr(snapshot, "probe_cells", None)
+        self._show_cell_state(cells is not None and len(cells) > i)
+        if self._shows_cell_state:
+            self.views["cell_state"].set_data(cells[i], row_labels=labels)
+
+    def _show_cell_state(self, show: bool) -> None:
+        """h_t over two columns, or h_t and the LSTM's c_t side by side."""
+        if show == self._shows_cell_state:
+            return
+        self._shows_cell_state = show
+        g = self.graphics.ci
+        hidden, cell = self.views["hidden"].plot, self.views["cell_state"].plot
+        g.removeItem(hidden)
+        if show:
+            g.addItem(hidden, row=0, col=1)
+            g.addItem(cell, row=0, col=2)
+        else:
+            g.removeItem(cell)
+            g.addItem(hidden, row=0, col=1, colspan=2)
 
     def _on_probe_selected(self, index: int) -> None:
         self.probe_changed.emit(index)

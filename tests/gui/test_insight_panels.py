@@ -52,8 +52,8 @@ def test_tabs_are_registered_for_the_cli(make_window):
     window = make_window(load=False)
     assert PANELS == PANEL_CHOICES
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert titles[2:9] == ["Why", "Gradient flow", "Neurons", "Projection", "State space",
-                           "Errors", "Compare"]  # fmt: skip
+    assert titles[2:10] == ["Why", "Gradient flow", "Gates", "Neurons", "Projection",
+                            "State space", "Errors", "Compare"]  # fmt: skip
 
 
 def test_why_explains_the_prediction_box_and_follows_training(qtbot, make_window):

@@ -229,3 +229,35 @@ def test_recurrent_gain_asks_for_a_reset_and_explodes_the_gradient_flow(qtbot, m
     qtbot.waitUntil(lambda: window.last_captured.state_grad_norms is not None, timeout=5000)
     norms = window.last_captured.state_grad_norms
     assert norms[0] > 100 * norms[-1]  # the gradient grew on its way back through time
+
+
+def test_the_cell_asks_for_a_reset_and_the_gates_view_shows_an_lstm(qtbot, make_window):
+    """Cell lstm (Model form, reset to apply): the Gates tab draws i, f, o on 0..1, the
+    Network tab shows c_t beside h_t, gradient flow also ||dL/dc_t||, Compare names it."""
+    window = make_window(source="sample:recall?length=30&n=300")
+    gates = window.insight.gates
+    assert "no gates" in gates.summary.text()  # the default tanh RNN
+    window.controls.cell.setCurrentText("lstm")
+    assert window.controls.banner.isVisible()
+    click(qtbot, window.controls.banner_reset)
+    qtbot.waitUntil(lambda: window.info.config.cell == "lstm", timeout=5000)
+    window.tabs.setCurrentWidget(gates)
+    for _ in range(2):
+        click(qtbot, window.controls.step_button)
+    qtbot.waitUntil(lambda: len(gates.means.steps) > 0 and gates.views["f"].shape is not None,
+                    timeout=5000)  # fmt: skip
+    assert set(gates.views) == {"i", "f", "o"}
+    image = gates.views["f"].image.image
+    assert image.shape == (window.info.config.hidden_size, 30)
+    assert image.min() >= 0.0 and image.max() <= 1.0
+    assert gates.views["f"].image.levels.tolist() == [0.0, 1.0]
+    qtbot.waitUntil(lambda: window.last_captured.cell_grad_norms is not None, timeout=5000)
+    assert window.last_captured.cell == "lstm"
+    window.tabs.setCurrentWidget(window.insight.gradient_flow)
+    curve = window.insight.gradient_flow.cell_curve  # ||dL/dc_t|| beside ||dL/dh_t||
+    qtbot.waitUntil(lambda: curve.xData is not None and len(curve.xData) == 30, timeout=5000)
+    window.tabs.setCurrentWidget(window.heatmaps)
+    qtbot.waitUntil(lambda: window.heatmaps._shows_cell_state, timeout=5000)
+    from gui.panels.compare import run_label
+
+    assert run_label(0, {"cell": "lstm", "lr": 0.1}, ["lr"]) == "run 1 (lstm): lr=0.1"
