@@ -59,6 +59,8 @@ class RunInfo:
     text_chars: int = 0  # lm: characters in the text (train + validation)
     eval_data: EvalData | None = None  # classify: validation split + sample, for insight views
     vocabulary: VocabularyTable | None = None  # the corpus tab's table, sorted off the GUI thread
+    truncated_texts: int = 0  # texts (train + validation) longer than maxlen
+    truncated_tokens: int = 0  # tokens max length drops from their start
     # classify: validation accuracy of the reference models, {name: accuracy}
     # ("majority class", "bag of words"; rnnviz/baselines.py), drawn on the accuracy plot
     baselines: dict[str, float] = field(default_factory=dict)
@@ -137,6 +139,8 @@ def run_info(trainer, corpus) -> RunInfo:
         epoch=int(trainer.epoch),
         eval_data=eval_data(trainer),
         vocabulary=build_table(tok.id_to_word, trainer.token_counts),
+        truncated_texts=int(getattr(trainer, "truncated_texts", 0)),
+        truncated_tokens=int(getattr(trainer, "truncated_tokens", 0)),
         baselines=baseline_lines(trainer),
     )
 
@@ -207,6 +211,7 @@ class TrainingWorker(QObject):
     finished = Signal(str)  # the run reached its end (epochs, early stopping)
     error = Signal(str)
     saved = Signal(str)
+    live_applied = Signal(int, object)  # (steps done, changes): a live change took effect
     stopped = Signal()
 
     def __init__(self) -> None:
@@ -401,6 +406,9 @@ class TrainingWorker(QObject):
             self.trainer.update(**live)
         except Exception as exc:
             self.error.emit(f"Could not apply {', '.join(live)}: {_one_line(exc)}")
+            return
+        if live:  # the exact step, for experiment files (gui/experiments.py)
+            self.live_applied.emit(int(self.trainer.step_count), live)
 
     @Slot(object)
     def set_probe(self, ids: np.ndarray) -> None:
