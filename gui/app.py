@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--screenshot", metavar="PNG", help="train --steps steps, save the window, exit")
     p.add_argument(
+        "--screenshot-timeout", type=positive_seconds, metavar="SECONDS", default=120.0,
+        help="--screenshot: give up (exit 1) after SECONDS (default 120; long language-model "
+        "runs need more)",
+    )  # fmt: skip
+    p.add_argument(
         "--panel", choices=PANEL_CHOICES, default=None,
         help=f"the tab to show: {panels} (default: network, or the lesson's)",
     )  # fmt: skip
@@ -217,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         window.load_source(source)
     if args.screenshot:
-        return run_screenshot(app, window, args.screenshot, args.steps, panel)
+        return run_screenshot(
+            app, window, args.screenshot, args.steps, panel, args.screenshot_timeout
+        )
     return app.exec()
 
 

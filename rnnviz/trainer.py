@@ -197,6 +197,8 @@ class Trainer(TrainingRun):
         else:
             run = self.model.loss_and_grads
         loss, grads, output = run(ids, labels, return_output=True, **dropouts)
+        if capture:
+            real_token_grad_norms(self.model.rnn, ids)
         accuracy = float(np.mean(output.argmax(axis=1) == labels))
         grad_norms = grads.norms()
         lr = self.optimizer.lr
@@ -324,3 +326,18 @@ class Trainer(TrainingRun):
             )
         config = ck.config.replace(maxlen=int(ck.meta.get("maxlen", ck.config.maxlen)))
         return cls(corpus, config, tokenizer=ck.tokenizer, model=ck.model)
+
+
+def real_token_grad_norms(cell, ids: np.ndarray) -> None:
+    """Gradient flow over real tokens only: ||dL/dh_t|| summed over the sequences whose
+    step t is a word, not `[PAD]`; NaN where no sequence of the batch has a word yet.
+
+    Sequences are pre-padded, so column t is `T - 1 - t` steps before every one's end.
+    """
+    squares = getattr(cell, "state_grad_squares", None)  # (T, B)
+    if squares is None or squares.shape != ids.T.shape:
+        return
+    real = ids.T != 0  # (T, B)
+    norms = np.sqrt((squares * real).sum(axis=1))  # (T,)
+    norms[~real.any(axis=1)] = np.nan
+    cell.state_grad_norms = norms

@@ -1,8 +1,11 @@
 """Gradient flow through time: how much each earlier step still reaches the loss.
 
-Every captured snapshot carries ||dL/dh_t|| for each step t of its batch. This view
-plots the latest per step (log scale), keeps a waterfall of them over training
-(log10 of the ratio to the last step: blue = vanished, red = exploded), and the
+Every captured snapshot carries ||dL/dh_t|| for each step t of its batch, over real
+tokens only (a classifier's `[PAD]` steps are left out, NaN where a batch has no word
+yet); steps are counted back from the end, where every pre-padded sequence ends. This
+view plots the latest per step (log scale), keeps a waterfall of them over training
+(log10 of the ratio to the last step on a fixed scale of +-FLOW_DECADES, so runs compare:
+blue = vanished, red = exploded), and the
 per-parameter gradient norms and the share of clipped steps over training. Recording
 is cheap and happens on every captured frame; drawing only when visible.
 """
@@ -24,6 +27,10 @@ RECENT = 50  # captured steps in the "recent" clipping share
 PARAM_COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
                  (148, 103, 189), (140, 86, 75))  # fmt: skip
 TINY = 1e-30
+FLOW_DECADES = 4  # the waterfall's colour scale, fixed so that two runs compare
+
+
+STEP_AXIS = "steps before the end of the sequence (0 = its last token)"
 
 
 class FlowHistory:
@@ -52,8 +59,8 @@ class FlowHistory:
     def add(self, snapshot) -> bool:
         """Record a captured snapshot; returns True when it was stored."""
         norms = snapshot.state_grad_norms
-        if norms is None or not np.all(np.isfinite(norms)):
-            return False
+        if norms is None or not np.isfinite(norms[-1]) or np.any(np.isinf(norms)):
+            return False  # NaN is allowed before a batch's first word (no gradient there)
         self.seen += 1
         self.clipped_seen += bool(snapshot.clipped)
         self.recent = [*self.recent[-(RECENT - 1) :], bool(snapshot.clipped)]
@@ -101,7 +108,7 @@ class GradientFlowPanel(QWidget):
         super().__init__(parent)
         self.history = FlowHistory()
         self._dirty = False
-        self.level = 1.0
+        self.level = float(FLOW_DECADES)
         self._ranges: dict[str, tuple] = {}
         self._first: np.ndarray | None = None  # the first recorded ||dL/dh_t||, for reference
         self.summary = QLabel("<i>Waiting for a captured training step…</i>")
@@ -112,40 +119,44 @@ class GradientFlowPanel(QWidget):
         g = self.graphics.ci
         self.now_plot: pg.PlotItem = g.addPlot(row=0, col=0, title="‖dL/dh_t‖ this batch")
         self.now_plot.setLogMode(y=True)
-        self.now_plot.setLabel("bottom", "step t of the sequence")
+        self.now_plot.setLabel("bottom", STEP_AXIS)
+        self.now_legend = self.now_plot.addLegend(offset=(5, 5), labelTextSize="8pt")
         self.now_curve = self.now_plot.plot(
             pen=pg.mkPen((31, 119, 180), width=2), symbol="o", symbolSize=4,
-            symbolBrush=(31, 119, 180), skipFiniteCheck=True,
+            symbolBrush=(31, 119, 180), connect="finite", name="this batch",
         )  # fmt: skip
         self.cell_curve = self.now_plot.plot(
             pen=pg.mkPen((255, 127, 14), width=2),
             symbol="s",
             symbolSize=4,
             symbolBrush=(255, 127, 14),
-            skipFiniteCheck=True,
+            connect="finite",
         )  # fmt: skip  (the LSTM's ||dL/dc_t||)
         self._cell_now: np.ndarray | None = None
         self.first_curve = self.now_plot.plot(
-            pen=pg.mkPen((180, 180, 180), width=1, style=pg.QtCore.Qt.DashLine),
-            skipFiniteCheck=True,
+            pen=pg.mkPen((150, 150, 150), width=1, style=pg.QtCore.Qt.DashLine),
+            connect="finite",
+            name="first recorded step",
         )
         self.params_plot: pg.PlotItem = g.addPlot(row=0, col=1, title="Parameter gradient norms")
         self.params_plot.setLogMode(y=True)
         self.params_plot.setLabel("bottom", "training step")
-        self.params_plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.params_legend = self.params_plot.addLegend(
+            offset=(-5, 5), labelTextSize="8pt", colCount=3
+        )  # three columns: six names in one column overflow the plot
         self.param_curves: dict[str, pg.PlotDataItem] = {}
 
         self.flow_plot: pg.PlotItem = g.addPlot(
             row=1, col=0, colspan=2, title="log10 ‖dL/dh_t‖ / ‖dL/dh_T‖ over training"
         )
         self.flow_plot.invertY(True)
-        self.flow_plot.setLabel("bottom", "step t of the sequence")
+        self.flow_plot.setLabel("bottom", STEP_AXIS)
         self.flow_plot.setLabel("left", "training step")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.flow_plot.addItem(self.image)
         self.bar = pg.ColorBarItem(
-            values=(-1, 1), colorMap=pg.colormap.get(DIVERGING), interactive=False, width=12,
-            label="decades",
+            values=(-FLOW_DECADES, FLOW_DECADES), colorMap=pg.colormap.get(DIVERGING),
+            interactive=False, width=12, label="decades",
         )  # fmt: skip
         self.bar.setImageItem(self.image, insert_in=self.flow_plot)
         for plot in (self.now_plot, self.params_plot):
@@ -196,7 +207,7 @@ class GradientFlowPanel(QWidget):
             return
         self._dirty = False
         T = h.T
-        t = np.arange(1, T + 1, dtype=np.float64)
+        t = np.arange(1 - T, 1, dtype=np.float64)  # steps before the end: ..., -1, 0
         now = np.maximum(h.state[h.n - 1], TINY)
         self.now_curve.setData(t, now)
         cell_now = (
@@ -209,16 +220,15 @@ class GradientFlowPanel(QWidget):
             self.cell_curve.setData([], [])
         if self._first is not None and len(self._first) == T:
             self.first_curve.setData(t, np.maximum(self._first, TINY))
+            self.now_legend.getLabel(self.first_curve).setText(
+                f"first recorded step ({int(h.steps[0]):,})"
+            )
         ratio = h.log_ratio()
-        peak = float(np.abs(ratio).max())
-        if peak > self.level or peak < self.level / 4:
-            self.level = float(max(1, math.ceil(peak)))  # whole decades
-            self.bar.setLevels((-self.level, self.level))
         self.image.setImage(ratio, autoLevels=False, levels=(-self.level, self.level))
         first, last = float(h.steps[0]), float(h.steps[h.n - 1])
         height = max(last - first, 1.0)
-        self.image.setRect(QRectF(0.5, first, T, height))
-        self._set_range("flow", self.flow_plot, (0.5, T + 0.5), (first, first + height))
+        self.image.setRect(QRectF(0.5 - T, first, T, height))
+        self._set_range("flow", self.flow_plot, (0.5 - T, 0.5), (first, first + height))
         steps = h.steps[: h.n].astype(np.float64)
         for j, name in enumerate(h.names):
             curve = self.param_curves.get(name)
@@ -227,14 +237,17 @@ class GradientFlowPanel(QWidget):
                 curve = self.params_plot.plot(pen=pg.mkPen(colour, width=1.5), name=name)
                 self.param_curves[name] = curve
             curve.setData(steps, np.maximum(h.params[: h.n, j], TINY))
-        self._set_decades("now", self.now_plot, (0.5, T + 0.5), now, self._first, cell_now)
+        self._set_decades("now", self.now_plot, (0.5 - T, 0.5), now, self._first, cell_now)
         x_top = float(nice_ceiling(max(last, 1.0)))
         self._set_decades("params", self.params_plot, (0.0, x_top), h.params[: h.n])
-        decades = float(ratio[-1, 0])
+        real = np.flatnonzero(np.isfinite(ratio[-1]))
+        start = int(real[0]) if real.size else T - 1  # the batch's first real token
+        decades = float(ratio[-1, start])
         word = "vanishing" if decades < -2 else "exploding" if decades > 2 else "flowing"
         recent = np.mean(h.recent) if h.recent else 0.0
         self.summary.setText(
-            f"Step {int(h.steps[h.n - 1]):,}: the first step of the sequence gets "
+            f"Step {int(h.steps[h.n - 1]):,}: the first token, {T - 1 - start} steps before "
+            f"the end, gets "
             f"<b>10^{decades:+.1f}</b> times the gradient of the last one "
             f"(<b>{word}</b>). Clipped: <b>{h.clipped_fraction:.0%}</b> of "
             f"{h.seen:,} sampled steps ({recent:.0%} of the last {len(h.recent)})."

@@ -43,6 +43,7 @@ class Cell:
         # through time) in `state_grad_norms` (T,); off by default: it costs a copy a step.
         self.track_state_grads = False
         self.state_grad_norms: np.ndarray | None = None
+        self.state_grad_squares: np.ndarray | None = None  # (T, B) ||dL/dh_t||^2 per sequence
 
     @property
     def hidden_size(self) -> int:
@@ -65,4 +66,5 @@ class Cell:
 
     def _record(self, seen: np.ndarray | None) -> None:
         if seen is not None:
-            self.state_grad_norms = np.sqrt(np.einsum("tbh,tbh->t", seen, seen))
+            self.state_grad_squares = np.einsum("tbh,tbh->tb", seen, seen)  # (T, B)
+            self.state_grad_norms = np.sqrt(self.state_grad_squares.sum(axis=1))  # (T,)

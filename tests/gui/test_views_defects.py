@@ -1,0 +1,78 @@
+"""Issue 14's "seen, to fix" list: one test per defect, driven through real widgets."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from gui.panels.gradient_flow import FLOW_DECADES
+from rnnviz.config import Config
+
+pytestmark = pytest.mark.gui
+
+SMALL = Config(epochs=0, embed_dim=16, hidden_size=48, batch_size=16, bptt=32, lr=0.01)
+
+
+def click(qtbot, widget) -> None:
+    qtbot.mouseClick(widget, Qt.LeftButton)
+
+
+def train(qtbot, window, n: int) -> None:
+    """Train until `n` more steps are drawn, then pause."""
+    target = window.train_history.total + n
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: window.train_history.total >= target, timeout=15000)
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(window.training_stopped, timeout=5000)
+
+
+def show_tab(window, name: str) -> None:
+    panel = window.insight.panels[name]
+    window.tabs.setCurrentWidget(panel)
+
+
+def test_gradient_flow_records_for_the_language_model(qtbot, make_window):
+    window = make_window(SMALL, source="sample:prose")
+    assert window.info.config.task == "lm"
+    show_tab(window, "gradient_flow")
+    train(qtbot, window, 10)
+    flow = window.insight.gradient_flow
+    qtbot.waitUntil(lambda: flow.history.n > 0, timeout=5000)
+    assert "Waiting" not in flow.summary.text()
+
+
+def test_gradient_flow_over_real_tokens_on_a_fixed_scale(qtbot, make_window):
+    window = make_window(SMALL)  # sample:sentiment: short reviews, pre-padded
+    show_tab(window, "gradient_flow")
+    flow = window.insight.gradient_flow
+    train(qtbot, window, 10)
+    qtbot.waitUntil(lambda: flow.history.n > 0, timeout=5000)
+    flow.redraw()
+    norms = flow.history.state[flow.history.n - 1]
+    # The columns with no word in any sequence are NaN and
+    # the rest are finite (real tokens only), indexed as steps before the end.
+    assert np.isfinite(norms[-1])
+    x, _ = flow.now_curve.getData()
+    assert x[-1] == 0 and x[0] == 1 - len(norms)
+    assert "steps before the end" in flow.summary.text()
+    # A fixed colour scale: the same whatever the run's gradients.
+    assert flow.bar.levels() == (-FLOW_DECADES, FLOW_DECADES)
+    # The dashed reference line is named in a legend; the parameters' legend fits its plot.
+    labels = [label.text for _, label in flow.now_legend.items]
+    assert any(text.startswith("first recorded step") for text in labels)
+    legend = flow.params_legend.sceneBoundingRect()
+    plot = flow.params_plot.sceneBoundingRect()
+    assert plot.contains(legend), (legend, plot)
+    assert len(flow.params_legend.items) == len(flow.history.names)
+
+
+def test_gradient_flow_drops_pad_columns():
+    from rnnviz.trainer import real_token_grad_norms
+
+    class Cell:
+        state_grad_squares = np.array([[4.0, 9.0], [1.0, 1.0], [0.0, 16.0]])  # (T, B)
+
+    ids = np.array([[0, 0, 5], [0, 3, 4]])  # (B, T): row 0 has one word, row 1 two
+    cell = Cell()
+    real_token_grad_norms(cell, ids)
+    assert np.isnan(cell.state_grad_norms[0])  # no word anywhere yet: not a [PAD] gradient
+    assert cell.state_grad_norms[1:] == pytest.approx([1.0, 4.0])
