@@ -135,11 +135,13 @@ class InsightViews(QObject):
         self.gradient_flow.redraw()
         self.gates.redraw()
         self.compare.redraw()
+        frame = self.window.last_frame
+        settled = frame is None or not frame.running  # paused: show this step, not throttled
         for view in self._model_views:
             if view.isVisible():
                 model = self.model()
                 if model is not None:
-                    view.update_model(model, snapshot.step)
+                    view.update_model(model, snapshot.step, settled)
 
     def model(self):
         """The classifier of the latest snapshot (built once per snapshot), or None."""

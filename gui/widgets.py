@@ -69,12 +69,13 @@ class ModelView(QWidget):
         self._last = 0.0
         self._pending = False
 
-    def update_model(self, model, step: int = 0) -> None:
-        """New parameters (a model built from a snapshot's copies); recompute when due."""
+    def update_model(self, model, step: int = 0, settled: bool = False) -> None:
+        """New parameters (a model built from a snapshot's copies); recompute when due,
+        or at once when `settled` (training paused: the view must show the last step)."""
         first = self._model is None
         self._model, self._step = model, step
         self._pending = True
-        due = first or time.perf_counter() - self._last >= self.refresh_seconds
+        due = first or settled or time.perf_counter() - self._last >= self.refresh_seconds
         if self.isVisible() and due:
             self.refresh()
 

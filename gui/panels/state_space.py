@@ -312,8 +312,8 @@ class StateSpacePanel(ModelView):
         self.text = text
         self._draw_sentence()
 
-    def update_model(self, model, step: int = 0) -> None:
-        super().update_model(model, step)
+    def update_model(self, model, step: int = 0, settled: bool = False) -> None:
+        super().update_model(model, step, settled)
         if self._pending and self.isVisible() and not self._trailing.isActive():
             wait = self.refresh_seconds - (time.perf_counter() - self._last)
             self._trailing.start(max(1, int(wait * 1000) + 1))

@@ -76,3 +76,16 @@ def test_gradient_flow_drops_pad_columns():
     real_token_grad_norms(cell, ids)
     assert np.isnan(cell.state_grad_norms[0])  # no word anywhere yet: not a [PAD] gradient
     assert cell.state_grad_norms[1:] == pytest.approx([1.0, 4.0])
+
+
+def test_errors_tab_shows_the_step_training_paused_at(qtbot, make_window):
+    window = make_window(SMALL)
+    show_tab(window, "errors")
+    errors = window.insight.errors
+    for step in (1, 2, 3):  # Step clicks well inside the tab's one-second throttle
+        click(qtbot, window.controls.step_button)
+        qtbot.waitUntil(lambda s=step: window.last_captured.step == s, timeout=5000)
+        qtbot.waitUntil(lambda s=step: f"Step {s}:" in errors.summary.text(), timeout=2000)
+    train(qtbot, window, 10)
+    paused = window.last_captured.step
+    qtbot.waitUntil(lambda: f"Step {paused:,}:" in errors.summary.text(), timeout=2000)
