@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import html
+import math
 import os
 import time
 from typing import ClassVar
@@ -505,6 +506,8 @@ class MainWindow(QMainWindow):
                 + ("" if frame.running else " (last run)")
             )
             loss = self.lm_mode.format_loss(snap.loss)  # bits per character for a char LM
+            if not math.isfinite(snap.loss) and not snap.diverged:
+                loss = "– (no step trained in this run yet)"  # step 0, or a loaded model
             val = ""
             current, best = self.current_val_loss, snap.best_val_loss
             if current is not None and best is not None:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
 
 from gui.panels.gradient_flow import FLOW_DECADES
 from rnnviz.config import Config
@@ -89,3 +90,23 @@ def test_errors_tab_shows_the_step_training_paused_at(qtbot, make_window):
     train(qtbot, window, 10)
     paused = window.last_captured.step
     qtbot.waitUntil(lambda: f"Step {paused:,}:" in errors.summary.text(), timeout=2000)
+
+
+def test_status_bar_never_reads_loss_nan(qtbot, make_window, monkeypatch, tmp_path):
+    window = make_window(SMALL)
+    qtbot.waitUntil(lambda: "step 0" in window.status_loss.text(), timeout=5000)
+    assert "nan" not in window.status_loss.text()
+    assert "no step trained" in window.status_loss.text()
+    train(qtbot, window, 5)
+    path = tmp_path / "model.npz"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    with qtbot.waitSignal(window.worker.saved, timeout=5000):
+        window.action_save_model.trigger()
+    click(qtbot, window.controls.reset_button)
+    qtbot.waitUntil(lambda: window.last_captured.step == 0, timeout=10000)
+    window.action_load_model.trigger()
+    qtbot.waitUntil(lambda: window.last_captured.step >= 5, timeout=10000)
+    window.redraw(force=True)
+    assert "nan" not in window.status_loss.text()
+    assert f"step {window.last_captured.step}" in window.status_loss.text()
