@@ -24,7 +24,7 @@ from gui.panels.neurons import NeuronsPanel
 from gui.panels.projection import ProjectionPanel
 from gui.panels.salience import SaliencePanel
 from gui.panels.state_space import StateSpacePanel
-from gui.tasks import visible_token
+from gui.tasks import loss_unit, visible_token
 
 # --panel names and tab titles, in tab order (after "network" and "corpus").
 INSIGHT_TABS = {
@@ -120,7 +120,8 @@ class InsightViews(QObject):
                                  np.zeros(0, np.int64), [])  # fmt: skip
         self.gradient_flow.clear()
         self.gates.set_vocabulary(info.words, info.probe_texts)
-        self.compare.new_run(settings_of(info.config, info.source))
+        scale, unit, _ = loss_unit(info.config, len(info.words))
+        self.compare.new_run(settings_of(info.config, info.source), scale, unit)
 
     def on_frame(self, frame) -> None:
         """Every frame from the worker: cheap recording only."""

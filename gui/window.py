@@ -445,6 +445,7 @@ class MainWindow(QMainWindow):
 
     def _on_live_changed(self, changes: dict) -> None:
         self.workers.update_requested.emit(changes)
+        self.insight.compare.update_settings(changes)
         if "mask_padding" in changes:
             self.prediction.set_mask_padding(changes["mask_padding"])
 

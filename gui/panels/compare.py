@@ -2,7 +2,9 @@
 
 The current run is recorded from the frames as it trains; when a new run starts
 (reset, new corpus, checkpoint) or "Keep this run" is clicked, it joins the kept runs.
-Loss (smoothed training, dashed validation) and accuracy are overlaid per run.
+Loss (smoothed training, dashed validation) and accuracy are overlaid per run, each
+loss in its task's unit (bits per character for a char-level language model, as on its
+own curves). Live changes made during a run show in its label as `lr=0.01→0.002`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ COLOURS = ((31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 1
 class Run:
     """One run's settings and decimated metric history."""
 
-    settings: dict  # Config fields plus the corpus source
+    settings: dict  # Config fields plus the corpus source (live fields: the latest value)
+    scale: float = 1.0  # loss unit per nat (1 / ln 2 for bits per character)
+    unit: str = "nats"
+    started: dict = field(default_factory=dict)  # live fields changed in the run: first value
     train: DecimatedHistory = field(default_factory=lambda: DecimatedHistory(1024))
     val: DecimatedHistory = field(default_factory=lambda: DecimatedHistory(256))
 
@@ -42,9 +47,15 @@ def differing(settings: list[dict]) -> list[str]:
     return [k for k in keys if len({repr(s.get(k)) for s in settings}) > 1]
 
 
-def run_label(index: int, settings: dict, keys: list[str]) -> str:
-    """'run 2 (gru): lr=0.01, ...': the recurrent cell always, then what differs."""
-    parts = [f"{k}={settings.get(k)}" for k in keys if k not in ("source", "cell")]
+def run_label(index: int, settings: dict, keys: list[str], started: dict | None = None) -> str:
+    """'run 2 (gru): lr=0.01, ...': the recurrent cell always, then what differs
+    (`lr=0.01→0.002` for a setting changed during the run)."""
+    started = started or {}
+    parts = [
+        f"{k}={started[k]}→{settings.get(k)}" if k in started else f"{k}={settings.get(k)}"
+        for k in [*keys, *(k for k in started if k not in keys)]
+        if k not in ("source", "cell")
+    ]
     if "source" in keys:
         parts.insert(0, str(settings.get("source", "")).removeprefix("sample:"))
     cell = f" ({settings['cell']})" if "cell" in settings else ""
@@ -93,11 +104,12 @@ class ComparePanel(QWidget):
         self.clear_button.clicked.connect(self.clear_kept)
 
     # -- public API -------------------------------------------------------------------
-    def new_run(self, settings: dict) -> None:
-        """A new run starts: keep the previous one if it trained at all."""
+    def new_run(self, settings: dict, scale: float = 1.0, unit: str = "nats") -> None:
+        """A new run starts: keep the previous one if it trained at all. Its loss is
+        drawn as nats x `scale`, in `unit`."""
         if self.current is not None and self.current.train.total:
             self._keep(self.current)
-        self.current = Run(dict(settings))
+        self.current = Run(dict(settings), scale, unit)
         self._dirty = True
         self.redraw(force=True)
 
@@ -111,12 +123,28 @@ class ComparePanel(QWidget):
         if len(val_rows):
             self.current.val.append(val_rows)
 
+    def update_settings(self, changes: dict) -> None:
+        """Live changes made during the current run (they label it from now on)."""
+        run = self.current
+        if run is None:
+            return
+        for key, value in changes.items():
+            if run.settings.get(key) != value:
+                run.started.setdefault(key, run.settings.get(key))
+                run.settings[key] = value
+                if run.started[key] == value:  # changed back: as it started
+                    del run.started[key]
+        self._dirty = True
+
     def keep_current(self) -> None:
         """Freeze a copy of the current run's curves as a kept run."""
         cur = self.current
         if cur is None or not cur.train.total:
             return
-        self._keep(Run(dict(cur.settings), _copy(cur.train), _copy(cur.val)))
+        self._keep(
+            Run(dict(cur.settings), cur.scale, cur.unit, dict(cur.started), _copy(cur.train),
+                _copy(cur.val))
+        )  # fmt: skip
         self.redraw(force=True)
 
     def clear_kept(self) -> None:
@@ -139,7 +167,7 @@ class ComparePanel(QWidget):
             acc = self.acc_plot.plot(pen=pg.mkPen(colour, width=2))
             self._items.append((train, val, acc))
         labels = [
-            run_label(i, r.settings, keys) + (" (now)" if r is self.current else "")
+            run_label(i, r.settings, keys, r.started) + (" (now)" if r is self.current else "")
             for i, r in enumerate(runs)
         ]
         if labels != self._labels:  # the legend re-lays its text: only when it changes
@@ -155,12 +183,16 @@ class ComparePanel(QWidget):
             run = runs[i]
             t, v = run.train.arrays(), run.val.arrays()
             if len(t["step"]):
-                train_item.setData(t["step"], ema(t["loss"], SMOOTHING))
+                train_item.setData(t["step"], ema(t["loss"] * run.scale, SMOOTHING))
             else:
                 train_item.setData([], [])
-            val_item.setData(v["step"], v["loss"])
+            val_item.setData(v["step"], v["loss"] * run.scale)
             acc_src = v if len(v["step"]) else t
             acc_item.setData(acc_src["step"], acc_src["accuracy"])
+        units = list(dict.fromkeys(r.unit for r in runs))
+        title = f"Loss ({units[-1]})" if len(units) == 1 else f"Loss ({'; '.join(units)})"
+        if title != self.loss_plot.titleLabel.text:
+            self.loss_plot.setTitle(title)
         n = len(self.kept)
         self.summary.setText(
             f"{n} kept run{'s' * (n != 1)} + the current one. Solid: training loss (smoothed); "

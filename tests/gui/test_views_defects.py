@@ -110,3 +110,35 @@ def test_status_bar_never_reads_loss_nan(qtbot, make_window, monkeypatch, tmp_pa
     window.redraw(force=True)
     assert "nan" not in window.status_loss.text()
     assert f"step {window.last_captured.step}" in window.status_loss.text()
+
+
+def test_language_model_labels_and_compare_units(qtbot, make_window):
+    window = make_window(SMALL)  # sample:sentiment, classify
+    train(qtbot, window, 3)
+    window.controls.task.setFocus()
+    qtbot.keyClick(window.controls.task, Qt.Key_Down)  # "Language model"
+    qtbot.waitUntil(lambda: window.info.config.task == "lm", timeout=10000)
+    label = window.curves.chance_line.label.toPlainText()
+    assert "ln C" not in label and "uniform guess" in label, label
+    show_tab(window, "compare")
+    compare = window.insight.compare
+    assert "bits" in compare.loss_plot.titleLabel.text
+    train(qtbot, window, 3)
+    compare.redraw(force=True)
+    # The LM run's curve is drawn in bits, like the window's own loss curve.
+    _, shown = compare._items[-1][0].getData()
+    nats = compare.current.train.arrays()["loss"]
+    assert shown[0] == pytest.approx(nats[0] / np.log(2))
+
+
+def test_compare_legend_follows_live_changes(qtbot, make_window):
+    window = make_window(SMALL)
+    show_tab(window, "compare")
+    compare = window.insight.compare
+    train(qtbot, window, 3)
+    window.controls.set_lr(0.002)  # a live change, as the slider makes it
+    qtbot.waitUntil(lambda: compare.current.settings["lr"] == 0.002, timeout=5000)
+    train(qtbot, window, 3)
+    compare.redraw(force=True)
+    labels = [label.text for _, label in compare.legend.items]
+    assert any("lr=0.01→0.002" in text for text in labels), labels
