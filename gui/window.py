@@ -106,6 +106,8 @@ class MainWindow(QMainWindow):
         self.val_history = DecimatedHistory()
         self.current_val_loss: float | None = None  # the last validation pass's loss
         self.last_frame: Frame | None = None
+        self._loading_model = False  # a checkpoint was asked for: its info is next
+        self._model_maxlen = 0  # the loaded model's max length, until another corpus
         self.last_captured = None  # the latest snapshot that carries arrays
         self._dirty = False
         self._captured_dirty = False
@@ -277,10 +279,16 @@ class MainWindow(QMainWindow):
     # -- commands ---------------------------------------------------------------------------
     def load_source(self, source: str) -> None:
         """Load a corpus (file, folder or sample:NAME) in the worker."""
+        config = self.controls.config()
+        if source != self.source and self._model_maxlen and config.maxlen == self._model_maxlen:
+            # A loaded model's padded length fits its own corpus, not the next one: auto.
+            config = config.replace(maxlen=0)
+            self.controls.set_config(config, applied=False)
+        self._model_maxlen = 0
         self.source = source
         self.message.hide()
         self.corpus_panel.set_loading(0.0, f"Loading {source}…")
-        config = self.lm_mode.config_for_source(source, self.controls.config())
+        config = self.lm_mode.config_for_source(source, config)
         self.workers.load_requested.emit(source, config)
 
     def toggle_training(self) -> None:
@@ -323,6 +331,7 @@ class MainWindow(QMainWindow):
         if path:
             self.diverged_message = ""
             self.message.hide()
+            self._loading_model = True
             self.workers.load_checkpoint_requested.emit(path)
 
     def export_window_dialog(self) -> None:
@@ -388,6 +397,8 @@ class MainWindow(QMainWindow):
         self.curves.clear()
         self.last_captured = None
         self.controls.set_config(info.config)
+        if self._loading_model:  # its max length is the model's (see `load_source`)
+            self._loading_model, self._model_maxlen = False, info.config.maxlen
         self.curves.set_num_classes(len(info.label_names) if info.config.head == "softmax" else 0)
         self.curves.set_baselines(info.baselines)
         self.heatmaps.set_vocabulary(

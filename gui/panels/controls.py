@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from gui.tasks import TASK_NAMES, config_for_task
 from gui.widgets import LightBar
-from rnnviz.config import CELLS, CLIPS, HEADS, INITS, LEVELS, OPTIMIZERS, Config
+from rnnviz.config import CELLS, CLIPS, DEFAULT_LR, HEADS, INITS, LEVELS, OPTIMIZERS, Config
 from rnnviz.lm_trainer import LIVE_FIELDS as LM_LIVE_FIELDS
 from rnnviz.lm_trainer import LR_SCHEDULES
 from rnnviz.trainer import LIVE_FIELDS as CLASSIFY_LIVE_FIELDS
@@ -395,6 +395,13 @@ class ControlsPanel(QWidget):
         changed = {k: v for k, v in values.items() if getattr(self._config, k) != v}
         if not changed:
             return
+        if "optimizer" in changed and "lr" not in changed:
+            # Adam's 0.002 makes SGD look broken: each optimiser starts at its own rate.
+            changed["lr"] = DEFAULT_LR[changed["optimizer"]]
+            self._updating = True
+            self.lr_slider.setValue(round(math.log10(changed["lr"]) * LR_TICKS))
+            self.lr_label.setText(_format_lr(changed["lr"]))
+            self._updating = False
         try:
             self._config = self._config.replace(**changed)
         except ValueError as exc:  # a combination Config refuses: say so, change nothing
@@ -405,6 +412,8 @@ class ControlsPanel(QWidget):
         # language-model run when a classifier runs; their rows are hidden then).
         fields = LIVE_FIELDS.get(self._applied.task, CLASSIFY_LIVE_FIELDS)
         live = {k: v for k, v in changed.items() if k in fields}
+        if self._config.optimizer != self._applied.optimizer:
+            live.pop("lr", None)  # the pending optimiser's rate: applied with it at Reset
         if live:
             self._applied = self._applied.replace(**live)
             self.live_changed.emit(live)

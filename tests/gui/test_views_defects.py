@@ -6,7 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from gui.panels.gradient_flow import FLOW_DECADES
-from rnnviz.config import Config
+from gui.tasks import task_defaults
+from rnnviz.config import DEFAULT_LR, Config
 
 pytestmark = pytest.mark.gui
 
@@ -142,3 +143,43 @@ def test_compare_legend_follows_live_changes(qtbot, make_window):
     compare.redraw(force=True)
     labels = [label.text for _, label in compare.legend.items]
     assert any("lr=0.01→0.002" in text for text in labels), labels
+
+
+def test_optimiser_switch_takes_its_learning_rate(qtbot, make_window):
+    window = make_window(Config(epochs=0))  # adam at its default learning rate
+    controls = window.controls
+    assert controls.config().lr == DEFAULT_LR["adam"]
+    controls.optimizer.setCurrentText("sgd")  # as a pick in the combo box
+    assert controls.config().lr == pytest.approx(DEFAULT_LR["sgd"])
+    assert controls.lr_label.text() == "0.1"
+    assert window.info.config.lr == DEFAULT_LR["adam"]  # the running Adam keeps its own
+    click(qtbot, controls.reset_button)
+    qtbot.waitUntil(lambda: window.info.config.optimizer == "sgd", timeout=10000)
+    assert window.info.config.lr == pytest.approx(DEFAULT_LR["sgd"])
+
+
+def test_task_switch_takes_the_task_learning_rate(qtbot, make_window):
+    window = make_window(Config(epochs=0))
+    window.controls.set_task("lm")
+    qtbot.waitUntil(lambda: window.info.config.task == "lm", timeout=10000)
+    assert window.info.config.lr == task_defaults("lm").lr
+    window.controls.set_task("classify")
+    qtbot.waitUntil(lambda: window.info.config.task == "classify", timeout=10000)
+    assert window.info.config.lr == DEFAULT_LR["adam"]
+
+
+def test_loaded_model_max_length_does_not_stick(qtbot, make_window, monkeypatch, tmp_path):
+    window = make_window(SMALL, source="sample:topics")
+    fresh = window.info.maxlen
+    window.load_source("sample:sentiment")
+    qtbot.waitUntil(lambda: window.info.source == "sample:sentiment", timeout=10000)
+    path = tmp_path / "model.npz"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    with qtbot.waitSignal(window.worker.saved, timeout=5000):
+        window.action_save_model.trigger()
+    with qtbot.waitSignal(window.worker.info_ready, timeout=10000):
+        window.action_load_model.trigger()
+    window.load_source("sample:topics")
+    qtbot.waitUntil(lambda: window.info.source == "sample:topics", timeout=10000)
+    assert window.info.maxlen == fresh
