@@ -62,6 +62,7 @@ class MessageBar(QFrame):
     def __init__(self) -> None:
         super().__init__()
         self.label = QLabel()
+        self.label.setTextFormat(Qt.RichText)  # always: escaped text shows `'`, not `&#x27;`
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         close = QPushButton("×")
@@ -301,7 +302,7 @@ class MainWindow(QMainWindow):
 
     def start(self) -> None:
         if self.diverged_message:
-            self.message.show_message(self.diverged_message, "error")
+            self.message.show_message(html.escape(self.diverged_message), "error")
             self.controls.set_running(False)
             return
         self.workers.start_requested.emit()
@@ -468,7 +469,7 @@ class MainWindow(QMainWindow):
     def _on_load_failed(self, text: str) -> None:
         self.source = self.info.source if self.info is not None else ""  # still the one shown
         self.corpus_panel.show_error(text)
-        self.message.show_message(f"Could not load the corpus: {text}", "error")
+        self.message.show_message(f"Could not load the corpus: {html.escape(text)}", "error")
 
     def _on_diverged(self, text: str) -> None:
         self.diverged_message = (

@@ -123,6 +123,7 @@ class CorpusPanel(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setVisible(False)
         self.message = QLabel()
+        self.message.setTextFormat(Qt.PlainText)  # raw error text, never read as HTML
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.summary = QLabel("No corpus loaded. Pick a sample, open a file, or drop one here.")

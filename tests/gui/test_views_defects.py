@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import Qt as QtGuiNamespace
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QFileDialog
 
 from gui.panels.gradient_flow import FLOW_DECADES
@@ -183,3 +185,44 @@ def test_loaded_model_max_length_does_not_stick(qtbot, make_window, monkeypatch,
     window.load_source("sample:topics")
     qtbot.waitUntil(lambda: window.info.source == "sample:topics", timeout=10000)
     assert window.info.maxlen == fresh
+
+
+def shown_text(label) -> str:
+    """What a QLabel puts on screen: its text as rich text or as it is."""
+    rich = label.textFormat() == Qt.RichText or (
+        label.textFormat() == Qt.AutoText and QtGuiNamespace.mightBeRichText(label.text())
+    )
+    if not rich:
+        return label.text()
+    doc = QTextDocument()
+    doc.setHtml(label.text())
+    return doc.toPlainText()
+
+
+def test_error_messages_show_characters_not_entities(qtbot, make_window, tmp_path, monkeypatch):
+    window = make_window(SMALL)
+    bad = tmp_path / "it's not a model.npz"
+    bad.write_text("not a checkpoint")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    window.action_load_model.trigger()
+    qtbot.waitUntil(lambda: window.message.isVisible(), timeout=10000)
+    text = shown_text(window.message.label)
+    assert "Could not load the model" in text and "&#x27;" not in text, text
+    window.load_source(str(tmp_path / "it's missing.txt"))
+    qtbot.waitUntil(lambda: "corpus" in shown_text(window.message.label), timeout=10000)
+    text = shown_text(window.message.label)
+    assert "it's missing" in text and "&#x27;" not in text, text
+
+
+def test_language_model_why_view_shows_spaces_and_newlines(qtbot, make_window):
+    window = make_window(SMALL, source="sample:prose")
+    show_tab(window, "why")
+    salience = window.insight.salience
+    box = window.prediction.input
+    box.clear()
+    qtbot.keyClicks(box, "to be")
+    qtbot.waitUntil(lambda: salience.result is not None, timeout=5000)
+    qtbot.waitUntil(lambda: "␣" in salience.result["tokens"], timeout=5000)
+    assert "" not in salience.result["tokens"] and " " not in salience.result["tokens"]
+    salience.set_text("a\nb")  # a newline cannot be typed into the one-line box
+    assert "⏎" in salience.result["tokens"]
