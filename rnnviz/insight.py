@@ -153,6 +153,30 @@ def unit_strength(hidden: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return h.max(axis=0) - h.min(axis=0) + 1e-3 * np.abs(h).mean(axis=0)
 
 
+def unit_variance(states: np.ndarray) -> np.ndarray:
+    """(n, H) states over a text's real tokens -> (H,) each unit's variance over them
+    (a saturated network's units all swing -1..1; the variance tells the ones that
+    mostly sit at one end from the ones that switch often)."""
+    states = np.asarray(states, np.float64)
+    return states.var(axis=0) if len(states) else np.zeros(states.shape[1])
+
+
+def unit_output_correlation(states: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    """(n, H) states and (n, K) outputs at the same points -> (H,) the largest
+    |Pearson correlation| of each unit with any output (0 where either is constant)."""
+    x = np.asarray(states, np.float64)
+    y = np.asarray(outputs, np.float64)
+    if len(x) < 2:
+        return np.zeros(x.shape[1])
+    x = x - x.mean(axis=0)
+    y = y - y.mean(axis=0)
+    sx, sy = np.sqrt((x * x).sum(axis=0)), np.sqrt((y * y).sum(axis=0))  # (H,), (K,)
+    with np.errstate(all="ignore"):
+        corr = (x.T @ y) / np.outer(sx, sy)  # (H, K)
+    corr = np.where(np.isfinite(corr), np.abs(corr), 0.0)
+    return corr.max(axis=1) if corr.shape[1] else np.zeros(x.shape[1])
+
+
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
     """(C, C) counts: row = true class, column = predicted class."""
     labels, predicted = np.asarray(labels), np.asarray(predicted)

@@ -1,8 +1,12 @@
 """Neurons over text: which words make a hidden unit fire, in the spirit of LSTMVis.
 
 The prediction-box sentence is drawn as tokens coloured by the chosen unit's state
-h_t[u] (-1..1). The units are listed by how strongly they swing over the sentence;
-clicking one selects it. The reverse view lists the tokens of a corpus sample that
+h_t[u] (-1..1). The units are listed by how strongly they swing over the sentence,
+by their variance over the text (the corpus sample, else the sentence), or by their
+largest |correlation| with an output (the class probabilities over the sample; a
+language model's ten likeliest next tokens over the sentence): in a saturated network
+every unit swings the full 2.00, and only the other two orders tell them apart.
+Clicking a unit selects it. The reverse view lists the tokens of a corpus sample that
 drive the unit highest (one batched forward pass over the sample, at most once a
 second).
 """
@@ -15,6 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -28,13 +33,24 @@ from PySide6.QtWidgets import (
 from gui.panels.prediction import encode_sentence
 from gui.panels.token_strip import ColourBar, TokenStrip, diverging_colours
 from gui.widgets import ModelView, cache_static_parts
-from rnnviz.insight import top_activations, unit_strength
+from rnnviz.insight import (
+    top_activations,
+    unit_output_correlation,
+    unit_strength,
+    unit_variance,
+)
 from rnnviz.tokenizer import PAD_ID
 
 SENTENCE_SECONDS = 0.1  # the sentence view: at most 10 times a second
 CORPUS_SECONDS = 1.0  # top tokens over the corpus sample: at most once a second
 TOP_K = 12
 CONTEXT = 3  # tokens of context shown before a top token
+SORTS = {  # key: (menu text, list column name)
+    "swing": ("swing over the sentence", "swing"),
+    "variance": ("variance over the text", "var"),
+    "correlation": ("correlation with the output", "|corr|"),
+}
+LM_OUTPUTS = 10  # a language model's outputs correlated: its likeliest next tokens
 
 
 class NeuronsPanel(ModelView):
@@ -57,6 +73,12 @@ class NeuronsPanel(ModelView):
         self._order: list[int] = []
         self._chosen = False  # the user clicked a unit
         self.activations: np.ndarray | None = None  # (n, H) of the sentence's real tokens
+        self.sort = QComboBox()
+        for key, (text, _) in SORTS.items():
+            self.sort.addItem(text, key)
+        self.sort.setToolTip("The order of the units in the list")
+        self.scores: np.ndarray | None = None  # (H,) the list's sort key per unit
+        self._sample_scores: dict | None = None  # variance and correlation over the sample
 
         self.units = QListWidget()
         self.units.setStyleSheet("font-family: monospace")
@@ -96,14 +118,21 @@ class NeuronsPanel(ModelView):
         col.addWidget(self.strip)
         col.addWidget(self.graphics, 1)
         col.addWidget(self.corpus_label)
+        left = QWidget()
+        units_col = QVBoxLayout(left)
+        units_col.setContentsMargins(0, 0, 0, 0)
+        units_col.addWidget(QLabel("Sort units by"))
+        units_col.addWidget(self.sort)
+        units_col.addWidget(self.units, 1)
         split = QSplitter(Qt.Horizontal)
-        split.addWidget(self.units)
+        split.addWidget(left)
         split.addWidget(right)
         split.setSizes([170, 800])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(split)
         self.units.currentItemChanged.connect(self._on_unit_clicked)
+        self.sort.currentIndexChanged.connect(self._on_sort_changed)
 
     # -- public API -------------------------------------------------------------------
     def set_vocabulary(self, tokenizer, maxlen: int, sample_ids: np.ndarray | None) -> None:
@@ -112,6 +141,7 @@ class NeuronsPanel(ModelView):
         self.words = list(tokenizer.id_to_word)
         self.sample_ids = sample_ids
         self.top, self._model, self._order = None, None, []
+        self._sample_scores = None
         self._last_corpus = 0.0
         self._chosen = False
         self.units.clear()
@@ -139,15 +169,24 @@ class NeuronsPanel(ModelView):
         if corpus and self.sample_ids is not None and due:
             self._last_corpus = now
             with np.errstate(all="ignore"):
-                hidden = model.forward(self.sample_ids).hidden  # (S, T, H)
+                out = model.forward(self.sample_ids)
+            hidden = out.hidden  # (S, T, H)
             self.top = top_activations(hidden, self.sample_ids, TOP_K)
+            real = self.sample_ids != PAD_ID  # (S, T)
+            # Pre-padded rows: the last step's state is the one the head reads.
+            last_proba = out.proba if out.proba.ndim == 2 else out.proba[:, -1]  # (S, C)
+            self._sample_scores = {
+                "variance": unit_variance(hidden[real]),
+                "correlation": unit_output_correlation(hidden[:, -1], last_proba),
+            }
         enc = encode_sentence(self.tokenizer, self.maxlen, self.text)
         real = enc.ids != PAD_ID
         with np.errstate(all="ignore"):
-            hidden = model.forward(enc.ids[None, :]).hidden[0]  # (T, H)
+            out = model.forward(enc.ids[None, :])
+        hidden = out.hidden[0]  # (T, H)
         self.tokens = [self.words[t] for t in enc.ids[real]]
         self.activations = hidden[real]  # (n, H)
-        strength = unit_strength(hidden, enc.ids)
+        strength = self._scores(hidden, enc.ids, out.proba)
         order = [int(u) for u in np.argsort(-strength, kind="stable")]
         if not self._chosen:  # until the user picks one, follow the strongest unit
             self.unit = order[0]
@@ -155,7 +194,32 @@ class NeuronsPanel(ModelView):
         self._fill_list(order, strength)
         self._draw_unit()
 
+    def _scores(self, hidden: np.ndarray, ids: np.ndarray, proba: np.ndarray) -> np.ndarray:
+        """(H,) the chosen sort key: the sample's when there is one, else the sentence's."""
+        key = self.sort.currentData()
+        sample = self._sample_scores
+        if key == "swing":
+            scores = unit_strength(hidden, ids)
+        elif sample is not None:
+            scores = sample[key]
+        elif key == "variance":
+            scores = unit_variance(self.activations)
+        else:  # a language model: its states against its ten likeliest next tokens
+            real = ids != PAD_ID
+            p = proba[0][real] if proba.ndim == 3 else np.zeros((int(real.sum()), 0))  # (n, V)
+            likeliest = np.argsort(-p.mean(axis=0))[:LM_OUTPUTS] if p.size else []
+            scores = unit_output_correlation(self.activations, p[:, likeliest])
+        self.scores = scores
+        return scores
+
+    def _on_sort_changed(self, _index: int) -> None:
+        self._chosen = False  # follow the top unit of the new order
+        self.units.setToolTip(self.sort.currentText())
+        if self._model is not None:
+            self.refresh(corpus=False)
+
     def _fill_list(self, order: list[int], strength: np.ndarray) -> None:
+        column = SORTS[self.sort.currentData()][1]
         self.units.blockSignals(True)
         if len(order) != self.units.count():
             self.units.clear()
@@ -163,7 +227,7 @@ class NeuronsPanel(ModelView):
                 self.units.addItem(QListWidgetItem())
         for row, u in enumerate(order):
             item = self.units.item(row)
-            item.setText(f"unit {u:3d}   swing {strength[u]:.2f}")
+            item.setText(f"unit {u:3d}   {column} {strength[u]:.2f}")
             item.setData(Qt.UserRole, u)
             if u == self.unit:
                 self.units.setCurrentRow(row)

@@ -8,6 +8,7 @@ from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QFileDialog
 
 from gui.panels.gradient_flow import FLOW_DECADES
+from gui.panels.neurons import SORTS
 from gui.tasks import task_defaults
 from rnnviz.config import DEFAULT_LR, Config
 
@@ -226,3 +227,42 @@ def test_language_model_why_view_shows_spaces_and_newlines(qtbot, make_window):
     assert "" not in salience.result["tokens"] and " " not in salience.result["tokens"]
     salience.set_text("a\nb")  # a newline cannot be typed into the one-line box
     assert "⏎" in salience.result["tokens"]
+
+
+def test_neurons_sort_by_variance_and_correlation(qtbot, make_window):
+    window = make_window(SMALL)
+    show_tab(window, "neurons")
+    neurons = window.insight.neurons
+    train(qtbot, window, 20)
+    qtbot.waitUntil(lambda: neurons.units.count() == SMALL.hidden_size, timeout=5000)
+    texts = {}
+    for key, (_, column) in SORTS.items():
+        neurons.sort.setCurrentIndex(neurons.sort.findData(key))  # as a pick in the combo
+        qtbot.waitUntil(lambda c=column: f"   {c} " in neurons.units.item(0).text(), timeout=5000)
+        scores = neurons.scores
+        shown = [neurons.units.item(r).data(Qt.UserRole) for r in range(neurons.units.count())]
+        assert list(np.argsort(-scores, kind="stable")) == shown  # the list follows the key
+        assert neurons.unit == shown[0]
+        texts[key] = scores
+    assert np.all((texts["correlation"] >= 0) & (texts["correlation"] <= 1 + 1e-9))
+    assert texts["correlation"].max() > 0.1  # a trained head reads some unit
+    assert not np.allclose(texts["variance"], texts["variance"][0])
+
+
+def test_unit_scores_on_a_saturated_layer():
+    from rnnviz.insight import unit_output_correlation, unit_strength, unit_variance
+
+    rng = np.random.default_rng(0)
+    n = 200
+    output = rng.random(n)
+    states = np.empty((n, 3))
+    states[:, 0] = np.where(output > 0.5, 1.0, -1.0)  # follows the output, switches often
+    states[:, 1] = np.where(np.arange(n) == 0, -1.0, 1.0)  # saturated, flips once
+    states[:, 2] = np.where(rng.random(n) > 0.5, 1.0, -1.0)  # noise, switches often
+    ids = np.ones(n, np.int64)
+    swing = unit_strength(states, ids)
+    assert swing[0] == pytest.approx(swing[1], abs=1e-2)  # swing cannot tell them apart
+    variance = unit_variance(states)
+    assert variance[1] < 0.1 < variance[0]
+    corr = unit_output_correlation(states, output[:, None])
+    assert corr[0] > 0.8 > 0.3 > corr[2]
