@@ -139,11 +139,19 @@ def test_fast_rnn_equals_the_textbook_rnn(rows, masked, per_step):
 @pytest.mark.parametrize("leading_pads", [0, 2, 7])
 @pytest.mark.parametrize("per_step", [True, False])
 @pytest.mark.parametrize("start_state", [True, False])
-def test_fast_lstm_equals_the_textbook_lstm(leading_pads, per_step, start_state):
+@pytest.mark.parametrize("step_maps", [True, False])
+def test_fast_lstm_equals_the_textbook_lstm(
+    leading_pads, per_step, start_state, step_maps, monkeypatch
+):
     """The one-row path (rnnviz.cells.lstm_fast): states, c_t, gates, dx, d[h0, c0],
     weight gradients, ||dL/dh_t|| and ||dL/dc_t|| equal the textbook LSTM's, twice in a
-    row (kept buffers), with and without a flat parameter buffer."""
+    row (kept buffers), with and without a flat parameter buffer; its backward by step
+    maps, or the textbook's on its buffers when the maps would be too big."""
+    from rnnviz.cells import lstm_fast
     from rnnviz.params import ParamDict
+
+    if not step_maps:
+        monkeypatch.setattr(lstm_fast, "MAX_MAP_SIZE", 0)
 
     rng = np.random.default_rng(9)
     params, grads = layer_pair("lstm")
@@ -166,6 +174,7 @@ def test_fast_lstm_equals_the_textbook_lstm(leading_pads, per_step, start_state)
             results.append((hs, *kept, dx, dh0, layer.state_grad_norms, layer.cell_grad_norms))
             all_grads.append({k: layer.grads[k].copy() for k in params})
         assert fast_flat._rows is not None, "the one-row path should have run"
+        assert (fast_flat._one_row.maps is not None) == step_maps
         for textbook, *fast in zip(*results, strict=True):
             for value in fast:
                 np.testing.assert_allclose(value, textbook, rtol=1e-10, atol=1e-12)
