@@ -53,6 +53,7 @@ class OneRowLSTMBuffers:
         self.grad = grad = np.zeros((T + 1, 6 * H), dtype)
         if 10 * T * H * H <= MAX_MAP_SIZE:
             self.maps = np.zeros((T, 2 * H, 5 * H), dtype)
+            self.map_values = np.zeros((T, 2, 5, H), dtype)
             item = self.maps.itemsize
             self.diagonals = np.lib.stride_tricks.as_strided(  # (T, 2, 5, H): the diagonals
                 self.maps, (T, 2, 5, H),
@@ -156,14 +157,15 @@ class FastLSTM(LSTM):
         # Every step's map at once, from the textbook backward's local derivatives
         slope = act[:, H:] * (1.0 - act[:, H:])  # s (1 - s) of i, f, (g), o
         k = o * (1.0 - tc * tc)  # dc_t += dh_t o (1 - tanh^2 c_t)
-        per_dc = buffers.diagonals[:, 1]  # (T, 5, H): [dc_{t-1}, da_i, da_f, da_g, da_o] per dc_t
+        per = buffers.map_values  # (T, 2, 5, H): maps' diagonals, written to them at once
+        per_dh, per_dc = per[:, 0], per[:, 1]  # [dc_{t-1}, da_i, da_f, da_g, da_o] per dh_t, dc_t
         per_dc[:, 0] = f  # through c_t = f * c_{t-1} + ...
         np.multiply(g, slope[:, :H], out=per_dc[:, 1])
         np.multiply(c_prev, slope[:, H : 2 * H], out=per_dc[:, 2])
         np.multiply(i, 1.0 - g * g, out=per_dc[:, 3])  # (per_dc[:, 4], da_o, stays 0)
-        per_dh = buffers.diagonals[:, 0]  # (T, 5, H): the same per dh_t
         np.multiply(per_dc[:, :4], k[:, None], out=per_dh[:, :4])  # through dc_t
         np.multiply(tc, slope[:, 3 * H :], out=per_dh[:, 4])  # and o
+        buffers.diagonals[...] = per
         grad = buffers.grad
         grad[T, :H] = 0.0 if dh_last is None else dh_last[0]
         grad[T, H : 2 * H] = 0.0
