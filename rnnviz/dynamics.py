@@ -99,6 +99,7 @@ def step_functions(model) -> StepFunctions:
         return StepFunctions(
             lambda h, x: module.step(p64, h, np.asarray(x, np.float64)),
             lambda h, x: module.step_jacobian(p64, h, np.asarray(x, np.float64)),
+            lambda h, x, v: module.step_vjp(p64, h, np.asarray(x, np.float64), v),
         )
     if state_step is None:
         raise ValueError(f"no step function for cell {cell!r}: give the model a state_step")

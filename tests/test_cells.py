@@ -230,6 +230,17 @@ def test_step_jacobian_matches_finite_differences(cell):
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_step_vjp_is_v_times_the_jacobian(cell):
+    module = cell_module(cell)
+    params, _ = layer_pair(cell, seed=10)
+    rng = np.random.default_rng(10)
+    S = 2 * H if cell == "lstm" else H
+    h, v, x = rng.normal(size=(3, S)), rng.normal(size=(3, S)), rng.normal(size=D)
+    expected = np.einsum("ni,nij->nj", v, module.step_jacobian(params, h, x))
+    np.testing.assert_allclose(module.step_vjp(params, h, x, v), expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_pad_steps_carry_the_state(cell):
     """Masked [PAD] steps leave h (and the LSTM's c) unchanged, anywhere in the row."""
     model = randomise(RNNLanguageModel(V, D, H, dtype=np.float64, cell=cell))

@@ -189,6 +189,9 @@ def test_lstm_state_space_is_of_h_and_c():
     J = steps.jacobian(h, x)
     assert J.shape == (3, 2 * H, 2 * H)
     assert relative_error(J, finite_difference_jacobian(steps.step)(h, x)) < 1e-7
+    v = rng.normal(size=h.shape)  # the search's gradient: analytic, equal to v J
+    assert steps.vjp is not None
+    assert np.allclose(steps.vector_jacobian(h, x, v), np.einsum("ni,nij->nj", v, J))
     ids = rng.integers(2, 12, size=(6, 5))
     ids[:2, :2] = PAD_ID
     states, _ = visited_states(model, ids)
