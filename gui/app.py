@@ -87,13 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cell", choices=("rnn", "gru", "lstm"), help="recurrent cell")
     p.add_argument("--epochs", type=int, help="epochs to train (0: until stopped)")
     p.add_argument("--seed", type=int)
+    p.add_argument("--label-names", help="class names in label order: negative,positive")
+    p.add_argument("--word-dropout", type=float, help="share of training words made [UNK]")
     return p
 
 
 def explicit_settings(args: argparse.Namespace) -> dict:
     """The Config fields given on the command line."""
     fields = ("level", "embed_dim", "hidden_size", "batch_size", "lr", "optimizer", "head",
-              "cell", "epochs", "seed")  # fmt: skip
+              "cell", "epochs", "seed", "label_names", "word_dropout")  # fmt: skip
     return {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
 
 

@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.source = ""
         self.train_history = DecimatedHistory()
         self.val_history = DecimatedHistory()
+        self.current_val_loss: float | None = None  # the last validation pass's loss
         self.last_frame: Frame | None = None
         self.last_captured = None  # the latest snapshot that carries arrays
         self._dirty = False
@@ -341,10 +342,12 @@ class MainWindow(QMainWindow):
         self.diverged_message = ""
         self.train_history.clear()
         self.val_history.clear()
+        self.current_val_loss: float | None = None  # the last validation pass's loss
         self.curves.clear()
         self.last_captured = None
         self.controls.set_config(info.config)
         self.curves.set_num_classes(len(info.label_names) if info.config.head == "softmax" else 0)
+        self.curves.set_baselines(info.baselines)
         self.heatmaps.set_vocabulary(
             info.words, info.token_counts, info.probe_texts, info.label_names
         )
@@ -370,6 +373,7 @@ class MainWindow(QMainWindow):
             self.train_history.append(frame.rows)
         if len(frame.val_rows):
             self.val_history.append(frame.val_rows)
+            self.current_val_loss = float(frame.val_rows[-1, 2])
         self.last_frame = frame
         if frame.captured:
             self.last_captured = frame.snapshot
@@ -450,8 +454,11 @@ class MainWindow(QMainWindow):
                 + ("" if frame.running else " (last run)")
             )
             loss = self.lm_mode.format_loss(snap.loss)  # bits per character for a char LM
-            best = snap.best_val_loss
-            val = f" · val loss {self.lm_mode.format_loss(best)} (best)" if best else ""
+            val = ""
+            current, best = self.current_val_loss, snap.best_val_loss
+            if current is not None and best is not None:
+                fmt = self.lm_mode.format_loss
+                val = f" · val loss: current {fmt(current)}, best {fmt(best)}"
             self.status_loss.setText(f"step {snap.step:,} · loss {loss}{val} · lr {snap.lr:.3g}")
         self.frames_drawn += 1
         self.redraw_seconds += time.perf_counter() - started

@@ -54,6 +54,9 @@ class RunInfo:
     epoch: int = 0
     text_chars: int = 0  # lm: characters in the text (train + validation)
     eval_data: EvalData | None = None  # classify: validation split + sample, for insight views
+    # classify: validation accuracy of the reference models, {name: accuracy}
+    # ("majority class", "bag of words"; rnnviz/baselines.py), drawn on the accuracy plot
+    baselines: dict[str, float] = field(default_factory=dict)
 
     @property
     def task(self) -> str:
@@ -113,7 +116,7 @@ def run_info(trainer, corpus) -> RunInfo:
         source=str(corpus.source),
         warnings=list(corpus.warnings),
         label_names=names,
-        class_counts=dict(corpus.class_counts()),
+        class_counts=dict(trainer.corpus.class_counts()),  # with config.label_names applied
         num_texts=len(corpus.texts),
         num_train=len(trainer.train_ids),
         num_val=len(trainer.val_ids),
@@ -130,7 +133,15 @@ def run_info(trainer, corpus) -> RunInfo:
         step=int(trainer.step_count),
         epoch=int(trainer.epoch),
         eval_data=eval_data(trainer),
+        baselines=baseline_lines(trainer),
     )
+
+
+def baseline_lines(trainer) -> dict[str, float]:
+    """{label: validation accuracy} of the majority class and the bag of words."""
+    found = trainer.baselines
+    lines = {"majority class": found.majority, "bag of words": found.bag_of_words}
+    return {name: float(v) for name, v in lines.items() if v is not None}
 
 
 def lm_run_info(trainer, corpus) -> RunInfo:

@@ -17,6 +17,8 @@ from rnnviz.config import (
     CELLS,
     CLIPS,
     DEFAULT_LR,
+    DEFAULT_WEIGHT_DECAY,
+    EARLY_STOP_METRICS,
     GATE_INITS,
     HEADS,
     INITS,
@@ -49,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", default="sample:sentiment", help="file, folder or sample:NAME")
     train.add_argument("--format", default="auto", help="auto, tsv, csv, folder or text")
     train.add_argument("--label-column", default=None, help="label column (index or header)")
+    train.add_argument("--label-names", default=None,
+                       help="class names in label order: negative,positive")  # fmt: skip
     train.add_argument("--task", choices=TASKS, default="classify")
     train.add_argument("--level", choices=LEVELS, default=None,
                        help="word (default) or char (default for --task lm)")  # fmt: skip
@@ -72,12 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--clip-value", type=float, default=None)
     train.add_argument("--no-mask", action="store_true", help="do not mask [PAD] steps")
     train.add_argument("--patience", type=int, default=None, help="early stopping patience")
+    train.add_argument("--early-stop-metric", choices=EARLY_STOP_METRICS, default=None,
+                       help="best evaluation: lowest val loss or top accuracy")  # fmt: skip
+    train.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=None,
+                       help="end the run on the best evaluation's weights")  # fmt: skip
+    train.add_argument("--min-count", type=int, default=None,
+                       help="words seen fewer times in training become [UNK]")  # fmt: skip
+    train.add_argument("--word-dropout", type=float, default=None,
+                       help="share of training tokens replaced by [UNK] in each batch")  # fmt: skip
     train.add_argument("--val-fraction", type=float, default=None)
     train.add_argument("--bptt", type=int, default=None, help="lm: truncated BPTT length")
     train.add_argument("--dropout", type=float, default=None,
-                       help="lm: dropout on the input vectors while training")  # fmt: skip
+                       help="dropout on the input vectors while training")  # fmt: skip
     train.add_argument("--output-dropout", type=float, default=None,
-                       help="lm: dropout on the states feeding the output head")  # fmt: skip
+                       help="dropout on the state(s) feeding the output head")  # fmt: skip
     train.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
                        help="lm: constant, plateau (decay on stalls), exponential")  # fmt: skip
     train.add_argument("--lr-decay", type=float, default=None, help="lm: the schedule's factor")
@@ -145,6 +157,8 @@ def config_from_args(args) -> Config:
         "mask_padding": not args.no_mask,
         "lr": args.lr if args.lr is not None else lr_default or DEFAULT_LR[args.optimizer],
     }
+    if args.task == "classify":
+        values["weight_decay"] = DEFAULT_WEIGHT_DECAY[args.optimizer]
     optional = {
         "level": args.level,
         "epochs": args.epochs,
@@ -159,6 +173,11 @@ def config_from_args(args) -> Config:
         "clip": args.clip,
         "clip_value": args.clip_value,
         "patience": args.patience,
+        "early_stop_metric": args.early_stop_metric,
+        "keep_best": args.keep_best,
+        "min_count": args.min_count,
+        "word_dropout": args.word_dropout,
+        "label_names": args.label_names,
         "val_fraction": args.val_fraction,
         "bptt": args.bptt,
         "embed_dropout": args.dropout,
@@ -318,6 +337,8 @@ def run_training(trainer, args, stop: StopRequest) -> int:
               "(Ctrl-C again to quit at once)", file=sys.stderr)  # fmt: skip
     if trainer.diverged:  # NaN, or a finite loss that exploded: nothing worth keeping
         raise UsageError(trainer.stop_reason)
+    if config.keep_best and not trainer.holds_best:  # stopped early (time, Ctrl-C)
+        trainer.restore_best()
     return tokens
 
 

@@ -13,8 +13,12 @@ GATE_INITS = ("chrono", "zero")
 CLIPS = ("norm", "value", "none")
 LEVELS = ("word", "char")
 TASKS = ("classify", "lm")
+EARLY_STOP_METRICS = ("loss", "accuracy")
 # A learning rate that works out of the box for each optimiser (Config.lr is Adam's).
-DEFAULT_LR = {"adam": 5e-3, "momentum": 0.05, "sgd": 0.1}
+DEFAULT_LR = {"adam": 2e-3, "momentum": 0.05, "sgd": 0.1}
+# The decoupled weight decay the CLI uses with each optimiser unless told: the decay is
+# scaled by the learning rate, and SGD's 50x larger rate would shrink the weights 1% a step.
+DEFAULT_WEIGHT_DECAY = {"adam": 0.1, "momentum": 0.0, "sgd": 0.0}
 # Bounds on numbers that cannot be meant outside them (a rate of 1e-300 never moves a
 # float32 weight; 1e38 overflows it on the first step).
 LR_RANGE = (1e-8, 1e3)
@@ -42,9 +46,9 @@ class Config:
     init: str = "xavier"  # "uniform" (the seed's), "xavier", "orthogonal" (recurrent)
     recurrent_gain: float = 1.0  # W_h scaled by this after init: > 1 explodes gradients
     optimizer: str = "adam"  # "adam", "sgd" (the seed's), "momentum"
-    lr: float = 5e-3  # learning rate
+    lr: float = 2e-3  # learning rate (the classifier's Adam; see DEFAULT_LR)
     momentum: float = 0.9  # for "momentum"; Adam's beta1
-    weight_decay: float = 0.0  # decoupled (AdamW-style) decay on weight matrices
+    weight_decay: float = 0.1  # decoupled (AdamW-style) decay on weight matrices, x lr a step
     clip: str = "norm"  # "norm" (global), "value" (element-wise, the seed's), "none"
     clip_value: float = 5.0  # threshold for either clipping mode
     batch_size: int = 32  # examples (classify) or windows (lm) per step
@@ -52,18 +56,25 @@ class Config:
     blas_threads: int = 1  # BLAS threads while training (see rnnviz/blas.py); 0 = NumPy's
     batch_threads: int = 1  # split each batch over this many threads, one BLAS thread
     #                         each (rnnviz/parallel.py): for machines with spare cores
-    epochs: int = 10  # how many passes the CLI trains for
+    epochs: int = 15  # how many passes the CLI trains for
     val_fraction: float = 0.2  # held-out share (stratified for classify; tail for lm)
-    eval_every: int = 0  # steps between validation passes; 0 = once per epoch
+    eval_every: int = 25  # steps between validation passes; 0 = once per epoch
     patience: int = 0  # early stopping after this many evaluations without gain; 0 = off
+    early_stop_metric: str = "accuracy"  # "best" is the top val "accuracy" or lowest "loss"
+    keep_best: bool = True  # at the end of a run, go back to the best evaluation's weights
     bptt: int = 64  # lm: truncated BPTT window length
     seed: int = 0  # one seed for init, split and shuffling
     dtype: str = "float32"  # "float32" (fast) or "float64" (exact checks)
-    # Language-model options (issue 6); the defaults leave the classifier unchanged.
-    embed_dropout: float = 0.0  # lm: dropout on the input vectors while training, 0..1
+    # Classifier options (issue 12). The regularisers' defaults were chosen by measured
+    # runs across seeds and corpora (bench/bench_defaults.py, figures in bench/README.md);
+    # the language model sets its own in rnnviz/lm_trainer.LM_DEFAULTS.
+    label_names: str = ""  # class names in label order, "negative,positive"; "" = the data's
+    min_count: int = 1  # words seen fewer times in training become [UNK]
+    word_dropout: float = 0.3  # classify: share of training tokens replaced by [UNK] per batch
+    embed_dropout: float = 0.3  # dropout on the input vectors while training, 0..1
     lr_schedule: str = "constant"  # lm: "constant", "plateau" or "exponential" (see lr_decay)
     lr_decay: float = 0.5  # lm: lr factor per evaluation without gain (plateau) or per epoch
-    output_dropout: float = 0.0  # lm: dropout on the states feeding the output head, 0..1
+    output_dropout: float = 0.5  # dropout on the state(s) feeding the output head, 0..1
     weight_average: float = 0.0  # decay of a moving average of the weights that evaluation
     #                              and checkpoints use (e.g. 0.999); 0 = off
 
@@ -82,6 +93,7 @@ class Config:
             "optimizer": OPTIMIZERS,
             "clip": CLIPS,
             "dtype": ("float32", "float64"),
+            "early_stop_metric": EARLY_STOP_METRICS,
         }
         for name, allowed in choices.items():
             value = getattr(self, name)
@@ -112,6 +124,11 @@ class Config:
             )
         if not 0.0 <= self.weight_average < 1.0:
             raise ValueError(f"weight_average must be in [0, 1); got {self.weight_average}")
+        for name in ("embed_dropout", "output_dropout", "word_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1); got {getattr(self, name)}")
+        if self.min_count < 1:
+            raise ValueError(f"min_count must be at least 1; got {self.min_count}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1); got {self.val_fraction}")
         for name in ("embed_dropout", "output_dropout"):
@@ -151,6 +168,7 @@ class Config:
         "recurrent_gain",
         "optimizer",
         "val_fraction",
+        "min_count",
         "bptt",
         "seed",
         "dtype",

@@ -6,7 +6,7 @@ build them without import cycles; `rnnviz.data` re-exports both names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -80,3 +80,18 @@ def build_corpus(
             f"examples: {listed}{more}; too few to learn or to validate",
         ]
     return Corpus(texts, labels, names, source, warnings, fmt)
+
+
+def rename_labels(corpus: Corpus, names: str | list[str]) -> Corpus:
+    """The corpus with its classes named `names` (a list, or "negative,positive"), in
+    class-id order: the sorted label values, so 0,1 become negative,positive."""
+    if isinstance(names, str):
+        names = [name.strip() for name in names.split(",")]
+    current = ", ".join(corpus.label_names)
+    if len(names) != corpus.num_classes:
+        raise CorpusError(
+            f"{len(names)} label names given for {corpus.num_classes} classes ({current})"
+        )
+    if any(not name for name in names) or len(set(names)) != len(names):
+        raise CorpusError(f"label names must be distinct and not empty; got {names}")
+    return replace(corpus, label_names=list(names))

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 import numpy as np
 
 from rnnviz import synthetic
-from rnnviz.corpus import Corpus, CorpusError, build_corpus
+from rnnviz.corpus import Corpus, CorpusError, build_corpus, rename_labels
 from rnnviz.formats import (
     EXPECTED,
     NotDelimited,
@@ -51,6 +51,7 @@ __all__ = [
     "CorpusError",
     "list_samples",
     "load_corpus",
+    "rename_labels",
     "stratified_split",
 ]
 

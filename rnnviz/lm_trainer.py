@@ -60,6 +60,11 @@ LM_DEFAULTS = dict(
     lr=3e-3,  # 5e-3 diverges at H=512
     lr_schedule="plateau",  # halve lr when validation stalls (floor: lr/32)
     output_dropout=0.2,  # on the states feeding the head (the non-recurrent path)
+    embed_dropout=0.0,
+    weight_decay=0.0,
+    word_dropout=0.0,  # (the classifier's)
+    keep_best=False,  # ends on the averaged weights of the last step
+    early_stop_metric="loss",
     weight_average=0.999,  # evaluate the average of the last ~1000 steps' weights
     epochs=10,
     val_fraction=0.1,

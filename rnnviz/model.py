@@ -94,12 +94,19 @@ class RNNClassifier(RecurrentModel):
         return V, D, H, C
 
     # ------------------------------------------------------------------ forward
-    def _run(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """ids (B, T) -> (states hs (T+1, B, H), logits (B, C))."""
-        ids_tm, x, tokens = self._inputs(ids)  # (T, B); (T, B, D) or distinct tokens
+    def _run(
+        self, ids: np.ndarray, dropout: float = 0.0, output_dropout: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """ids (B, T) -> (states hs (T+1, B, H), logits (B, C)). The dropouts (training
+        only) act on the input vectors and on the last state on its way to the head."""
+        ids_tm, x, tokens = self._inputs(ids, dropout)  # (T, B); (T, B, D) or distinct tokens
         mask = ids_tm != PAD_ID if self.mask_padding else None
         hs = self.rnn.forward(x, mask, tokens=tokens)  # (T+1, B, H)
-        z = self.dense.forward(hs[-1])  # (B, C)
+        h_last = hs[-1]  # (B, H)
+        self._keep_out = self._dropout_mask(h_last.shape, output_dropout, h_last.dtype)
+        if self._keep_out is not None:  # only what the head sees; the recurrence is intact
+            h_last = h_last * self._keep_out
+        z = self.dense.forward(h_last)  # (B, C)
         return hs, z
 
     def forward(self, ids: np.ndarray) -> ForwardResult:
@@ -122,22 +129,33 @@ class RNNClassifier(RecurrentModel):
 
     # ------------------------------------------------------------------ training
     def loss_and_grads(
-        self, ids: np.ndarray, labels: np.ndarray, return_output: bool = False
+        self,
+        ids: np.ndarray,
+        labels: np.ndarray,
+        return_output: bool = False,
+        dropout: float = 0.0,
+        output_dropout: float = 0.0,
     ) -> tuple[float, ParamDict]:
         """Mean loss over the batch and its gradient for every parameter.
 
         The returned grads are the model's own buffer (same keys and shapes as
         `params`), overwritten by the next call: copy them to keep them. With
-        `return_output`, a third value holds the head's (B, C) output.
+        `return_output`, a third value holds the head's (B, C) output. `dropout` drops
+        this share of the input vectors' elements, `output_dropout` of the last state's
+        on its way to the head (training only; masks from `self.rng`).
         """
         labels = np.asarray(labels)
-        _, z = self._run(ids)
+        _, z = self._run(ids, dropout, output_dropout)
         if self.head == "softmax":
             loss, dz, output = softmax_cross_entropy(z, labels)
         else:
             loss, dz, output = tanh_squared_error(z, labels)
-        dh_last = self.dense.backward(dz.astype(z.dtype, copy=False))
+        dh_last = self.dense.backward(dz.astype(z.dtype, copy=False))  # (B, H)
+        if self._keep_out is not None:
+            dh_last *= self._keep_out
         d_input, _ = self.rnn.backward(dh_last=dh_last)
+        if self._keep is not None:
+            d_input *= self._keep  # (T, B, D)
         self.embedding.backward(d_input)
         if return_output:
             return loss, self.grads, output

@@ -28,6 +28,8 @@ class Tokenizer:
         False is the seed's plain whitespace split.
     lower : lower-case the text; default True for words, False for characters.
     unknown : "unk" maps unseen tokens to [UNK] (id 1); "drop" leaves them out.
+    min_count : a token enters the vocabulary once it has been seen this often in the
+        fitted texts; rarer ones are unknown (default 1: every token).
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class Tokenizer:
         split_punctuation: bool = True,
         lower: bool | None = None,
         unknown: str = "unk",
+        min_count: int = 1,
     ) -> None:
         if level not in ("word", "char"):
             raise ValueError(f"level must be 'word' or 'char'; got {level!r}")
@@ -45,6 +48,9 @@ class Tokenizer:
         self.split_punctuation = split_punctuation
         self.lower = (level == "word") if lower is None else bool(lower)
         self.unknown = unknown
+        if min_count < 1:
+            raise ValueError(f"min_count must be at least 1; got {min_count}")
+        self.min_count = int(min_count)
         self.vocab: dict[str, int] = {PAD: PAD_ID, UNK: UNK_ID}
         self.id_to_word: list[str] = [PAD, UNK]
         self.counts: Counter[str] = Counter()
@@ -61,17 +67,28 @@ class Tokenizer:
         return text.split()
 
     def fit(self, texts: Iterable[str]) -> Tokenizer:
-        """Add every new token to the vocabulary, in order of first appearance."""
+        """Add every new token seen at least `min_count` times (so far) to the vocabulary,
+        in order of first appearance."""
         if isinstance(texts, str):
             raise TypeError("fit() takes a list of texts, not one string")
+        if self.min_count > 1:
+            for text in texts:
+                self.counts.update(self.tokenize(text))
+            # A Counter keeps its keys in order of first appearance.
+            frequent = [t for t, n in self.counts.items() if n >= self.min_count]
+            self._add(t for t in frequent if t not in self.vocab)
+            return self
         for text in texts:
             tokens = self.tokenize(text)
             self.counts.update(tokens)
-            for token in tokens:
-                if token not in self.vocab:
-                    self.vocab[token] = len(self.id_to_word)
-                    self.id_to_word.append(token)
+            self._add(t for t in tokens if t not in self.vocab)
         return self
+
+    def _add(self, tokens: Iterable[str]) -> None:
+        for token in tokens:
+            if token not in self.vocab:
+                self.vocab[token] = len(self.id_to_word)
+                self.id_to_word.append(token)
 
     @property
     def vocab_size(self) -> int:
@@ -135,13 +152,15 @@ class Tokenizer:
             "split_punctuation": self.split_punctuation,
             "lower": self.lower,
             "unknown": self.unknown,
+            "min_count": self.min_count,
             "id_to_word": self.id_to_word,
             "counts": [self.counts.get(w, 0) for w in self.id_to_word],
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> Tokenizer:
-        tok = cls(data["level"], data["split_punctuation"], data["lower"], data["unknown"])
+        tok = cls(data["level"], data["split_punctuation"], data["lower"], data["unknown"],
+                  data.get("min_count", 1))  # fmt: skip
         words = list(data["id_to_word"])
         if words[:2] != [PAD, UNK] or len(set(words)) != len(words):
             raise ValueError("tokenizer vocabulary is malformed ([PAD], [UNK] first, no repeats)")

@@ -13,8 +13,10 @@ import time
 import numpy as np
 
 from rnnviz import budget, checkpoint
+from rnnviz.baselines import Baselines, compute_baselines
 from rnnviz.config import Config
-from rnnviz.data import Corpus, stratified_split
+from rnnviz.data import Corpus, rename_labels, stratified_split
+from rnnviz.dropout import word_dropout
 from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
 from rnnviz.model import RNNClassifier
 from rnnviz.snapshot import Snapshot
@@ -36,6 +38,11 @@ LIVE_FIELDS = (
     "patience",
     "weight_average",
     "eval_every",
+    "word_dropout",
+    "embed_dropout",
+    "output_dropout",
+    "early_stop_metric",
+    "keep_best",
 )
 EVAL_CHUNK = 512  # rows per forward pass when evaluating
 
@@ -63,6 +70,8 @@ class Trainer(TrainingRun):
         if config.task != "classify":
             raise ValueError("Trainer trains classifiers; use LanguageModelTrainer for task 'lm'")
         tune_process(config)
+        if config.label_names:
+            corpus = rename_labels(corpus, config.label_names)
         self.corpus = corpus
         self.label_names = list(corpus.label_names)
         labels = np.asarray(corpus.labels, dtype=np.int64)
@@ -72,7 +81,7 @@ class Trainer(TrainingRun):
         train_texts = [corpus.texts[i] for i in train_idx]
         val_texts = [corpus.texts[i] for i in val_idx]
         self.tokenizer = tokenizer or Tokenizer(
-            config.level, split_punctuation=config.split_punctuation
+            config.level, split_punctuation=config.split_punctuation, min_count=config.min_count
         ).fit(train_texts)
         train_seqs = self.tokenizer.encode(train_texts)
         longest = max((len(s) for s in train_seqs), default=1)
@@ -108,11 +117,13 @@ class Trainer(TrainingRun):
         self.model = model
         self._start_optimizer()
         self._rng = np.random.default_rng(config.seed + 1)  # batch order
+        self._word_rng = np.random.default_rng(config.seed + 2)  # word dropout
         self._batches = self._plan_epoch()
         self._cursor = 0
         self._start_run()
         self._epoch_loss_sum, self._epoch_batches = 0.0, 0
         self.last_epoch_train_loss: float | None = None
+        self._baselines: Baselines | None = None
         source = self.val_ids if len(self.val_ids) else self.train_ids
         self.probe_ids = source[:8].copy()
 
@@ -124,6 +135,17 @@ class Trainer(TrainingRun):
     @property
     def num_classes(self) -> int:
         return len(self.label_names)
+
+    @property
+    def baselines(self) -> Baselines:
+        """Majority-class and bag-of-words validation accuracies on this run's split
+        (rnnviz/baselines.py), computed once when first asked."""
+        if self._baselines is None:
+            self._baselines = compute_baselines(
+                self.train_ids, self.train_labels, self.val_ids, self.val_labels,
+                self.tokenizer.vocab_size, self.num_classes,
+            )  # fmt: skip
+        return self._baselines
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Texts -> (B, maxlen) ids, pre-padded, keeping the last maxlen tokens."""
@@ -161,12 +183,16 @@ class Trainer(TrainingRun):
     def _step(self, capture: bool) -> Snapshot:
         started = time.perf_counter()
         batch, epoch_done = self._next_batch()
-        ids, labels = self.train_ids[batch], self.train_labels[batch]
+        config = self.config
+        labels = self.train_labels[batch]
+        ids = word_dropout(self._word_rng, self.train_ids[batch], config.word_dropout)  # (B, T)
         self.model.rnn.track_state_grads = capture
+        dropouts = dict(dropout=config.embed_dropout, output_dropout=config.output_dropout)
         if self._split is not None and not capture:  # capture reads the model's own caches
-            loss, grads, output = self._split.loss_and_grads(ids, labels, return_output=True)
+            run = self._split.loss_and_grads
         else:
-            loss, grads, output = self.model.loss_and_grads(ids, labels, return_output=True)
+            run = self.model.loss_and_grads
+        loss, grads, output = run(ids, labels, return_output=True, **dropouts)
         accuracy = float(np.mean(output.argmax(axis=1) == labels))
         grad_norms = grads.norms()
         lr = self.optimizer.lr
@@ -215,9 +241,12 @@ class Trainer(TrainingRun):
         return total_loss / n, correct / n
 
     def report(self, max_seconds: float | None = None, **extra) -> dict:
-        """Final metrics of the model as it is now (the CLI's JSON line). With
-        `max_seconds`, on random samples of each split sized from the training speed to
-        take about that long; "report_sample" then says how many examples were used."""
+        """Metrics of the weights the model holds now, which `save` writes (the CLI's JSON
+        line): `weights` says whether those are the best evaluation's ("best", step
+        `best_step`) or the last step's ("last"); `last_val_*` describe the last
+        evaluation of the trained weights. With `max_seconds`, on random samples of each
+        split sized from the training speed to take about that long; "report_sample"
+        then says how many examples were used."""
         limit = self._report_limit(max_seconds, min(self.config.batch_size, len(self.train_ids)))
         train = sample_indices(len(self.train_ids), limit, self.config.seed)
         val = sample_indices(len(self.val_ids), limit, self.config.seed)
@@ -237,7 +266,9 @@ class Trainer(TrainingRun):
             "train_accuracy": train_accuracy,
             "val_loss": val_loss,
             "val_accuracy": val_accuracy,
-            "best_val_loss": self.best_val_loss,
+            **self.weights_report(),
+            "baseline_majority": self.baselines.majority,
+            "baseline_bag_of_words": self.baselines.bag_of_words,
             "steps": self.step_count,
             "epochs": self.epoch,
             "stop_reason": self.stop_reason or "stopped",
@@ -263,8 +294,12 @@ class Trainer(TrainingRun):
     def save(self, path) -> None:
         """Checkpoint model + tokenizer + config (atomic .npz)."""
         meta = {"maxlen": self.maxlen, "step": self.step_count, "epoch": self.epoch}
-        if self.last_val:
-            meta.update(val_loss=self.last_val[0], val_accuracy=self.last_val[1])
+        if self.holds_best:
+            best = self.best
+            meta.update(weights="best", weights_step=best["step"], val_loss=best["val_loss"],
+                        val_accuracy=best["val_accuracy"])  # fmt: skip
+        elif self.last_val:
+            meta.update(weights="last", val_loss=self.last_val[0], val_accuracy=self.last_val[1])
         with self.averaged_weights():
             checkpoint.save(path, self.model, self.tokenizer, self.config, self.label_names, meta)
 
@@ -274,6 +309,8 @@ class Trainer(TrainingRun):
         ck = checkpoint.load(path)
         if ck.config.task != "classify":
             raise checkpoint.CheckpointError(f"{path} holds a language model, not a classifier")
+        if ck.config.label_names:
+            corpus = rename_labels(corpus, ck.config.label_names)
         if list(corpus.label_names) != ck.label_names:
             raise checkpoint.CheckpointError(
                 f"{path} was trained on labels {ck.label_names}, this corpus has "

@@ -78,8 +78,12 @@ class TrainingRun:
         self.stop_reason = ""
         self.diverged = False  # the loss became NaN/inf or exploded: paused with advice
         self._window_losses: deque[float] = deque(maxlen=EXPLOSION_WINDOW)
-        self.best_val_loss: float | None = None
+        self.best_val_loss: float | None = None  # the lowest validation loss so far
         self.last_val: tuple[float, float] | None = None
+        # The best evaluation by config.early_stop_metric: {"step", "val_loss",
+        # "val_accuracy"}, and its weights (kept whether or not early stopping is on).
+        self.best: dict | None = None
+        self.holds_best = False  # the model holds the best evaluation's weights (restored)
         self._best_params: np.ndarray | None = None
         self._evals_since_best = 0
         self._average: np.ndarray | None = None  # the weight average (config.weight_average)
@@ -165,6 +169,8 @@ class TrainingRun:
             val = self._validate()
         if not self.finished and self.config.epochs and self.epoch >= self.config.epochs:
             self.finished, self.stop_reason = True, "epochs"
+            if self.config.keep_best:
+                self.restore_best()
         return val
 
     # ------------------------------------------------------------------ weight average
@@ -212,9 +218,13 @@ class TrainingRun:
             return None, None
         val_loss, val_accuracy = self.evaluate()
         self.last_val = (val_loss, val_accuracy)
+        self.holds_best = False
         patience = self.config.patience
         if self.best_val_loss is None or val_loss < self.best_val_loss:
             self.best_val_loss = val_loss
+        if self._is_better(val_loss, val_accuracy):
+            self.best = {"step": self.step_count, "val_loss": val_loss,
+                         "val_accuracy": val_accuracy}  # fmt: skip
             self._evals_since_best = 0
             # Kept even with early stopping off: patience may be turned on mid-run.
             best = self._average if self._average is not None else self.model.params.flat
@@ -227,10 +237,43 @@ class TrainingRun:
                 self.finished, self.stop_reason = True, "early stopping"
         return val_loss, val_accuracy
 
+    def _is_better(self, val_loss: float, val_accuracy: float) -> bool:
+        """Whether this evaluation beats the best by config.early_stop_metric (accuracy:
+        higher, or as high with a lower loss)."""
+        best = self.best
+        if best is None:
+            return True
+        by_accuracy = self.config.early_stop_metric == "accuracy"
+        if by_accuracy and val_accuracy != best["val_accuracy"]:
+            return val_accuracy > best["val_accuracy"]
+        return val_loss < best["val_loss"]
+
     def restore_best(self) -> None:
-        """Put back the weights of the best validation loss (early stopping)."""
+        """Put back the weights of the best evaluation (early stopping, keep_best). They
+        were copied from the averaged weights when averaging is on: the average restarts
+        from them."""
         if self._best_params is not None:
             self.model.params.flat[...] = self._best_params
+            if self._average is not None:
+                self._average[...] = self._best_params
+            self.holds_best = True
+
+    def weights_report(self) -> dict:
+        """Which weights the model holds and the evaluations that describe them: `weights`
+        ("best" after a restore, else "last"), the best evaluation (`best_step`,
+        `best_val_loss`, `best_val_accuracy`) and the last one (`last_val_loss`,
+        `last_val_accuracy`: the trained weights before any restore)."""
+        best = self.best or {}
+        last = self.last_val or (None, None)
+        return {
+            "weights": "best" if self.holds_best else "last",
+            "best_step": best.get("step"),
+            "best_val_loss": best.get("val_loss"),
+            "best_val_accuracy": best.get("val_accuracy"),
+            "early_stop_metric": self.config.early_stop_metric,
+            "last_val_loss": last[0],
+            "last_val_accuracy": last[1],
+        }
 
     def _report_limit(self, seconds: float | None, units_per_step: int) -> int | None:
         """How many examples (classify) or tokens (lm) each split's closing evaluation may

@@ -38,12 +38,16 @@ def labelled_file(tmp_path):
 
 def test_train_json_then_predict(labelled_file, tmp_path):
     model = tmp_path / "m.npz"
-    run = cli("train", "--data", labelled_file, "--epochs", "8", "--json", "--save", model)
+    run = cli("train", "--data", labelled_file, "--epochs", "40", "--json", "--save", model)
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
     for key in ("train_loss", "val_loss", "val_accuracy", "steps", "seconds", "tokens_per_second"):
         assert key in report
     assert report["val_accuracy"] == 1.0 and report["steps"] > 0
+    # The defaults end on the best validation pass's weights, and say so.
+    assert report["weights"] == "best" and 0 < report["best_step"] <= report["steps"]
+    assert report["best_val_accuracy"] == report["val_accuracy"]
+    assert report["baseline_majority"] == 0.5 and report["baseline_bag_of_words"] == 1.0
     assert model.exists()
 
     run = cli("predict", "--model", model, "i love deep learning", "awful bugs in my code")
@@ -114,3 +118,18 @@ def test_a_synthetic_task_is_never_truncated():
     text = " ".join(["word"] * 150)
     long_texts = Corpus([text, text], np.array([0, 1]), ["a", "b"], "test")
     assert Trainer(long_texts, Config(epochs=0, val_fraction=0.0)).maxlen == AUTO_MAXLEN_CAP
+
+
+def test_label_names_name_numeric_classes(tmp_path):
+    rows = ["0\tbad movie", "1\tgreat film", "0\tawful plot", "1\tlovely acting"] * 10
+    data = tmp_path / "numbers.tsv"
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    model = tmp_path / "m.npz"
+    run = cli("train", "--data", data, "--label-names", "negative,positive", "--epochs", "2",
+              "--min-count", "2", "--save", model)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    run = cli("predict", "--model", model, "--json", "great film")
+    assert set(json.loads(run.stdout)["probabilities"]) == {"negative", "positive"}
+    run = cli("train", "--data", data, "--label-names", "a,b,c")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip() == "error: 3 label names given for 2 classes (0, 1)"

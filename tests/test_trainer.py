@@ -35,7 +35,8 @@ def test_loss_falls_and_accuracy_reaches_100_percent():
 @pytest.mark.parametrize("head", ["softmax", "tanh"])
 def test_every_optimizer_and_head_learns(optimizer, head):
     lr = {"sgd": 0.5, "momentum": 0.1, "adam": 0.01}[optimizer]
-    trainer, _ = run(Config(optimizer=optimizer, head=head, lr=lr, epochs=0), 300)
+    config = Config(optimizer=optimizer, head=head, lr=lr, epochs=0, weight_decay=0.0)
+    trainer, _ = run(config, 300)
     assert trainer.evaluate(trainer.train_ids, trainer.train_labels)[1] == 1.0
 
 
@@ -53,7 +54,7 @@ def test_same_seed_same_numbers_and_other_seed_differs():
 
 
 def test_epochs_validation_and_finish():
-    trainer = Trainer(separable_corpus(), Config(epochs=2, batch_size=16))
+    trainer = Trainer(separable_corpus(), Config(epochs=2, batch_size=16, eval_every=0))
     snaps = []
     while not trainer.finished:
         snaps.append(trainer.step())

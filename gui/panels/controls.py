@@ -127,13 +127,18 @@ class ControlsPanel(QWidget):
         )
         self.embed_dropout = _fraction(0.0, 0.95, 0.05)
         self.embed_dropout.setToolTip(
-            "Language model: share of the input vector entries zeroed at random while "
-            "training (the rest scaled up); 0 = off, never during validation or sampling"
+            "Share of the input vector entries zeroed at random while training (the rest "
+            "scaled up); 0 = off, never during validation, prediction or sampling"
+        )
+        self.word_dropout = _fraction(0.0, 0.95, 0.05)
+        self.word_dropout.setToolTip(
+            "Classify: share of the training words replaced by [UNK] in each batch, so the "
+            "[UNK] vector learns what an unseen word means; 0 = off"
         )
         self.output_dropout = _fraction(0.0, 0.95, 0.05)
         self.output_dropout.setToolTip(
-            "Language model: share of the hidden-state entries feeding the output head "
-            "zeroed at random while training; 0 = off"
+            "Share of the hidden-state entries feeding the output head zeroed at random "
+            "while training; 0 = off"
         )
         self.weight_decay = _fraction(0.0, 1.0, 0.01, decimals=4)
         self.weight_decay.setToolTip(
@@ -151,7 +156,7 @@ class ControlsPanel(QWidget):
         self.patience = _spin(0, 1000, special="off")
         self.patience.setToolTip(
             "Early stopping: stop after this many evaluations without a better validation "
-            "loss, and keep the best weights"
+            "accuracy (or loss: early_stop_metric), and keep the best weights"
         )
 
         lr_row = QHBoxLayout()
@@ -191,6 +196,7 @@ class ControlsPanel(QWidget):
         train_form.addRow("Weight average", self.weight_average)
         train_form.addRow("Input dropout", self.embed_dropout)
         train_form.addRow("Output dropout", self.output_dropout)
+        train_form.addRow("Word dropout", self.word_dropout)
         train_form.addRow("Batch size", self.batch_size)
         train_form.addRow("Padding", self.mask_padding)
         train_form.addRow("Epochs", self.epochs)
@@ -248,6 +254,7 @@ class ControlsPanel(QWidget):
             self.lr_decay,
             self.embed_dropout,
             self.output_dropout,
+            self.word_dropout,
             self.weight_decay,
             self.weight_average,
         ):
@@ -294,6 +301,7 @@ class ControlsPanel(QWidget):
             self.lr_decay.setEnabled(config.lr_schedule != "constant")
             self.embed_dropout.setValue(config.embed_dropout)
             self.output_dropout.setValue(config.output_dropout)
+            self.word_dropout.setValue(config.word_dropout)
             self.weight_decay.setValue(config.weight_decay)
             self.weight_average.setValue(config.weight_average)
             self.mask_padding.setChecked(config.mask_padding)
@@ -351,8 +359,8 @@ class ControlsPanel(QWidget):
         self.model_form.setRowVisible(self.bptt, lm)
         self.model_form.setRowVisible(self.head, not lm)  # the language model is softmax
         self.train_form.setRowVisible(self.mask_padding, not lm)  # one stream: no padding
-        for row in (self.schedule_row, self.embed_dropout, self.output_dropout):
-            self.train_form.setRowVisible(row, lm)  # the classifier's trainer has none
+        self.train_form.setRowVisible(self.schedule_row, lm)  # the classifier has no schedule
+        self.train_form.setRowVisible(self.word_dropout, not lm)  # [UNK] for unseen words
 
     def _on_lr_slider(self, value: int) -> None:
         lr = 10 ** (value / LR_TICKS)
@@ -387,6 +395,7 @@ class ControlsPanel(QWidget):
                 "lr_decay": float(self.lr_decay.value()),
                 "embed_dropout": float(self.embed_dropout.value()),
                 "output_dropout": float(self.output_dropout.value()),
+                "word_dropout": float(self.word_dropout.value()),
                 "weight_decay": float(self.weight_decay.value()),
                 "weight_average": float(self.weight_average.value()),
                 "mask_padding": self.mask_padding.isChecked(),

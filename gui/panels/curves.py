@@ -25,6 +25,7 @@ TRAIN_COLOUR = (31, 119, 180)
 VAL_COLOUR = (255, 127, 14)
 MAX_MARKED_POINTS = 60  # validation points drawn with markers up to this many
 RAW_COLOUR = (190, 212, 232)  # the unsmoothed curve, faint behind the smoothed one
+BASELINE_COLOURS = {"majority class": (120, 120, 120), "bag of words": (44, 160, 44)}
 
 
 def nice_step(value: float) -> float:
@@ -123,6 +124,19 @@ class CurvesPanel(QWidget):
         )
         self.chance_line.setVisible(False)
         self.loss_plot.addItem(self.chance_line, ignoreBounds=True)
+        # Reference accuracies (majority class, bag of words): does the RNN beat them?
+        self.baseline_lines: dict[str, pg.InfiniteLine] = {}
+        for i, (name, colour) in enumerate(BASELINE_COLOURS.items()):
+            line = pg.InfiniteLine(
+                angle=0,
+                pen=pg.mkPen(colour, width=1, style=Qt.DashLine),
+                label=name,
+                labelOpts={"position": 0.12 + 0.3 * i, "color": colour,
+                           "anchors": [(0, 1), (0, 1)]},
+            )  # fmt: skip
+            line.setVisible(False)
+            self.acc_plot.addItem(line, ignoreBounds=True)
+            self.baseline_lines[name] = line
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -143,6 +157,16 @@ class CurvesPanel(QWidget):
         """Place the dashed reference at ln C, the loss an untrained softmax starts at."""
         chance = math.log(num_classes) if num_classes > 1 else None
         self.set_units(1.0, "", chance, "ln C (untrained)", "Accuracy")
+
+    def set_baselines(self, accuracies: dict[str, float]) -> None:
+        """Dashed, labelled lines at these validation accuracies ({name: accuracy};
+        names as in BASELINE_COLOURS); the others are hidden."""
+        for name, line in self.baseline_lines.items():
+            value = accuracies.get(name)
+            line.setVisible(value is not None)
+            if value is not None:
+                line.setValue(value)
+                line.label.setFormat(f"{name} {value:.3f}")
 
     def set_units(
         self,
@@ -329,5 +353,6 @@ if __name__ == "__main__":
     train, val = DecimatedHistory(), DecimatedHistory()
     _synthetic(train, val, 5000)
     panel.set_num_classes(2)
+    panel.set_baselines({"majority class": 0.5, "bag of words": 0.8})
     panel.set_history(train, val)
     raise SystemExit(run_preview(panel))

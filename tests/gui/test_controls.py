@@ -28,8 +28,6 @@ def lm_rows(panel) -> dict[str, bool]:
     return {
         "schedule": panel.lr_schedule.isVisible(),
         "decay": panel.lr_decay.isVisible(),
-        "input dropout": panel.embed_dropout.isVisible(),
-        "output dropout": panel.output_dropout.isVisible(),
     }
 
 
@@ -44,12 +42,15 @@ def user_changes(qtbot, panel, widget, key) -> dict:
 def test_lm_rows_follow_the_task(qtbot):
     panel = make_panel(qtbot, Config())
     assert not any(lm_rows(panel).values())
-    assert panel.weight_decay.isVisible(), "weight decay is meaningful for both tasks"
+    both = (panel.weight_decay, panel.embed_dropout, panel.output_dropout)
+    assert all(w.isVisible() for w in both), "meaningful for both tasks"
+    assert panel.word_dropout.isVisible()
     panel.task.setFocus()
     qtbot.keyClick(panel.task, Qt.Key_Down)  # "Language model"
     assert panel.config().task == "lm"
     assert all(lm_rows(panel).values())
-    assert panel.weight_decay.isVisible()
+    assert all(w.isVisible() for w in both)
+    assert not panel.word_dropout.isVisible(), "word dropout is the classifier's"
     assert panel.lr_schedule.currentText() == "plateau"  # the language model's default
     assert panel.lr_decay.isEnabled()
     qtbot.keyClick(panel.task, Qt.Key_Up)  # back to "Classify"
@@ -93,13 +94,14 @@ def test_lm_live_changes_carry_exactly_the_changed_field(qtbot):
     assert panel.config() == lm_defaults(**expected)
 
 
-def test_classifier_sends_weight_decay_but_not_the_lm_fields(qtbot):
-    panel = make_panel(qtbot, Config())
+def test_classifier_sends_its_regularisers_but_not_the_lm_fields(qtbot):
+    panel = make_panel(qtbot, Config(weight_decay=0.0, embed_dropout=0.0, word_dropout=0.0))
     assert user_changes(qtbot, panel, panel.weight_decay, Qt.Key_Up) == {"weight_decay": 0.01}
-    with qtbot.assertNotEmitted(panel.live_changed):  # its trainer would refuse them
-        panel.embed_dropout.setValue(0.2)
+    assert user_changes(qtbot, panel, panel.embed_dropout, Qt.Key_Up) == {"embed_dropout": 0.05}
+    assert user_changes(qtbot, panel, panel.word_dropout, Qt.Key_Up) == {"word_dropout": 0.05}
+    with qtbot.assertNotEmitted(panel.live_changed):  # its trainer would refuse it
         panel.lr_schedule.setCurrentText("exponential")
-    assert panel.config().embed_dropout == 0.2  # kept for a later language model
+    assert panel.config().lr_schedule == "exponential"  # kept for a later language model
     assert not panel.banner.isVisible()
 
 
