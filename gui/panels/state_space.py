@@ -402,9 +402,9 @@ class StateSpacePanel(ModelView):
         top = ", ".join(f"{v:.3f}" for v in s["top_eigenvalues"]) or "–"
         stable = int((radius < 1).sum())
         lstm = len(space.readout) != result.model.hidden_size  # the state is [h, c]
-        of = "the LSTM's [h, c] (the readout reads h)" if lstm else "h"
+        of = "states are the LSTM's [h, c] (the readout reads h); " if lstm else ""
         self.summary.setText(
-            f"step {result.step:,}: PCA of {of}; "
+            f"step {result.step:,}: {of}"
             f"{s['fixed_points']} fixed/slow points ({stable} stable); "
             f"PC 1-3 hold {s['pc_variance']:.0%} of the states' variance; fixed points on "
             f"their line: {fmt(s['fixed_point_pc1_share'])} (largest gap "
