@@ -2,7 +2,8 @@
 
 `rnn`, `gru` and `lstm` hold each cell in textbook form (forward and backward side by
 side, the padding mask included) with the pure `step` / `step_jacobian` functions;
-`rnn_fast` is the tanh RNN tuned for speed, which the models train with.
+`rnn_fast` is the tanh RNN tuned for speed and `lstm_fast` the LSTM's one-sequence
+path (B = 1), which the models train with; both are tested equal to the textbook cells.
 """
 
 from __future__ import annotations

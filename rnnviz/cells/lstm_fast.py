@@ -8,8 +8,9 @@ time, so the one-row path (tests/test_cells.py checks it equal to the textbook c
   multiply of [f, g] by [c_{t-1}, i] and c_t the sum of its halves: 8 calls a step;
 - makes its arrays and per-step views once per length T and keeps them (OneRowBuffers'
   reference-count check) while nobody else holds them;
-- in backward, takes every step's local derivatives at once and chains them in 6 calls
-  a step; the weight gradients are one matmul [x, h, 1]^T dL/da.
+- in backward, writes every step's local derivatives at once into per-step linear maps,
+  [dc_{t-1}, da_t] = [dh_t, dc_t] @ maps[t], so that a step is two matmuls (through the
+  map, then through W_h); the weight gradients are one matmul [x, h, 1]^T dL/da.
 Batches (B > 1) and [PAD] steps after a real one take the textbook path.
 """
 
@@ -66,8 +67,10 @@ class OneRowLSTMBuffers:
         del rows, act, tanh_c, grad  # (the counts below must see only the kept views)
         self._refs = sys.getrefcount(self.rows), sys.getrefcount(self.act)
 
-    def fits(self, steps: int, width: int, dtype) -> bool:
-        return self.rows.shape == (steps + 1, width) and self.rows.dtype == dtype
+    def fits(self, steps: int, embed_dim: int, hidden_size: int, dtype) -> bool:
+        T, D, H = steps, embed_dim, hidden_size
+        shapes = (self.rows.shape, self.act.shape)
+        return shapes == ((T + 1, D + H + 1), (T + 1, 5 * H)) and self.rows.dtype == dtype
 
     def in_use(self) -> bool:
         """Whether anything beyond these buffers' own views refers to them."""
@@ -103,7 +106,7 @@ class FastLSTM(LSTM):
         T, _, D = x.shape
         H = self.hidden_size
         buffers = self._one_row
-        if buffers is None or not buffers.fits(T, D + H + 1, W.dtype) or buffers.in_use():
+        if buffers is None or not buffers.fits(T, D, H, W.dtype) or buffers.in_use():
             self._one_row = None
             self._one_row = buffers = OneRowLSTMBuffers(T, D, H, W.dtype)
         rows, act = buffers.rows, buffers.act
