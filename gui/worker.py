@@ -54,6 +54,8 @@ class RunInfo:
     epoch: int = 0
     text_chars: int = 0  # lm: characters in the text (train + validation)
     eval_data: EvalData | None = None  # classify: validation split + sample, for insight views
+    truncated_texts: int = 0  # texts (train + validation) longer than maxlen
+    truncated_tokens: int = 0  # tokens max length drops from their start
     # classify: validation accuracy of the reference models, {name: accuracy}
     # ("majority class", "bag of words"; rnnviz/baselines.py), drawn on the accuracy plot
     baselines: dict[str, float] = field(default_factory=dict)
@@ -133,6 +135,8 @@ def run_info(trainer, corpus) -> RunInfo:
         step=int(trainer.step_count),
         epoch=int(trainer.epoch),
         eval_data=eval_data(trainer),
+        truncated_texts=int(getattr(trainer, "truncated_texts", 0)),
+        truncated_tokens=int(getattr(trainer, "truncated_tokens", 0)),
         baselines=baseline_lines(trainer),
     )
 
@@ -203,6 +207,7 @@ class TrainingWorker(QObject):
     finished = Signal(str)  # the run reached its end (epochs, early stopping)
     error = Signal(str)
     saved = Signal(str)
+    live_applied = Signal(int, object)  # (steps done, changes): a live change took effect
     stopped = Signal()
 
     def __init__(self) -> None:
@@ -378,6 +383,9 @@ class TrainingWorker(QObject):
             self.trainer.update(**live)
         except Exception as exc:
             self.error.emit(f"Could not apply {', '.join(live)}: {_one_line(exc)}")
+            return
+        if live:  # the exact step, for experiment files (gui/experiments.py)
+            self.live_applied.emit(int(self.trainer.step_count), live)
 
     @Slot(object)
     def set_probe(self, ids: np.ndarray) -> None:

@@ -259,7 +259,7 @@ class CorpusPanel(QWidget):
             f"{info.num_texts:,} texts ({info.num_train:,} train, {info.num_val:,} validation)"
             f"<br>per class: {counts}<br>"
             f"vocabulary: <b>{len(info.words):,}</b> tokens (incl. [PAD], [UNK]) · "
-            f"maxlen T = <b>{info.maxlen}</b> · {info.truncated:,} texts truncated"
+            f"maxlen T = <b>{info.maxlen}</b>{truncation_line(info)}"
         )
         self._draw_histogram(info.lengths, info.maxlen)
         self.vocab_model.set_vocabulary(info.words, info.token_counts)
@@ -311,6 +311,19 @@ class CorpusPanel(QWidget):
         source = self.samples.itemData(index)
         if source:
             self.load_requested.emit(source)
+
+
+def truncation_line(info) -> str:
+    """One line on what max length cuts off (train + validation texts), or that it cuts nothing."""
+    texts = getattr(info, "truncated_texts", 0)
+    if not texts:
+        return " · no text is cut"
+    tokens = getattr(info, "truncated_tokens", 0)
+    return (
+        f"<br><span style='color:#b02a37'><b>max length T = {info.maxlen} cuts {texts:,} "
+        f"texts, dropping {tokens:,} tokens</b> from their start (raise Max length T, then "
+        "Reset, to keep them)</span>"
+    )
 
 
 def _examples_text(info) -> str:

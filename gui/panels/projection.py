@@ -44,6 +44,10 @@ class ProjectionPanel(ModelView):
         self.count_box.setToolTip("How many words (most frequent first)")
         self.summary = QLabel("<i>Load a corpus to start.</i>")
         self.legend = QLabel()
+        self.legend.setToolTip(
+            "A word's colour is the class it leans to: the network's answer for the word "
+            "alone as a one-word text; pale = undecided, strong = sure"
+        )
         self.hover_label = QLabel("Hover a word to see its nearest neighbours (cosine)")
         self.hover_label.setStyleSheet("color: #333")
         self.hover_label.setWordWrap(True)
