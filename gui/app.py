@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="train with the window up for SECONDS and print one JSON line of measurements",
     )  # fmt: skip
     p.add_argument(
+        "--profile-load", metavar="PATH",
+        help="load PATH (then Reset) with the window up; print one JSON line of event-loop stalls",
+    )  # fmt: skip
+    p.add_argument(
         "--size", type=window_size, default="1500x920", help="--screenshot/--profile-ui window size"
     )
     p.add_argument("--preset", choices=("default", "fast"), default=None,
@@ -159,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 
         opened = replace(opened, config=config, source=args.data or opened.source)
     panel = args.panel or (opened.panel if opened and opened.panel else "network")
-    headless_mode = args.screenshot or args.profile_ui
+    headless_mode = args.screenshot or args.profile_ui or args.profile_load
     no_screen = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
     if headless_mode and not os.environ.get("QT_QPA_PLATFORM") and no_screen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a PNG needs no screen
@@ -202,6 +206,11 @@ def main(argv: list[str] | None = None) -> int:
 
         window.show_panel(panel)  # measure with this tab in front
         return run_profile(app, window, source, config, args.profile_ui, PROCESS_T0)
+    if args.profile_load:
+        from gui.profile import run_load_profile
+
+        window.show_panel("corpus")  # the vocabulary table is what stalled
+        return run_load_profile(app, window, args.profile_load)
     window.show()
     if opened is not None:
         window.experiments.open(opened, args.experiment or "")

@@ -248,7 +248,7 @@ class MainWindow(QMainWindow):
         w.info_ready.connect(self._on_info)
         w.snapshot_ready.connect(self._on_frame)
         w.running_changed.connect(self._on_running_changed)
-        w.load_progress.connect(self.corpus_panel.set_loading)
+        w.load_progress.connect(self._on_load_progress)
         w.load_failed.connect(self._on_load_failed)
         w.diverged.connect(self._on_diverged)
         w.finished.connect(self._on_finished)
@@ -279,7 +279,8 @@ class MainWindow(QMainWindow):
         self.source = source
         self.message.hide()
         self.corpus_panel.set_loading(0.0, f"Loading {source}…")
-        self.workers.load_requested.emit(source, self.controls.config())
+        config = self.lm_mode.config_for_source(source, self.controls.config())
+        self.workers.load_requested.emit(source, config)
 
     def toggle_training(self) -> None:
         self.controls.train_button.click()
@@ -446,7 +447,13 @@ class MainWindow(QMainWindow):
         if "mask_padding" in changes:
             self.prediction.set_mask_padding(changes["mask_padding"])
 
+    def _on_load_progress(self, fraction: float, text: str) -> None:
+        if fraction < 1.0 and text:  # seen from every tab
+            self.status_state.setText(text)
+        self.corpus_panel.set_loading(fraction, text)
+
     def _on_load_failed(self, text: str) -> None:
+        self.source = self.info.source if self.info is not None else ""  # still the one shown
         self.corpus_panel.show_error(text)
         self.message.show_message(f"Could not load the corpus: {text}", "error")
 
@@ -548,6 +555,7 @@ class MainWindow(QMainWindow):
         self.redraw_timer.stop()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.sync()
+        self.hide()  # a slow step may keep the worker a while: the window is gone already
         self.workers.shutdown()
         self.lm_mode.shutdown()  # the sample box's sampling thread
         self.insight.shutdown()  # the state space's analysis thread

@@ -15,7 +15,7 @@ import numpy as np
 
 from rnnviz import checkpoint, experiment
 from rnnviz.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, Config
-from rnnviz.data import CorpusError, load_corpus
+from rnnviz.data import CorpusError, TerminalProgress, load_corpus
 from rnnviz.lm_trainer import LM_DEFAULTS, LM_PRESETS
 from rnnviz.options import add_experiment_options, add_setting_options, given_settings
 
@@ -138,12 +138,15 @@ def cmd_train(args) -> int:
         raise UsageError("nothing would stop this run: give --epochs, or an experiment's steps")
     if args.save:  # before training: a bad path must not throw a trained model away
         checkpoint.check_writable(args.save)
+    progress = TerminalProgress(f"reading {exp.source}")
     corpus = load_corpus(exp.source, format=exp.format, label_column=exp.label_column,
-                         task=config.task)  # fmt: skip
+                         task=config.task, progress=progress)  # fmt: skip
     for warning in corpus.warnings[:5]:
         print(f"warning: {warning}", file=sys.stderr)
     if len(corpus.warnings) > 5:
         print(f"warning: ... and {len(corpus.warnings) - 5} more", file=sys.stderr)
+    what = f"{len(corpus.texts):,} texts" if config.task != "lm" else "the text"
+    progress.phase(f"building the vocabulary and encoding {what}…")
     if config.task == "lm":
         from rnnviz.language_model import LanguageModelTrainer
 

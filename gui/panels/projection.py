@@ -11,6 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from gui.vocabulary import most_frequent
 from gui.widgets import ModelView, cache_static_parts
 from rnnviz.projection import cosine_neighbours, pca_2d, unit_rows, word_lean
 
@@ -108,9 +109,8 @@ class ProjectionPanel(ModelView):
 
     # -- internals --------------------------------------------------------------------
     def _pick_words(self) -> None:
-        order = np.argsort(-self.counts, kind="stable")
-        order = order[(order >= 2) & (self.counts[order] > 0)]  # no [PAD], [UNK]
-        self.ids = order[: self.count_box.value()]
+        order = most_frequent(self.counts, self.count_box.value())  # no [PAD], [UNK]
+        self.ids = order[self.counts[order] > 0]
 
     def refresh(self) -> None:
         self._begin_refresh()
