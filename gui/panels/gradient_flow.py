@@ -33,6 +33,17 @@ FLOW_DECADES = 4  # the waterfall's colour scale, fixed so that two runs compare
 STEP_AXIS = "steps before the end of the sequence (0 = its last token)"
 
 
+def now_title(cell: bool, first_step: int | None) -> str:
+    """The per-step plot's title, naming its curves (blue, orange for the LSTM's cell,
+    the dashed reference)."""
+    parts = ["‖dL/dh_t‖ this batch" + (" (blue)" if cell else "")]
+    if cell:
+        parts.append("‖dL/dc_t‖ (orange)")
+    if first_step is not None:
+        parts.append(f"at step {first_step:,} (dashed)")
+    return ", ".join(parts)
+
+
 class FlowHistory:
     """Sampled gradient statistics over a run, in bounded memory (no Qt).
 
@@ -111,6 +122,7 @@ class GradientFlowPanel(QWidget):
         self.level = float(FLOW_DECADES)
         self._ranges: dict[str, tuple] = {}
         self._first: np.ndarray | None = None  # the first recorded ||dL/dh_t||, for reference
+        self._first_step = 0
         self.summary = QLabel("<i>Waiting for a captured training step…</i>")
         self.summary.setWordWrap(True)
 
@@ -120,10 +132,9 @@ class GradientFlowPanel(QWidget):
         self.now_plot: pg.PlotItem = g.addPlot(row=0, col=0, title="‖dL/dh_t‖ this batch")
         self.now_plot.setLogMode(y=True)
         self.now_plot.setLabel("bottom", STEP_AXIS)
-        self.now_legend = self.now_plot.addLegend(offset=(5, 5), labelTextSize="8pt")
         self.now_curve = self.now_plot.plot(
             pen=pg.mkPen((31, 119, 180), width=2), symbol="o", symbolSize=4,
-            symbolBrush=(31, 119, 180), connect="finite", name="this batch",
+            symbolBrush=(31, 119, 180), connect="finite",
         )  # fmt: skip
         self.cell_curve = self.now_plot.plot(
             pen=pg.mkPen((255, 127, 14), width=2),
@@ -136,7 +147,6 @@ class GradientFlowPanel(QWidget):
         self.first_curve = self.now_plot.plot(
             pen=pg.mkPen((150, 150, 150), width=1, style=pg.QtCore.Qt.DashLine),
             connect="finite",
-            name="first recorded step",
         )
         self.params_plot: pg.PlotItem = g.addPlot(row=0, col=1, title="Parameter gradient norms")
         self.params_plot.setLogMode(y=True)
@@ -198,6 +208,7 @@ class GradientFlowPanel(QWidget):
             self._cell_now = None if cell_norms is None else np.array(cell_norms, np.float64)
             if self._first is None:
                 self._first = np.array(snapshot.state_grad_norms, np.float64)
+                self._first_step = int(snapshot.step)
             self._dirty = True
 
     def redraw(self) -> None:
@@ -215,14 +226,17 @@ class GradientFlowPanel(QWidget):
         )
         if cell_now is not None:
             self.cell_curve.setData(t, np.maximum(cell_now, TINY))
-            self.now_plot.setTitle("‖dL/dh_t‖ (blue) and ‖dL/dc_t‖ (orange) this batch")
         else:
             self.cell_curve.setData([], [])
-        if self._first is not None and len(self._first) == T:
+        first_shown = self._first is not None and len(self._first) == T
+        if first_shown:
             self.first_curve.setData(t, np.maximum(self._first, TINY))
-            self.now_legend.getLabel(self.first_curve).setText(
-                f"first recorded step ({int(h.steps[0]):,})"
-            )
+        else:
+            self.first_curve.setData([], [])
+        # The curves are named in the title: a legend inside the plot hides the data.
+        title = now_title(cell_now is not None, self._first_step if first_shown else None)
+        if title != self.now_plot.titleLabel.text:
+            self.now_plot.setTitle(title)
         ratio = h.log_ratio()
         self.image.setImage(ratio, autoLevels=False, levels=(-self.level, self.level))
         first, last = float(h.steps[0]), float(h.steps[h.n - 1])

@@ -61,9 +61,10 @@ def test_gradient_flow_over_real_tokens_on_a_fixed_scale(qtbot, make_window):
     assert "steps before the end" in flow.summary.text()
     # A fixed colour scale: the same whatever the run's gradients.
     assert flow.bar.levels() == (-FLOW_DECADES, FLOW_DECADES)
-    # The dashed reference line is named in a legend; the parameters' legend fits its plot.
-    labels = [label.text for _, label in flow.now_legend.items]
-    assert any(text.startswith("first recorded step") for text in labels)
+    # The dashed reference line is named in the title; the parameters' legend fits its plot.
+    first = flow._first_step
+    assert flow.first_curve.getData()[0] is not None
+    assert f"at step {first:,} (dashed)" in flow.now_plot.titleLabel.text
     legend = flow.params_legend.sceneBoundingRect()
     plot = flow.params_plot.sceneBoundingRect()
     assert plot.contains(legend), (legend, plot)
