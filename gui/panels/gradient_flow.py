@@ -34,14 +34,10 @@ STEP_AXIS = "steps before the end of the sequence (0 = its last token)"
 
 
 def now_title(cell: bool, first_step: int | None) -> str:
-    """The per-step plot's title, naming its curves (blue, orange for the LSTM's cell,
-    the dashed reference)."""
-    parts = ["‖dL/dh_t‖ this batch" + (" (blue)" if cell else "")]
-    if cell:
-        parts.append("‖dL/dc_t‖ (orange)")
-    if first_step is not None:
-        parts.append(f"at step {first_step:,} (dashed)")
-    return ", ".join(parts)
+    """The per-step plot's title, naming its curves (short: a long title squeezes the
+    plot beside it)."""
+    title = "‖dL/dh_t‖ (blue), ‖dL/dc_t‖ (orange)" if cell else "‖dL/dh_t‖ this batch"
+    return title if first_step is None else f"{title}; dashed: step {first_step:,}"
 
 
 class FlowHistory:

@@ -64,7 +64,7 @@ def test_gradient_flow_over_real_tokens_on_a_fixed_scale(qtbot, make_window):
     # The dashed reference line is named in the title; the parameters' legend fits its plot.
     first = flow._first_step
     assert flow.first_curve.getData()[0] is not None
-    assert f"at step {first:,} (dashed)" in flow.now_plot.titleLabel.text
+    assert f"dashed: step {first:,}" in flow.now_plot.titleLabel.text
     legend = flow.params_legend.sceneBoundingRect()
     plot = flow.params_plot.sceneBoundingRect()
     assert plot.contains(legend), (legend, plot)
