@@ -239,7 +239,7 @@ def run_screenshot(app, window, path: str, steps: int, panel: str, timeout: floa
 
     def poll() -> None:
         if time.monotonic() - started > timeout:
-            print(f"rnnviz: screenshot timed out after {timeout:.0f} s", file=sys.stderr)
+            print(f"rnnviz: screenshot timed out after {timeout:g} s", file=sys.stderr)
             return finish(1)
         if window.message.isVisible() and window.message.kind == "error" and window.info is None:
             print(f"rnnviz: {window.message.label.text()}", file=sys.stderr)

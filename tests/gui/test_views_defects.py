@@ -267,3 +267,27 @@ def test_unit_scores_on_a_saturated_layer():
     assert variance[1] < 0.1 < variance[0]
     corr = unit_output_correlation(states, output[:, None])
     assert corr[0] > 0.8 > 0.3 > corr[2]
+
+
+def test_screenshot_timeout_is_an_option(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, str(root / "main.py"), "--screenshot", str(tmp_path / "x.png"),
+             *args], cwd=root, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    bad = run("--screenshot-timeout", "-1")
+    assert bad.returncode == 2 and "positive number of seconds" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    short = run("--steps", "100000", "--screenshot-timeout", "0.5")
+    assert short.returncode == 1
+    assert "screenshot timed out after 0.5 s" in short.stderr, short.stderr
+    assert not (tmp_path / "x.png").exists()
