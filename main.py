@@ -1,7 +1,8 @@
 """rnnviz: watch a recurrent neural network learn.
 
 python main.py                      open the desktop app on the sentiment sample
-python main.py train --data FILE    train headless (see `python main.py --help`)
+python main.py --lesson NAME        open a lesson (`--lesson '?'` lists them)
+python main.py train --data FILE    train headless (see `python main.py train --help`)
 python main.py predict --model M.npz "some text"
 python main.py samples              list the built-in corpora
 """
@@ -16,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     try:  # Ctrl-C while NumPy is still importing: one line, not a traceback
         from rnnviz.cli import SUBCOMMANDS
 
-        if argv and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help")):
+        if argv and argv[0] in SUBCOMMANDS:  # --help goes to the app's own options
             from rnnviz.cli import main as cli_main
 
             return cli_main(argv)

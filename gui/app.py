@@ -9,6 +9,7 @@ import sys
 import time
 
 from rnnviz.config import Config
+from rnnviz.options import add_setting_options, given_settings
 
 PROCESS_T0 = time.perf_counter()
 SWITCH_INTERVAL = 0.0005  # seconds
@@ -49,72 +50,120 @@ def steps_count(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    panels = ", ".join(PANEL_CHOICES)
     p = argparse.ArgumentParser(
         prog="main.py",
         description="Watch a from-scratch NumPy RNN learn, live: a text classifier, or a "
-        "language model on plain text.",
+        "language model on plain text. With no option the app opens on the last corpus used.",
+        epilog=f"Tabs (--panel): {panels}. Headless commands: `main.py train|predict|generate|"
+        "samples|dynamics --help` (train takes the same settings as the app).",
     )
     p.add_argument(
         "--data", default=None, help="corpus: a file, a folder, or sample:NAME (default: the last "
         "corpus used, else sample:sentiment)",
     )  # fmt: skip
     p.add_argument(
+        "--experiment", metavar="TOML", default=None,
+        help="open an experiment file (corpus, settings, live changes); options given beside "
+        "it override its settings",
+    )  # fmt: skip
+    p.add_argument(
+        "--lesson", metavar="NAME", default=None,
+        help="open a lesson (corpus, settings, tab and a note); --lesson '?' lists them",
+    )  # fmt: skip
+    p.add_argument(
         "--steps", type=steps_count, default=300, help="--screenshot: steps to train first"
     )
     p.add_argument("--screenshot", metavar="PNG", help="train --steps steps, save the window, exit")
     p.add_argument(
-        "--panel", choices=PANEL_CHOICES, default="network",
-        help="--screenshot: which tab to show",
+        "--panel", choices=PANEL_CHOICES, default=None,
+        help=f"the tab to show: {panels} (default: network, or the lesson's)",
     )  # fmt: skip
     p.add_argument(
         "--profile-ui", type=positive_seconds, metavar="SECONDS",
         help="train with the window up for SECONDS and print one JSON line of measurements",
     )  # fmt: skip
     p.add_argument(
+        "--profile-load", metavar="PATH",
+        help="load PATH (then Reset) with the window up; print one JSON line of event-loop stalls",
+    )  # fmt: skip
+    p.add_argument(
         "--size", type=window_size, default="1500x920", help="--screenshot/--profile-ui window size"
     )
+    p.add_argument("--preset", choices=("default", "fast"), default=None,
+                   help="lm: the language model's defaults, fast (H=256, the app's) or default "
+                   "(H=512)")  # fmt: skip
     p.add_argument(
-        "--task", choices=("classify", "lm"), default="classify",
-        help="classify (default) or lm: a language model (plain text switches to lm by itself)",
+        "--theme", choices=("auto", "light", "dark", "contrast"), default=None,
+        help="View > Theme: auto follows the desktop (default: the last one chosen)",
     )  # fmt: skip
-    p.add_argument("--level", choices=("word", "char"), help="tokens (default: char for lm)")
-    p.add_argument("--embed-dim", type=int, help="embedding size D")
-    p.add_argument("--hidden-size", type=int, help="hidden size H")
-    p.add_argument("--batch-size", type=int, help="batch size B")
-    p.add_argument("--lr", type=float, help="learning rate")
-    p.add_argument("--optimizer", choices=("adam", "sgd", "momentum"))
-    p.add_argument("--head", choices=("softmax", "tanh"))
-    p.add_argument("--cell", choices=("rnn", "gru", "lstm"), help="recurrent cell")
-    p.add_argument("--epochs", type=int, help="epochs to train (0: until stopped)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--label-names", help="class names in label order: negative,positive")
-    p.add_argument("--word-dropout", type=float, help="share of training words made [UNK]")
+    add_setting_options(p)
     return p
 
 
 def explicit_settings(args: argparse.Namespace) -> dict:
-    """The Config fields given on the command line."""
-    fields = ("level", "embed_dim", "hidden_size", "batch_size", "lr", "optimizer", "head",
-              "cell", "epochs", "seed", "label_names", "word_dropout")  # fmt: skip
-    return {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
+    """The Config fields given on the command line (the task aside: it picks defaults)."""
+    given = given_settings(args)
+    given.pop("task", None)
+    return given
 
 
-def config_from_args(args: argparse.Namespace) -> Config:
+def opened_experiment(args: argparse.Namespace):
+    """The experiment or lesson the command line names (None for neither); raises
+    ExperimentError with one line."""
+    if args.lesson:
+        from rnnviz.lessons import load_lesson
+
+        return load_lesson(args.lesson)
+    if args.experiment:
+        from rnnviz.experiment import load
+
+        return load(args.experiment)
+    return None
+
+
+def config_from_args(args: argparse.Namespace, base: Config | None = None) -> Config:
+    """The window's settings: `base` (an experiment's) or the task's defaults, with the
+    options given on top. The window trains until paused unless told otherwise."""
     from gui.tasks import config_for_task
 
-    base = config_for_task(Config(epochs=0), args.task)  # lm: the language model's defaults
-    return base.replace(**explicit_settings(args))  # the window trains until paused by default
+    task = getattr(args, "task", None) or (base.task if base else "classify")
+    if base is None:
+        base = config_for_task(Config(epochs=0), task)  # lm: the language model's defaults
+        if task == "lm" and getattr(args, "preset", None):
+            from rnnviz.lm_trainer import lm_defaults
+
+            base = lm_defaults(args.preset, epochs=0)
+    else:
+        base = config_for_task(base, task)
+    return base.replace(**explicit_settings(args))
+
+
+def list_lessons_text() -> str:
+    from rnnviz.lessons import list_lessons
+
+    lines = [f"{name:<24} {title}" for name, title in list_lessons()]
+    return "\n".join(["Lessons (python main.py --lesson NAME):", *lines])
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the app; returns the process exit code."""
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.lesson == "?":
+        print(list_lessons_text())
+        return 0
     try:
-        config = config_from_args(args)
-    except ValueError as exc:
+        opened = opened_experiment(args)
+        config = config_from_args(args, opened.config if opened else None)
+    except ValueError as exc:  # ExperimentError is one
         print(f"rnnviz: {exc}", file=sys.stderr)
         return 2
-    headless_mode = args.screenshot or args.profile_ui
+    if opened is not None:
+        from dataclasses import replace
+
+        opened = replace(opened, config=config, source=args.data or opened.source)
+    panel = args.panel or (opened.panel if opened and opened.panel else "network")
+    headless_mode = args.screenshot or args.profile_ui or args.profile_load
     no_screen = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
     if headless_mode and not os.environ.get("QT_QPA_PLATFORM") and no_screen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a PNG needs no screen
@@ -136,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(["rnnviz"])
     app.setApplicationName("rnnviz")
     app.setOrganizationName("rnnviz")
+    app.setDesktopFileName("rnnviz")  # matches rnnviz.desktop (its icon in the dock)
 
     from gui.window import MainWindow
     from rnnviz.data import list_samples
@@ -145,19 +195,29 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(config, settings)
     window.lm_mode.pinned = explicit_settings(args)  # kept if plain text switches the task
     window.set_samples(list_samples())
-    source = args.data or (None if headless_mode else settings.value("last_corpus"))
+    if args.theme or headless_mode:  # screenshots: light unless asked, whatever was last
+        window.theme.choose(args.theme or "light")
+    source = args.data or (None if headless_mode or opened else settings.value("last_corpus"))
     source = str(source or "sample:sentiment")
     if headless_mode:
         window.resize(*args.size)
     if args.profile_ui:
         from gui.profile import run_profile
 
-        window.show_panel(args.panel)  # measure with this tab in front
+        window.show_panel(panel)  # measure with this tab in front
         return run_profile(app, window, source, config, args.profile_ui, PROCESS_T0)
+    if args.profile_load:
+        from gui.profile import run_load_profile
+
+        window.show_panel("corpus")  # the vocabulary table is what stalled
+        return run_load_profile(app, window, args.profile_load)
     window.show()
-    window.load_source(source)
+    if opened is not None:
+        window.experiments.open(opened, args.experiment or "")
+    else:
+        window.load_source(source)
     if args.screenshot:
-        return run_screenshot(app, window, args.screenshot, args.steps, args.panel)
+        return run_screenshot(app, window, args.screenshot, args.steps, panel)
     return app.exec()
 
 
@@ -199,6 +259,10 @@ def run_screenshot(app, window, path: str, steps: int, panel: str, timeout: floa
                 return
             window.redraw(force=True)
             app.processEvents()
+            opened = window.experiments.opened
+            if opened is not None and opened.note and not window.experiments.note.isVisible():
+                print("rnnviz: the lesson's note is not on screen", file=sys.stderr)
+                return finish(1)
             ok = window.grab().save(path)
             if not ok:
                 print(f"rnnviz: could not write {path}", file=sys.stderr)

@@ -35,6 +35,7 @@ class LanguageModelMode(QObject):
         self._scale, self._unit = 1.0, ""  # the loss's display unit (see gui.tasks.loss_unit)
         self._prefix = ""  # the example prefix put in the prediction box, if any
         self.pinned: dict = {}  # settings a task switch keeps (given on the command line)
+        self.auto_source = ""  # plain text that switched to the language model by itself
         self.sample_panel = SampleTextPanel()
         self.sample_box = QWidget()
         layout = QVBoxLayout(self.sample_box)
@@ -110,8 +111,20 @@ class LanguageModelMode(QObject):
         return f"{loss:.4f}"
 
     # -- handlers -----------------------------------------------------------------------
+    def config_for_source(self, source: str, config):
+        """The settings to open `source` with: a labelled file after plain text had
+        switched to the language model by itself is classified again (it is tried so,
+        and plain text switches back); a task the user chose is kept."""
+        if not self.auto_source or source == self.auto_source or config.task != "lm":
+            return config
+        self.auto_source = ""
+        config = config_for_task(config, "classify").replace(**self.pinned)
+        self.window.controls.set_config(config, applied=False)
+        return config
+
     def _on_task_changed(self, task: str) -> None:
         w = self.window
+        self.auto_source = ""  # the user's own choice from now on
         if self.pinned:
             w.controls.set_config(w.controls.config().replace(**self.pinned), applied=False)
         if w.source:
@@ -123,6 +136,7 @@ class LanguageModelMode(QObject):
         w = self.window
         config = config_for_task(w.controls.config(), "lm").replace(**self.pinned)
         w.controls.set_config(config, applied=False)
+        self.auto_source = source
         w.load_source(source)
         w.message.show_message(
             f"{html.escape(source)} is plain text, so it was opened for the "

@@ -17,18 +17,27 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from PySide6.QtCore import QMetaMethod, QObject, QThread, Signal
+from PySide6.QtCore import QMetaMethod, QObject, QThread, QTimer, Signal
 
 from gui.worker import COMMANDS, TrainingWorker, WorkerCommands, WorkerThread
 
-QUICK_DEATH_SECONDS = 3.0  # a replacement child that dies this fast is not retried
+RESTART_LIMIT = 3  # children that die before they are up, in a row: give up
+BACKOFF_SECONDS = 0.25  # wait before the n-th restart in a row: this x 2**(n-1) ...
+MAX_BACKOFF_SECONDS = 8.0  # ... at most this
+STABLE_SECONDS = 20.0  # a child that lived this long resets the count of deaths in a row
+PARENT_POLL_SECONDS = 0.1  # how often a child checks that the window's process lives
+PARENT_ENV = "RNNVIZ_PARENT_PID"  # the window's process id, as the child is told
+UP_EVENT = "_up"  # the child's first message: its imports worked, commands are read
 _PY_TYPES = {"bool": bool, "double": float, "int": int, "QString": str}
 
 
@@ -78,6 +87,36 @@ class WorkerProxy(_ProxyBase):
         self._steps_done += len(frame.rows)
 
 
+def send_event(connection: Connection, name: str, args: tuple) -> None:
+    """Pickle (name, args) with its arrays' memory out of band: a header (how many
+    buffers, their sizes, then the pickle), then each buffer as it is."""
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle.dumps((name, args), protocol=5, buffer_callback=buffers.append)
+    views = [b.raw() for b in buffers]
+    sizes = struct.pack(f"!I{len(views)}Q", len(views), *(v.nbytes for v in views))
+    connection.send_bytes(sizes + data)
+    for view in views:
+        connection.send_bytes(view)
+
+
+def receive_event(connection: Connection) -> tuple[str, tuple]:
+    """The other end of `send_event`. Arrays land in writable memory received straight
+    into place, so unpickling copies no array data: a frame carrying a 146k-row
+    embedding and its gradient (37 MB) no longer holds the GIL for tens of ms."""
+    message = connection.recv_bytes()
+    (count,) = struct.unpack_from("!I", message)
+    sizes = struct.unpack_from(f"!{count}Q", message, 4)
+    buffers = []
+    for size in sizes:
+        buffer = bytearray(size)
+        if size:
+            connection.recv_bytes_into(buffer)
+        else:
+            connection.recv_bytes()
+        buffers.append(buffer)
+    return pickle.loads(memoryview(message)[4 + 8 * count :], buffers=buffers)
+
+
 class _Reader(QThread):
     """Blocks on the event pipe and hands each message to the GUI thread."""
 
@@ -92,7 +131,7 @@ class _Reader(QThread):
     def run(self) -> None:
         while True:
             try:
-                name, args = self.connection.recv()
+                name, args = receive_event(self.connection)
             except (EOFError, OSError):
                 self.ended.emit()
                 return
@@ -103,16 +142,29 @@ class ProcessWorkerThread(WorkerCommands):
     """Same surface as gui.worker.WorkerThread, with the trainer in a child process.
 
     Commands are the same signals; `worker` is a WorkerProxy carrying the worker's
-    signals. If the child dies (a crash, the OOM killer), a new one is started, the
-    last corpus is loaded again, and the window is told.
+    signals. If the child dies (a crash, the OOM killer, kill -9), a new one is started
+    after a back-off that grows with each death in a row, the last corpus is loaded
+    again with the latest settings, and the weights of the last captured snapshot are
+    put back: a crash loses at most the steps since that snapshot. A child that dies
+    before it says it is up, RESTART_LIMIT times in a row, cannot start: that is
+    reported and every later command is answered with that message.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._closed = False
-        self._respawned = False
+        self._shut = False  # shutdown() was called: no more children
+        self.failed = ""  # why no child can run (given up); "" while one can
+        self._deaths = 0  # children that died in a row, each soon after it started
+        self._silent_deaths = 0  # ... of them before saying they were up
+        self._up = False  # the current child said it is up
+        self._loading = False  # a load was sent and has not been answered yet
         self._last_load: tuple | None = None  # (source, config) to replay in a new child
+        self._weights: tuple | None = None  # (params, step, epoch) of the last captured frame
         self.worker = WorkerProxy(self)
+        self.worker.snapshot_ready.connect(self._remember_weights)
+        for name in ("info_ready", "load_failed", "plain_text_found"):
+            getattr(self.worker, name).connect(self._on_load_answered)
         self._spawn()
         for signal_name, slot in COMMANDS.items():
             getattr(self, signal_name).connect(lambda *args, _slot=slot: self.send(_slot, args))
@@ -125,6 +177,7 @@ class ProcessWorkerThread(WorkerCommands):
         package_root = str(Path(__file__).resolve().parents[1])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        env[PARENT_ENV] = str(os.getpid())
         fds = (cmd_child.fileno(), evt_child.fileno())
         try:
             self.process = subprocess.Popen(
@@ -139,6 +192,7 @@ class ProcessWorkerThread(WorkerCommands):
         self._commands = Connection(cmd_parent.detach())
         self._events = Connection(evt_parent.detach())
         self._spawned_at = time.monotonic()
+        self._up = False
         self.reader = self.thread = _Reader(self._events)  # `thread`: as WorkerThread has
         self.reader.received.connect(self._dispatch)
         self.reader.ended.connect(self._on_child_ended)
@@ -148,15 +202,52 @@ class ProcessWorkerThread(WorkerCommands):
 
     def send(self, command: str, args: tuple = ()) -> None:
         """Queue a command for the child (never blocks on the trainer)."""
+        if self.failed:
+            self._refuse(command)
+            return
         if self._closed:
             return
-        if command == "load":
-            self._last_load = tuple(args)
+        self._remember(command, args)
         with contextlib.suppress(OSError):  # the child is gone: _on_child_ended restarts it
             self._commands.send((command, tuple(args)))
 
+    def _remember(self, command: str, args: tuple) -> None:
+        """Keep what a replacement child needs: the corpus and the latest settings."""
+        if command == "load":
+            self._last_load, self._loading, self._weights = tuple(args), True, None
+        elif command == "reset" and self._last_load is not None:
+            self._last_load, self._weights = (self._last_load[0], args[0]), None
+        elif command == "update_config" and self._last_load is not None:
+            source, config = self._last_load
+            with contextlib.suppress(Exception):  # a refused value stays refused
+                known = {k: v for k, v in args[0].items() if hasattr(config, k)}
+                self._last_load = (source, config.replace(**known))
+        elif command == "load_checkpoint":
+            self._weights = None  # its weights are not the last frame's
+
+    def _refuse(self, command: str) -> None:
+        """No child can run: answer the command so that no control waits for it."""
+        self.worker.running_changed.emit(False)
+        if command == "load":
+            self.worker.load_failed.emit(self.failed)
+        elif command not in ("pause", "set_probe", "set_attribute", "quit"):
+            self.worker.error.emit(self.failed)
+
     def _dispatch(self, name: str, args: tuple) -> None:
+        if name == UP_EVENT:
+            self._up = True
+            return
         getattr(self.worker, name).emit(*args)
+
+    def _remember_weights(self, frame) -> None:
+        snap = frame.snapshot
+        if frame.captured and snap.params:
+            self._weights = (snap.params, int(snap.step), int(snap.epoch))
+        if time.monotonic() - self._spawned_at > STABLE_SECONDS:
+            self._deaths = self._silent_deaths = 0  # this child is well: forget old deaths
+
+    def _on_load_answered(self, *_args) -> None:
+        self._loading = False
 
     def _on_child_ended(self) -> None:
         if self._closed:
@@ -166,24 +257,54 @@ class ProcessWorkerThread(WorkerCommands):
         self._commands.close()
         self._events.close()
         self.worker.running_changed.emit(False)
-        if time.monotonic() - self._spawned_at < QUICK_DEATH_SECONDS and self._respawned:
-            self._closed = True  # it cannot even start: do not loop
-            self.worker.error.emit(
-                f"The training process could not start (exit status {code}). "
-                "RNNVIZ_WORKER=thread trains inside the app's own process instead."
-            )
+        if time.monotonic() - self._spawned_at > STABLE_SECONDS:
+            self._deaths = self._silent_deaths = 0
+        self._deaths += 1
+        self._silent_deaths = 0 if self._up else self._silent_deaths + 1
+        if self._silent_deaths >= RESTART_LIMIT:
+            self._give_up(f"exit status {code}")
             return
-        self._respawned = True
+        delay = min(BACKOFF_SECONDS * 2 ** (self._deaths - 1), MAX_BACKOFF_SECONDS)
+        self._closed = True  # until the new child is there: commands are dropped
+        again = " and the corpus loaded again" if self._last_load else ""
+        kept = f", with the weights of step {self._weights[1]:,}" if self._weights else ""
         self.worker.error.emit(
-            f"The training process ended unexpectedly (exit status {code}); a new one was "
-            "started" + (" and the corpus loaded again." if self._last_load else ".")
+            f"The training process ended unexpectedly (exit status {code}); a new one is "
+            f"started{again}{kept}."
         )
-        self._spawn()
+        QTimer.singleShot(int(delay * 1000), self._respawn)
+
+    def _respawn(self) -> None:
+        if self._shut:
+            return
+        self._closed = False
+        try:
+            self._spawn()
+        except OSError as exc:
+            self._give_up(str(exc))
+            return
         if self._last_load is not None:
+            weights = self._weights  # sending the load forgets them (a new corpus would)
             self.send("load", self._last_load)
+            if weights is not None:
+                self._weights = weights
+                self.send("restore_weights", weights)
+
+    def _give_up(self, reason: str) -> None:
+        self._closed = True
+        self.failed = (
+            f"The training process could not start ({reason}; {self._silent_deaths} "
+            "times in a row). RNNVIZ_WORKER=thread trains inside the app's own process "
+            "instead."
+        )
+        self.worker.error.emit(self.failed)
+        if self._loading:
+            self._loading = False
+            self.worker.load_failed.emit(self.failed)
 
     def shutdown(self, timeout_ms: int = 2000) -> bool:
         """Stop the child and the reader thread. True when both ended in time."""
+        self._shut = True  # a restart still waiting for its back-off must not start one
         if self._closed:
             return self.process.poll() is not None
         self.send("quit")
@@ -215,13 +336,14 @@ def child_main(commands: Connection, events: Connection) -> None:
 
     def forward(name: str, *args) -> None:
         try:
-            events.send((name, args))
+            send_event(events, name, args)
         except (BrokenPipeError, OSError):  # the window is gone: stop quietly
             worker.request_stop()
             app.quit()
 
     for name in SIGNALS:
         getattr(worker, name).connect(lambda *args, _name=name: forward(_name, *args))
+    watch_parent(worker)
 
     def on_commands() -> None:
         while commands.poll():
@@ -240,9 +362,32 @@ def child_main(commands: Connection, events: Connection) -> None:
 
     notifier = QSocketNotifier(commands.fileno(), QSocketNotifier.Type.Read)
     notifier.activated.connect(on_commands)
+    forward(UP_EVENT)
     app.exec()
     notifier.setEnabled(False)
     events.close()
+
+
+def watch_parent(worker: TrainingWorker) -> None:
+    """End this child as soon as the window's process is gone, whatever it is doing (a
+    load or a long step does not read the command pipe until it is over)."""
+    parent = int(os.environ.get(PARENT_ENV) or os.getppid())
+    with contextlib.suppress(Exception):  # Linux: the kernel signals us when it dies
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before the line above took effect
+        os._exit(0)
+
+    def poll() -> None:  # elsewhere (and as a second line): a re-parented child polls
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        worker.request_stop()
+        os._exit(0)  # nothing of ours is half-written: checkpoints are saved atomically
+
+    threading.Thread(target=poll, name="rnnviz-parent-watch", daemon=True).start()
 
 
 def make_worker_thread(parent: QObject, mode: str | None = None) -> QObject:

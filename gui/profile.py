@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 
 TICK_MS = 5
+SETTLE_SECONDS = 0.5  # --profile-load: after the first paint, before the load starts
 
 
 def seconds_since_process_start(fallback_t0: float) -> float:
@@ -164,3 +165,91 @@ def run_profile(app, window, source: str, config, seconds: float, t0: float) -> 
         result["max_sample_ms"] = round(max(sample_seconds) * 1000, 1)
     print(json.dumps(result))
     return 0
+
+
+def run_load_profile(app, window, source: str, timeout: float = 600.0) -> int:
+    """`--profile-load PATH`: load `source`, then Reset, with a stall monitor running.
+
+    Prints one JSON line: the event-loop stalls while loading (from the request to the
+    first drawn frame of the new run) and while resetting, and the seconds each took.
+    Returns the exit code (1 when the load failed or timed out).
+    """
+    np.percentile([0.0], 99)  # its first call imports numpy.ma (~30 ms): not in a phase
+    monitor = StallMonitor()
+    first_paint = FirstPaint(time.perf_counter())
+    window.installEventFilter(first_paint)
+    state: dict = {"phase": "show", "code": 0, "phases": {}}
+    deadline = time.monotonic() + timeout
+
+    def begin(phase: str) -> None:
+        state.update(phase=phase, t=time.perf_counter(), info=window.info, gaps=len(monitor.gaps))
+        state["drawn"] = window.frames_drawn
+
+    def end(phase: str) -> None:
+        gaps = np.array(monitor.gaps[state["gaps"] :] or [0.0])
+        state["phases"][phase] = {
+            "max_event_loop_stall_ms": round(float(gaps.max()), 1),
+            "p99_event_loop_stall_ms": round(float(np.percentile(gaps, 99)), 1),
+            "seconds": round(time.perf_counter() - state["t"], 2),
+        }
+
+    def poll() -> None:
+        phase = state["phase"]
+        if time.monotonic() > deadline:
+            print("rnnviz: --profile-load timed out", file=sys.stderr)
+            state["code"] = 1
+            return finish()
+        if window.message.isVisible() and window.message.kind == "error":
+            print(f"rnnviz: {window.message.label.text()}", file=sys.stderr)
+            state["code"] = 1
+            return finish()
+        if phase == "show":  # the window's first paint is not the load's: let it settle
+            if first_paint.seconds is None:
+                return
+            state.setdefault("painted", time.perf_counter())
+            if time.perf_counter() - state["painted"] < SETTLE_SECONDS:
+                return
+            monitor.start()
+            begin("load")
+            window.load_source(source)
+        elif phase in ("load", "reset") and _settled(window, state):
+            end(phase)
+            if phase == "load":
+                begin("reset")
+                window.reset()
+            else:
+                finish()
+
+    def finish() -> None:
+        monitor.stop()
+        poll_timer.stop()
+        window.close()
+        app.quit()
+
+    poll_timer = QTimer()
+    poll_timer.timeout.connect(poll)
+    poll_timer.start(20)
+    window.show()
+    app.exec()
+    if state["code"] or "reset" not in state["phases"]:
+        return state["code"] or 1
+    info = window.info
+    result = {"data": source, "texts": info.num_texts, "vocabulary": len(info.words)}
+    for phase, figures in state["phases"].items():
+        result.update({f"{phase}_{k}": v for k, v in figures.items()})
+    print(json.dumps(result))
+    return 0
+
+
+def _settled(window, state: dict) -> bool:
+    """A new run arrived and a frame was drawn after it, SETTLE_SECONDS ago."""
+    if window.info is None or window.info is state["info"] or window.last_captured is None:
+        return False
+    if "settled_at" not in state:
+        if window.frames_drawn > state["drawn"]:
+            state["settled_at"] = time.perf_counter()
+        return False
+    if time.perf_counter() - state["settled_at"] < SETTLE_SECONDS:
+        return False
+    del state["settled_at"]
+    return True

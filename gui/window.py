@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.experiments import ExperimentActions
+from gui.help_notes import HelpNote
 from gui.history import DecimatedHistory
 from gui.insight_tabs import INSIGHT_PANELS, InsightViews
 from gui.lm_mode import LanguageModelMode
@@ -34,6 +36,7 @@ from gui.panels.curves import CurvesPanel
 from gui.panels.heatmaps import HeatmapsPanel
 from gui.panels.prediction import PredictionPanel
 from gui.process_worker import make_worker_thread
+from gui.theme import ThemeMenu, style_plots
 from gui.worker import Frame, RunInfo
 from rnnviz import blas
 from rnnviz.config import Config
@@ -41,6 +44,8 @@ from rnnviz.config import Config
 REDRAW_MS = 33  # ~30 frames a second at most
 HEATMAP_SECONDS = 0.1  # heatmaps and the prediction box: ~10 a second (curves get 30)
 DEFAULT_SENTENCE = "I love deep learning"  # the seed's own example
+EXPORT_SCALE = 2  # exported PNGs: twice the size on screen
+ICON = os.path.join(os.path.dirname(__file__), "resources", "rnnviz.png")  # + .svg, .desktop
 PANELS = ("network", "corpus", *INSIGHT_PANELS)  # tabs that --panel can select, in order
 
 
@@ -92,6 +97,7 @@ class MainWindow(QMainWindow):
         # which has the other core: a second BLAS thread would only wait for it.
         blas.set_threads(1)
         self.setWindowTitle("rnnviz — watch an RNN learn")
+        self.setWindowIcon(QIcon(ICON))
         self.settings = settings if settings is not None else QSettings("rnnviz", "rnnviz")
         self.info: RunInfo | None = None
         self.source = ""
@@ -122,6 +128,7 @@ class MainWindow(QMainWindow):
         self.worker = self.workers.worker
         self.insight = InsightViews(self)  # the insight tabs (issue 5)
         self.lm_mode = LanguageModelMode(self)  # the language-model task (issue 6)
+        self.experiments = ExperimentActions(self)  # experiment files and lessons (issue 13)
         self._build_layout()
         self._build_menus()
         self._build_status_bar()
@@ -151,9 +158,18 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.heatmaps, "Network")
         self.tabs.addTab(self.corpus_panel, "Corpus")
         self.insight.add_tabs(self.tabs)
+        self.help_note = HelpNote(self.settings)  # "How to read this" for the tab in front
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self._on_tab_changed(self.tabs.currentIndex())
+        tabs_box = QWidget()
+        tabs_layout = QVBoxLayout(tabs_box)
+        tabs_layout.setContentsMargins(0, 0, 0, 0)
+        tabs_layout.setSpacing(2)
+        tabs_layout.addWidget(self.help_note)
+        tabs_layout.addWidget(self.tabs, 1)
         middle = QSplitter(Qt.Vertical)
         middle.addWidget(self.curves)
-        middle.addWidget(self.tabs)
+        middle.addWidget(tabs_box)
         middle.setSizes([330, 560])
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -171,6 +187,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.message)
+        layout.addWidget(self.experiments.note)  # a lesson's note
         layout.addWidget(split, 1)
         self.setCentralWidget(central)
 
@@ -191,11 +208,13 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.action_save_model)
         file_menu.addAction(self.action_load_model)
         file_menu.addSeparator()
+        self.experiments.add_menus(file_menu, self.menuBar())
+        file_menu.addSeparator()
         self.action_export_window = _action(
             self, "Export &window as PNG…", self.export_window_dialog
         )
         file_menu.addAction(self.action_export_window)
-        plots_menu = file_menu.addMenu("Export &plot as PNG")
+        plots_menu = file_menu.addMenu("Export &plot (PNG at 2x, or SVG)")
         for name, plot in self._plots().items():
             plots_menu.addAction(
                 _action(self, name, lambda _=False, p=plot, n=name: self.export_plot_dialog(p, n))
@@ -207,6 +226,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.insight.movie_action)
         file_menu.addSeparator()
         file_menu.addAction(_action(self, "&Quit", self.close, "Ctrl+Q"))
+
+        view_menu = self.menuBar().addMenu("&View")
+        self.theme = ThemeMenu(self, view_menu)  # light, dark, high contrast (issue 13)
 
         QShortcut(QKeySequence(Qt.Key_Space), self, self.toggle_training)
         QShortcut(QKeySequence(Qt.Key_S), self, self.step)
@@ -226,7 +248,7 @@ class MainWindow(QMainWindow):
         w.info_ready.connect(self._on_info)
         w.snapshot_ready.connect(self._on_frame)
         w.running_changed.connect(self._on_running_changed)
-        w.load_progress.connect(self.corpus_panel.set_loading)
+        w.load_progress.connect(self._on_load_progress)
         w.load_failed.connect(self._on_load_failed)
         w.diverged.connect(self._on_diverged)
         w.finished.connect(self._on_finished)
@@ -257,7 +279,8 @@ class MainWindow(QMainWindow):
         self.source = source
         self.message.hide()
         self.corpus_panel.set_loading(0.0, f"Loading {source}…")
-        self.workers.load_requested.emit(source, self.controls.config())
+        config = self.lm_mode.config_for_source(source, self.controls.config())
+        self.workers.load_requested.emit(source, config)
 
     def toggle_training(self) -> None:
         self.controls.train_button.click()
@@ -306,16 +329,34 @@ class MainWindow(QMainWindow):
         if path:
             self.export_window(path)
 
-    def export_window(self, path: str) -> bool:
+    def export_window(self, path: str, scale: float = EXPORT_SCALE) -> bool:
+        """The window as a PNG at `scale` times its size on screen (sharp on a projector)."""
         self.redraw(force=True)
-        return self.grab().save(path)
+        ratio = scale * self.devicePixelRatioF()
+        image = QPixmap(self.size() * ratio)
+        image.setDevicePixelRatio(ratio)
+        image.fill(self.palette().window().color())
+        self.render(image)
+        return image.save(path)
 
     def export_plot_dialog(self, plot: pg.PlotItem, name: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {name}", f"{name}.png", "PNG (*.png)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Export {name}", f"{name}.png", "PNG, 2x (*.png);;SVG (*.svg)"
+        )
         if path:
-            from pyqtgraph.exporters import ImageExporter
+            self.export_plot(plot, path)
 
-            ImageExporter(plot).export(path)
+    def export_plot(self, plot: pg.PlotItem, path: str, scale: float = EXPORT_SCALE) -> None:
+        """One plot as SVG (by the file's suffix) or as a PNG at `scale` x its size."""
+        from pyqtgraph.exporters import ImageExporter
+
+        if path.lower().endswith(".svg"):
+            export_svg(plot, path)
+            return
+        exporter = ImageExporter(plot)
+        width = max(int(plot.sceneBoundingRect().width() * scale), 64)
+        exporter.parameters()["width"] = width
+        exporter.export(path)
 
     def export_csv_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export metrics", "metrics.csv", "CSV (*.csv)")
@@ -365,6 +406,9 @@ class MainWindow(QMainWindow):
         self.source = info.source
         self.controls.set_progress(info.epoch, info.config.epochs, 0.0, info.step)
         self.status_state.setText(f"ready: {info.source}")
+        self.experiments.on_info(info)
+        for view in self.findChildren(pg.GraphicsView):  # plot items a new run added
+            style_plots(view, self.theme.theme)
         self._dirty = True
 
     def _on_frame(self, frame: Frame) -> None:
@@ -379,6 +423,7 @@ class MainWindow(QMainWindow):
             self.last_captured = frame.snapshot
             self._captured_dirty = True
         self.insight.on_frame(frame)
+        self.experiments.on_frame(frame)
         self._dirty = True
 
     def _on_error(self, text: str) -> None:
@@ -402,7 +447,13 @@ class MainWindow(QMainWindow):
         if "mask_padding" in changes:
             self.prediction.set_mask_padding(changes["mask_padding"])
 
+    def _on_load_progress(self, fraction: float, text: str) -> None:
+        if fraction < 1.0 and text:  # seen from every tab
+            self.status_state.setText(text)
+        self.corpus_panel.set_loading(fraction, text)
+
     def _on_load_failed(self, text: str) -> None:
+        self.source = self.info.source if self.info is not None else ""  # still the one shown
         self.corpus_panel.show_error(text)
         self.message.show_message(f"Could not load the corpus: {text}", "error")
 
@@ -481,6 +532,9 @@ class MainWindow(QMainWindow):
         plots["sequence lengths"] = self.corpus_panel.hist_plot
         return plots
 
+    def _on_tab_changed(self, index: int) -> None:
+        self.help_note.show_for(PANELS[index] if 0 <= index < len(PANELS) else "")
+
     def show_panel(self, name: str) -> None:
         """Bring a tab to the front ("network" or "corpus")."""
         self.tabs.setCurrentIndex(PANELS.index(name))
@@ -501,10 +555,31 @@ class MainWindow(QMainWindow):
         self.redraw_timer.stop()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.sync()
+        self.hide()  # a slow step may keep the worker a while: the window is gone already
         self.workers.shutdown()
         self.lm_mode.shutdown()  # the sample box's sampling thread
         self.insight.shutdown()  # the state space's analysis thread
         super().closeEvent(event)
+
+
+def export_svg(plot: pg.PlotItem, path: str) -> None:
+    """The plot's part of its scene as SVG, drawn by Qt (pyqtgraph's SVG exporter fails
+    on some curves)."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    source = plot.sceneBoundingRect()
+    svg = QSvgGenerator()
+    svg.setFileName(path)
+    svg.setSize(source.size().toSize())
+    svg.setViewBox(QRectF(0, 0, source.width(), source.height()))
+    svg.setTitle("rnnviz plot")
+    painter = QPainter(svg)
+    try:
+        plot.scene().render(painter, QRectF(0, 0, source.width(), source.height()), source)
+    finally:
+        painter.end()
 
 
 def _action(parent, text: str, slot, shortcut: str = "") -> QAction:

@@ -20,6 +20,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from gui.eval_data import EvalData, eval_data
+from gui.tasks import visible_words
+from gui.vocabulary import VocabularyTable, WordList, build_table, view_tokenizer
 from rnnviz.config import Config
 from rnnviz.snapshot import Snapshot
 
@@ -27,6 +29,8 @@ SLICE_SECONDS = 0.025  # steps per slot call before letting queued commands in
 FRAME_SECONDS = 1 / 30  # a captured snapshot at most this often
 RATE_WINDOW = 0.25  # seconds over which steps/s and tokens/s are averaged
 SHORT_TEXT_STEPS = 4  # lm: fewer steps per epoch than this earns a warning
+BUSY = -1.0  # a load_progress fraction: a phase under way whose share is not known
+STEP_GRACE_SECONDS = 120.0  # closing: how long to wait on for a step still running
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,9 @@ class RunInfo:
     epoch: int = 0
     text_chars: int = 0  # lm: characters in the text (train + validation)
     eval_data: EvalData | None = None  # classify: validation split + sample, for insight views
+    vocabulary: VocabularyTable | None = None  # the corpus tab's table, sorted off the GUI thread
+    truncated_texts: int = 0  # texts (train + validation) longer than maxlen
+    truncated_tokens: int = 0  # tokens max length drops from their start
     # classify: validation accuracy of the reference models, {name: accuracy}
     # ("majority class", "bag of words"; rnnviz/baselines.py), drawn on the accuracy plot
     baselines: dict[str, float] = field(default_factory=dict)
@@ -99,12 +106,10 @@ def live_fields(trainer) -> tuple[str, ...]:
 
 def run_info(trainer, corpus) -> RunInfo:
     """Summarise a trainer for the views, copying what they keep."""
-    from rnnviz.tokenizer import Tokenizer
-
     if trainer.config.task == "lm":
         return lm_run_info(trainer, corpus)
 
-    tok = Tokenizer.from_dict(trainer.tokenizer.to_dict())
+    tok = view_tokenizer(trainer.tokenizer)
     names = list(trainer.label_names)
     lengths = np.asarray(trainer.train_lengths).copy()
     n = min(6, len(trainer.train_ids))
@@ -120,7 +125,7 @@ def run_info(trainer, corpus) -> RunInfo:
         num_texts=len(corpus.texts),
         num_train=len(trainer.train_ids),
         num_val=len(trainer.val_ids),
-        words=list(tok.id_to_word),
+        words=tok.id_to_word,  # one list with the tokenizer's and the table's: sent once
         token_counts=np.asarray(trainer.token_counts).copy(),
         maxlen=int(trainer.maxlen),
         lengths=lengths,
@@ -133,6 +138,9 @@ def run_info(trainer, corpus) -> RunInfo:
         step=int(trainer.step_count),
         epoch=int(trainer.epoch),
         eval_data=eval_data(trainer),
+        vocabulary=build_table(tok.id_to_word, trainer.token_counts),
+        truncated_texts=int(getattr(trainer, "truncated_texts", 0)),
+        truncated_tokens=int(getattr(trainer, "truncated_tokens", 0)),
         baselines=baseline_lines(trainer),
     )
 
@@ -147,9 +155,8 @@ def baseline_lines(trainer) -> dict[str, float]:
 def lm_run_info(trainer, corpus) -> RunInfo:
     """`run_info` for a language model: token counts instead of texts and labels; the
     examples and probe texts are BPTT windows of the stream."""
-    from rnnviz.tokenizer import Tokenizer
 
-    tok = Tokenizer.from_dict(trainer.tokenizer.to_dict())
+    tok = view_tokenizer(trainer.tokenizer)
     T = int(trainer.config.bptt)
     ids = trainer.train_ids
     examples = [
@@ -174,7 +181,7 @@ def lm_run_info(trainer, corpus) -> RunInfo:
         num_texts=len(corpus.texts),
         num_train=len(trainer.train_ids),
         num_val=len(trainer.val_ids),
-        words=list(tok.id_to_word),
+        words=tok.id_to_word,
         token_counts=np.asarray(trainer.token_counts).copy(),
         maxlen=T,
         lengths=np.zeros(0, np.int64),
@@ -187,6 +194,7 @@ def lm_run_info(trainer, corpus) -> RunInfo:
         step=int(trainer.step_count),
         epoch=int(trainer.epoch),
         text_chars=sum(len(t) for t in corpus.texts),
+        vocabulary=build_table(WordList(visible_words(tok.id_to_word)), trainer.token_counts),
     )
 
 
@@ -196,13 +204,14 @@ class TrainingWorker(QObject):
     info_ready = Signal(object)  # RunInfo after a load, reset or checkpoint load
     snapshot_ready = Signal(object)  # Frame
     running_changed = Signal(bool)
-    load_progress = Signal(float, str)
+    load_progress = Signal(float, str)  # (fraction of the phase, or BUSY; what it does)
     load_failed = Signal(str)
     plain_text_found = Signal(str, str)  # (source, message): a classify load met plain text
     diverged = Signal(str)  # loss became NaN/inf: the message says where and what to try
     finished = Signal(str)  # the run reached its end (epochs, early stopping)
     error = Signal(str)
     saved = Signal(str)
+    live_applied = Signal(int, object)  # (steps done, changes): a live change took effect
     stopped = Signal()
 
     def __init__(self) -> None:
@@ -244,14 +253,14 @@ class TrainingWorker(QObject):
         gen = self._load_generation
 
         def progress(fraction: float) -> None:
-            self.load_progress.emit(fraction * 0.9, f"Reading {source}…")
+            self.load_progress.emit(fraction, f"Reading {source}… {fraction:.0%}")
 
         try:
             corpus = load_corpus(
                 source, task=config.task, progress=progress,
                 cancel=lambda: self._stop or gen != self._load_generation,
             )  # fmt: skip
-            self.load_progress.emit(0.95, "Building the vocabulary…")
+            self.load_progress.emit(BUSY, _building_text(corpus, config))
             trainer = make_trainer(corpus, config)
         except Exception as exc:
             if isinstance(exc, CorpusError) and config.task == "classify" and _is_plain(exc):
@@ -262,8 +271,10 @@ class TrainingWorker(QObject):
             return
         self.corpus, self.trainer, self.source = corpus, trainer, source
         self._reset_buffers()
+        self.load_progress.emit(BUSY, "Preparing the views (vocabulary table, baselines)…")
+        info = run_info(trainer, corpus)
         self.load_progress.emit(1.0, "")
-        self.info_ready.emit(run_info(trainer, corpus))
+        self.info_ready.emit(info)
         self._emit_frame(capture_now=True)
 
     @Slot(object)
@@ -317,6 +328,23 @@ class TrainingWorker(QObject):
         self.trainer, self.corpus = trainer, corpus
         self._reset_buffers()
         self.info_ready.emit(run_info(trainer, self.corpus))
+        self._emit_frame(capture_now=True)
+
+    @Slot(object, int, int)
+    def restore_weights(self, params: dict, step: int, epoch: int) -> None:
+        """Put back the weights of a captured snapshot (a replacement process after a
+        crash); the optimiser's state starts afresh. Refused when the shapes differ."""
+        if self.trainer is None:
+            return
+        own = self.trainer.model.params
+        if set(params) != set(own) or any(own[k].shape != params[k].shape for k in own):
+            self.error.emit("The last weights do not fit the new model: it starts afresh")
+            return
+        for name, value in params.items():
+            np.copyto(own[name], value)
+        self.trainer.step_count, self.trainer.epoch = step, epoch
+        self._reset_buffers()
+        self.info_ready.emit(run_info(self.trainer, self.corpus))
         self._emit_frame(capture_now=True)
 
     @Slot(str)
@@ -378,6 +406,9 @@ class TrainingWorker(QObject):
             self.trainer.update(**live)
         except Exception as exc:
             self.error.emit(f"Could not apply {', '.join(live)}: {_one_line(exc)}")
+            return
+        if live:  # the exact step, for experiment files (gui/experiments.py)
+            self.live_applied.emit(int(self.trainer.step_count), live)
 
     @Slot(object)
     def set_probe(self, ids: np.ndarray) -> None:
@@ -506,6 +537,14 @@ class TrainingWorker(QObject):
             self.running_changed.emit(running)
 
 
+def _building_text(corpus, config: Config) -> str:
+    """The load's second phase, as the progress line says it."""
+    if config.task == "lm":
+        chars = sum(len(t) for t in corpus.texts)
+        return f"Building the vocabulary and encoding {chars:,} characters of text…"
+    return f"Building the vocabulary and encoding {len(corpus.texts):,} texts…"
+
+
 def _is_plain(exc: BaseException) -> bool:
     """The loader's "this is plain text (for the language model)" errors."""
     return "plain text" in str(exc)
@@ -566,10 +605,33 @@ class WorkerThread(WorkerCommands):
         self.thread.start()
 
     def shutdown(self, timeout_ms: int = 2000) -> bool:
-        """Stop the loop, end the thread and wait for it. True when it ended in time."""
+        """Stop the loop, end the thread and wait for it. True when it ended in time.
+
+        A step cannot be interrupted, and a QThread destroyed while it runs aborts the
+        whole process: past `timeout_ms` this waits on for the step to end (up to
+        STEP_GRACE_SECONDS); a thread stuck even longer is left to the process's exit.
+        """
         if not self.thread.isRunning():
             return True
         self.worker.request_stop()
         self.thread.quit()
-        ended = self.thread.wait(timeout_ms)
-        return bool(ended)
+        if self.thread.wait(timeout_ms):
+            return True
+        if not self.thread.wait(int(STEP_GRACE_SECONDS * 1000)):
+            _leave_to_exit(self.thread, self.worker)
+        return False
+
+
+_STUCK: list = []  # threads still in a step at shutdown: never destroyed while running
+
+
+def _leave_to_exit(thread: QThread, worker: QObject) -> None:
+    """Keep a stuck thread alive, and end the process without destroying it."""
+    import atexit
+    import os
+    import sys
+
+    if not _STUCK:
+        atexit.register(lambda: (sys.stdout.flush(), sys.stderr.flush(), os._exit(0)))
+    print("rnnviz: a training step did not end; exiting without it", file=sys.stderr)
+    _STUCK.append((thread, worker))

@@ -9,26 +9,15 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 
-from rnnviz import checkpoint
-from rnnviz.config import (
-    CELLS,
-    CLIPS,
-    DEFAULT_LR,
-    DEFAULT_WEIGHT_DECAY,
-    EARLY_STOP_METRICS,
-    GATE_INITS,
-    HEADS,
-    INITS,
-    LEVELS,
-    OPTIMIZERS,
-    TASKS,
-    Config,
-)
-from rnnviz.data import CorpusError, load_corpus
-from rnnviz.lm_trainer import LM_DEFAULTS, LM_PRESETS, LR_SCHEDULES
+from rnnviz import checkpoint, experiment
+from rnnviz.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, Config
+from rnnviz.data import CorpusError, TerminalProgress, load_corpus
+from rnnviz.lm_trainer import LM_DEFAULTS, LM_PRESETS
+from rnnviz.options import add_experiment_options, add_setting_options, given_settings
 
 SUBCOMMANDS = ("train", "predict", "samples", "generate", "dynamics")
 
@@ -42,70 +31,19 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rnnviz",
         description=(
             "Watch a from-scratch NumPy RNN learn. With no subcommand the desktop app opens "
-            "(options: --data, --steps, --screenshot PNG, --panel NAME, --profile-ui SECONDS)."
+            "(its options: python main.py --help)."
         ),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = sub.add_parser("train", help="train a model headless and report its metrics")
-    train.add_argument("--data", default="sample:sentiment", help="file, folder or sample:NAME")
-    train.add_argument("--format", default="auto", help="auto, tsv, csv, folder or text")
-    train.add_argument("--label-column", default=None, help="label column (index or header)")
-    train.add_argument("--label-names", default=None,
-                       help="class names in label order: negative,positive")  # fmt: skip
-    train.add_argument("--task", choices=TASKS, default="classify")
-    train.add_argument("--level", choices=LEVELS, default=None,
-                       help="word (default) or char (default for --task lm)")  # fmt: skip
-    train.add_argument("--epochs", type=int, default=None, help="passes over the data")
-    train.add_argument("--hidden", type=int, default=None, help="hidden size H")
-    train.add_argument("--embed", type=int, default=None, help="embedding size D")
-    train.add_argument("--batch-size", type=int, default=None)
-    train.add_argument("--maxlen", type=int, default=None, help="padded length (0 = auto)")
-    train.add_argument("--lr", type=float, default=None, help="learning rate")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    train.add_argument("--head", choices=HEADS, default="softmax")
-    train.add_argument("--init", choices=INITS, default=None)
-    train.add_argument("--cell", choices=CELLS, default=None,
-                       help="rnn (the seed's tanh RNN, default), gru or lstm")  # fmt: skip
-    train.add_argument("--gate-init", choices=GATE_INITS, default=None,
-                       help="gated cells' biases: chrono (default) or zero")  # fmt: skip
-    train.add_argument(
-        "--recurrent-gain", type=float, default=None, help="scale W_h after init (>1 explodes)"
-    )
-    train.add_argument("--clip", choices=CLIPS, default=None)
-    train.add_argument("--clip-value", type=float, default=None)
-    train.add_argument("--no-mask", action="store_true", help="do not mask [PAD] steps")
-    train.add_argument("--patience", type=int, default=None, help="early stopping patience")
-    train.add_argument("--early-stop-metric", choices=EARLY_STOP_METRICS, default=None,
-                       help="best evaluation: lowest val loss or top accuracy")  # fmt: skip
-    train.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=None,
-                       help="end the run on the best evaluation's weights")  # fmt: skip
-    train.add_argument("--min-count", type=int, default=None,
-                       help="words seen fewer times in training become [UNK]")  # fmt: skip
-    train.add_argument("--word-dropout", type=float, default=None,
-                       help="share of training tokens replaced by [UNK] in each batch")  # fmt: skip
-    train.add_argument("--val-fraction", type=float, default=None)
-    train.add_argument("--bptt", type=int, default=None, help="lm: truncated BPTT length")
-    train.add_argument("--dropout", type=float, default=None,
-                       help="dropout on the input vectors while training")  # fmt: skip
-    train.add_argument("--output-dropout", type=float, default=None,
-                       help="dropout on the state(s) feeding the output head")  # fmt: skip
-    train.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
-                       help="lm: constant, plateau (decay on stalls), exponential")  # fmt: skip
-    train.add_argument("--lr-decay", type=float, default=None, help="lm: the schedule's factor")
+    add_experiment_options(train)
     train.add_argument("--preset", choices=tuple(LM_PRESETS), default="default",
                        help="lm defaults: default (H=512) or fast (H=256)")  # fmt: skip
-    train.add_argument("--weight-decay", type=float, default=None, help="decoupled decay")
-    train.add_argument("--weight-average", type=float, default=None,
-                       help="evaluate and save a moving average of the weights")  # fmt: skip
-    train.add_argument("--eval-every", type=int, default=None,
-                       help="steps between validation passes (0 = once per epoch)")  # fmt: skip
-    train.add_argument("--threads", type=int, default=None,
-                       help="BLAS threads (default 1; 0 = NumPy's own choice)")  # fmt: skip
-    train.add_argument("--batch-threads", type=int, default=None,
-                       help="split each batch over N threads (one BLAS thread each)")  # fmt: skip
-    train.add_argument("--seed", type=int, default=0)
+    add_setting_options(train)
     train.add_argument("--save", default=None, help="write the trained model here (.npz)")
+    train.add_argument("--save-experiment", metavar="TOML", default=None,
+                       help="write the run as an experiment file")  # fmt: skip
     train.add_argument("--json", action="store_true", help="print one final JSON line")
     train.add_argument("--max-seconds", type=float, default=None, help="stop after this long")
 
@@ -145,59 +83,45 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args) -> Config:
     """A Config from the train options; unset options keep the defaults (for --task lm,
     the language model's: `rnnviz.lm_trainer.LM_DEFAULTS`, char level)."""
-    values = {}
-    if args.task == "lm":
-        values.update(LM_DEFAULTS, **LM_PRESETS[args.preset])
-    lr_default = values.get("lr") if args.optimizer == "adam" else None
-    values |= {
-        "task": args.task,
-        "optimizer": args.optimizer,
-        "head": args.head,
-        "seed": args.seed,
-        "mask_padding": not args.no_mask,
-        "lr": args.lr if args.lr is not None else lr_default or DEFAULT_LR[args.optimizer],
-    }
-    if args.task == "classify":
-        values["weight_decay"] = DEFAULT_WEIGHT_DECAY[args.optimizer]
-    optional = {
-        "level": args.level,
-        "epochs": args.epochs,
-        "hidden_size": args.hidden,
-        "embed_dim": args.embed,
-        "batch_size": args.batch_size,
-        "maxlen": args.maxlen,
-        "init": args.init,
-        "cell": args.cell,
-        "gate_init": args.gate_init,
-        "recurrent_gain": args.recurrent_gain,
-        "clip": args.clip,
-        "clip_value": args.clip_value,
-        "patience": args.patience,
-        "early_stop_metric": args.early_stop_metric,
-        "keep_best": args.keep_best,
-        "min_count": args.min_count,
-        "word_dropout": args.word_dropout,
-        "label_names": args.label_names,
-        "val_fraction": args.val_fraction,
-        "bptt": args.bptt,
-        "embed_dropout": args.dropout,
-        "output_dropout": args.output_dropout,
-        "lr_schedule": args.lr_schedule,
-        "lr_decay": args.lr_decay,
-        "weight_decay": args.weight_decay,
-        "eval_every": args.eval_every,
-        "weight_average": args.weight_average,
-        "blas_threads": args.threads,
-        "batch_threads": args.batch_threads,
-    }
-    values.update({k: v for k, v in optional.items() if v is not None})
+    given = given_settings(args)
+    task = given.get("task", "classify")
+    values = dict(LM_DEFAULTS, **LM_PRESETS[args.preset]) if task == "lm" else {}
+    optimizer = given.get("optimizer", "adam")
+    if "lr" not in given:  # the optimiser's own default (the language model's for Adam)
+        lm_lr = values.get("lr") if optimizer == "adam" else None
+        values["lr"] = lm_lr or DEFAULT_LR[optimizer]
+    if task == "classify":  # the optimiser's own decay (AdamW's; none for SGD)
+        values["weight_decay"] = DEFAULT_WEIGHT_DECAY[optimizer]
+    return checked_config(lambda: Config(**(values | given)))
+
+
+def checked_config(build):
+    """`build()`, with a Config error naming the option that set the field."""
     try:
-        return Config(**values)
+        return build()
     except ValueError as exc:  # Config names its field; say which option set it
         field = str(exc).split(" ", 1)[0]
         if field in OPTION_OF_FIELD:
             raise UsageError(f"{OPTION_OF_FIELD[field]}: {exc}") from None
         raise
+
+
+def experiment_from_args(args) -> experiment.Experiment:
+    """The run to do: --experiment's file with the options given beside it on top, or
+    the options alone."""
+    if args.experiment:
+        exp = experiment.load(args.experiment)
+        config = checked_config(lambda: exp.config.replace(**given_settings(args)))
+        return replace(
+            exp, config=config, source=args.data or exp.source,
+            format=args.format or exp.format, label_column=args.label_column or exp.label_column,
+        )  # fmt: skip
+    return experiment.Experiment(
+        source=args.data or "sample:sentiment",
+        config=config_from_args(args),
+        format=args.format or "auto",
+        label_column=args.label_column,
+    )
 
 
 # Config fields whose option has another name (the rest: --field-name).
@@ -206,17 +130,23 @@ OPTION_OF_FIELD = {"hidden_size": "--hidden", "embed_dim": "--embed", "embed_dro
 
 
 def cmd_train(args) -> int:
-    config = config_from_args(args)
+    exp = experiment_from_args(args)
+    config = exp.config
     if args.max_seconds is not None and not 0 < args.max_seconds < math.inf:
         raise UsageError(f"--max-seconds must be a positive number; got {args.max_seconds}")
+    if exp.steps == 0 and config.epochs == 0 and not args.max_seconds:
+        raise UsageError("nothing would stop this run: give --epochs, or an experiment's steps")
     if args.save:  # before training: a bad path must not throw a trained model away
         checkpoint.check_writable(args.save)
-    corpus = load_corpus(args.data, format=args.format, label_column=args.label_column,
-                         task=config.task)  # fmt: skip
+    progress = TerminalProgress(f"reading {exp.source}")
+    corpus = load_corpus(exp.source, format=exp.format, label_column=exp.label_column,
+                         task=config.task, progress=progress)  # fmt: skip
     for warning in corpus.warnings[:5]:
         print(f"warning: {warning}", file=sys.stderr)
     if len(corpus.warnings) > 5:
         print(f"warning: ... and {len(corpus.warnings) - 5} more", file=sys.stderr)
+    what = f"{len(corpus.texts):,} texts" if config.task != "lm" else "the text"
+    progress.phase(f"building the vocabulary and encoding {what}…")
     if config.task == "lm":
         from rnnviz.language_model import LanguageModelTrainer
 
@@ -225,15 +155,23 @@ def cmd_train(args) -> int:
         from rnnviz.trainer import Trainer
 
         trainer = Trainer(corpus, config)
+        cut = truncation_note(trainer)
+        if cut:
+            print(f"note: {cut}", file=sys.stderr)
     with StopRequest() as stop:
         started = time.perf_counter()
-        tokens = run_training(trainer, args, stop)
+        tokens = run_training(trainer, args, stop, exp)
         elapsed = time.perf_counter() - started
         if args.save:  # first: a second Ctrl-C during the report must not lose it
             trainer.save(args.save)
         report = closing_report(trainer, args, stop, elapsed, tokens)
     if args.save:
         report["saved"] = args.save
+    if args.save_experiment:
+        done = [c for c in exp.changes if c.step < trainer.step_count]
+        experiment.save(replace(exp, steps=trainer.step_count, changes=tuple(done)),
+                        args.save_experiment)  # fmt: skip
+        report["saved_experiment"] = args.save_experiment
     if args.json:
         print(json.dumps(report))
     else:
@@ -241,6 +179,17 @@ def cmd_train(args) -> int:
                             for k, v in report.items())  # fmt: skip
         print(summary)
     return 0
+
+
+def truncation_note(trainer) -> str:
+    """One line when max length drops tokens of the texts ('' when none are cut)."""
+    texts, tokens = trainer.truncated_texts, trainer.truncated_tokens
+    if not texts:
+        return ""
+    return (
+        f"max length {trainer.maxlen} cuts {texts:,} texts, dropping {tokens:,} tokens "
+        "from their start (raise --maxlen to keep them)"
+    )
 
 
 class StepAbandoned(Exception):
@@ -295,13 +244,15 @@ class StopRequest:
         self.requested = True  # (said by the loop: printing here could re-enter a write)
 
 
-def run_training(trainer, args, stop: StopRequest) -> int:
-    """Step until the trainer finishes, --max-seconds pass or Ctrl-C, with a progress bar;
-    returns the number of tokens trained on."""
+def run_training(trainer, args, stop: StopRequest, exp: experiment.Experiment | None = None) -> int:
+    """Step until the trainer finishes, the experiment's steps are done, --max-seconds
+    pass or Ctrl-C, with a progress bar; the experiment's live changes are applied at
+    their steps. Returns the number of tokens trained on."""
     from tqdm import tqdm
 
     config = trainer.config
-    total = config.epochs * trainer.steps_per_epoch if config.epochs else None
+    steps = exp.steps if exp is not None else 0
+    total = steps or (config.epochs * trainer.steps_per_epoch if config.epochs else None)
     started = time.perf_counter()
     tokens = 0
     dropped = False
@@ -310,6 +261,12 @@ def run_training(trainer, args, stop: StopRequest) -> int:
         stop.set_deadline(args.max_seconds, trainer)  # running would outlive a cut step)
     try:
         while not trainer.finished and not stop.requested and not stop.time_up:
+            if steps and trainer.step_count >= steps:
+                break
+            for changes in exp.changes_due(trainer.step_count) if exp is not None else ():
+                trainer.update(**changes)
+            if trainer.finished:  # e.g. a change lowered the epoch budget
+                break
             stop.stepping = True
             snap = trainer.step()
             stop.stepping = False

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import parse_qsl
 
 import numpy as np
@@ -49,6 +52,7 @@ __all__ = [
     "FORMATS",
     "Corpus",
     "CorpusError",
+    "TerminalProgress",
     "list_samples",
     "load_corpus",
     "rename_labels",
@@ -125,6 +129,38 @@ def load_corpus(
             corpus.warnings, corpus.format,
         )  # fmt: skip
     return corpus
+
+
+class TerminalProgress:
+    """A `progress` callback for the command line, on stderr: "reading PATH: 45%"
+    redrawn in place on a terminal; on a pipe or a log, one line when it is done (then
+    `phase` names the long part: loading 100 MB took 44 s and said nothing)."""
+
+    def __init__(self, label: str, stream: TextIO | None = None, quiet: float = 0.5) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._shown = -1
+        self._quiet_until = time.monotonic() + quiet  # a quick load prints nothing
+
+    def __call__(self, fraction: float) -> None:
+        percent = int(fraction * 100)
+        if percent == self._shown or (self._shown < 0 and time.monotonic() < self._quiet_until):
+            return
+        if self.tty:
+            end = "\n" if percent >= 100 else ""
+            self.stream.write(f"\r{self.label}: {percent:3d}%{end}")
+        elif percent >= 100:  # a log: one line, when done (an interrupted read adds none)
+            self.stream.write(f"{self.label}: done\n")
+        self.stream.flush()
+        self._shown = percent
+
+    def phase(self, text: str) -> None:
+        """Say what comes next (a phase without a share to show), after a slow read."""
+        if self._shown < 0 and time.monotonic() < self._quiet_until:
+            return
+        self.stream.write(f"{text}\n")
+        self.stream.flush()
 
 
 def _load_sample(spec: str, task: str, tracker: Progress) -> Corpus:

@@ -91,7 +91,11 @@ class Trainer(TrainingRun):
         budget.check_fits(config, self.tokenizer.vocab_size, len(self.label_names),
                           len(corpus.texts), self.maxlen)  # fmt: skip
         self.train_ids = self.tokenizer.padding(train_seqs, self.maxlen, truncating="pre")
-        self.val_ids = self.encode(val_texts)
+        val_seqs = self.tokenizer.encode(val_texts)
+        self.val_ids = self.tokenizer.padding(val_seqs, self.maxlen, truncating="pre")
+        # What max length cuts off (the start of long texts), said in the CLI and the app.
+        over = [len(s) - self.maxlen for s in (*train_seqs, *val_seqs) if len(s) > self.maxlen]
+        self.truncated_texts, self.truncated_tokens = len(over), sum(over)
         self.train_labels, self.val_labels = labels[train_idx], labels[val_idx]
         self.train_texts, self.val_texts = train_texts, val_texts
         if len(self.train_ids) == 0:
@@ -276,6 +280,8 @@ class Trainer(TrainingRun):
             "val_examples": len(self.val_ids),
             "vocab_size": self.tokenizer.vocab_size,
             "maxlen": self.maxlen,
+            "truncated_texts": self.truncated_texts,
+            "truncated_tokens": self.truncated_tokens,
             "cell": self.config.cell,
             "train_seconds": self.seconds,
             **extra,

@@ -48,3 +48,25 @@ def test_trainer_reports_both_baselines():
     assert trainer.baselines is trainer.baselines  # computed once
     no_val = Trainer(load_corpus("sample:topics"), Config(val_fraction=0.0)).report()
     assert no_val["baseline_majority"] is None and no_val["baseline_bag_of_words"] is None
+
+
+def test_the_bag_of_words_is_bounded_on_large_corpora(monkeypatch):
+    """Above the sample limit the fit sees a random subset, not every text."""
+    from rnnviz import baselines
+
+    seen = []
+    fit = baselines.BagOfWords.fit
+    monkeypatch.setattr(
+        baselines.BagOfWords,
+        "fit",
+        lambda self, ids, labels: seen.append(len(ids)) or fit(self, ids, labels),
+    )
+    rng = np.random.default_rng(1)
+    ids = rng.integers(4, 50, size=(300, 6))
+    labels = rng.integers(0, 2, size=300)
+    ids[:, 0] = 2 + labels  # word 2 or 3 decides the class
+    result = baselines.compute_baselines(
+        ids, labels, ids[:120], labels[:120], 50, 2, sample_limit=100
+    )
+    assert seen == [100]
+    assert result.bag_of_words > 0.8  # the deciding word survives the sampling

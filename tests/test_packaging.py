@@ -37,6 +37,10 @@ def test_wheel_has_the_command_the_packages_and_the_samples(tmp_path):
         "rnnviz/samples/shakespeare.txt",
         "gui/app.py",
         "gui/panels/curves.py",
+        "gui/resources/rnnviz.png",
+        "rnnviz/lessons/vanishing-gradients.toml",
+        "rnnviz-0.1.0.data/data/share/applications/rnnviz.desktop",
+        "rnnviz-0.1.0.data/data/share/icons/hicolor/256x256/apps/rnnviz.png",
     ):
         assert required in names, f"{required} missing from the wheel"
     assert not any(name.startswith("tests/") for name in names)

@@ -12,7 +12,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.tasks import visible_token, visible_words
+from gui.vocabulary import VocabularyTable, build_table
 
 PAD_ID, UNK_ID = 0, 1
 EXAMPLES_SHOWN = 6
@@ -44,36 +44,61 @@ RANK_TITLE = "Token counts by rank (most frequent first)"
 
 
 class VocabularyModel(QAbstractTableModel):
-    """(word, id, count) rows; sorting and filtering are done by a proxy."""
+    """(word, id, count) rows served on demand from a `gui.vocabulary.VocabularyTable`.
+
+    `rows` holds the ids in display order (sorted, filtered): Qt asks only for the rows
+    on screen, and sorting or searching is an index into arrays sorted in the worker.
+    """
 
     HEADERS = ("word", "id", "count")
 
     def __init__(self) -> None:
         super().__init__()
-        self.words: list[str] = []
-        self.counts = np.zeros(0, np.int64)
+        self.table: VocabularyTable = build_table([], np.zeros(0, np.int64))
+        self.rows = np.zeros(0, np.int64)  # ids, in the order shown
+        self.sort_column, self.descending = 2, True
+        self.filter_text = ""
+
+    def set_table(self, table: VocabularyTable) -> bool:
+        """Show `table`; False (and nothing redone) when it is the one shown."""
+        if table.fingerprint == self.table.fingerprint:
+            return False
+        self.table = table
+        self._refresh()
+        return True
 
     def set_vocabulary(self, words: list[str], counts: np.ndarray) -> None:
+        """Build the table here (small vocabularies: previews and tests)."""
+        self.set_table(build_table(words, counts))
+
+    def set_filter(self, text: str) -> None:
+        if text != self.filter_text:
+            self.filter_text = text
+            self._refresh()
+
+    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
+        self.sort_column, self.descending = column, order == Qt.DescendingOrder
+        self._refresh()
+
+    def _refresh(self) -> None:
+        rows = self.table.order(self.sort_column, self.descending)
+        keep = self.table.matching(self.filter_text)
         self.beginResetModel()
-        self.words = list(words)
-        self.counts = np.zeros(len(words), np.int64)
-        n = min(len(words), len(counts))
-        self.counts[:n] = np.asarray(counts)[:n]
+        self.rows = rows if keep is None else rows[keep[rows]]
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.words)
+        return 0 if parent.isValid() else len(self.rows)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 3
 
     def data(self, index: QModelIndex, role: int = Qt.DisplayRole):
-        r, c = index.row(), index.column()
         if role == Qt.DisplayRole:
-            return self.words[r] if c == 0 else r if c == 1 else int(self.counts[r])
-        if role == Qt.UserRole:  # numeric sort key
-            return self.words[r] if c == 0 else r if c == 1 else int(self.counts[r])
-        if role == Qt.TextAlignmentRole and c > 0:
+            r, c = index.row(), index.column()
+            i = int(self.rows[r])
+            return self.table.words[i] if c == 0 else i if c == 1 else int(self.table.counts[i])
+        if role == Qt.TextAlignmentRole and index.column() > 0:
             return int(Qt.AlignRight | Qt.AlignVCenter)
         return None
 
@@ -128,13 +153,8 @@ class CorpusPanel(QWidget):
         self.search.setPlaceholderText("Search the vocabulary…")
         self.search.setClearButtonEnabled(True)
         self.vocab_model = VocabularyModel()
-        self.proxy = QSortFilterProxyModel()
-        self.proxy.setSourceModel(self.vocab_model)
-        self.proxy.setFilterKeyColumn(0)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseInsensitive)
-        self.proxy.setSortRole(Qt.UserRole)
         self.table = QTableView()
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.vocab_model)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(2, Qt.DescendingOrder)
         self.table.verticalHeader().setVisible(False)
@@ -187,7 +207,7 @@ class CorpusPanel(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(split, 1)
 
-        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.search.textChanged.connect(self.vocab_model.set_filter)
         self.samples.activated.connect(self._on_sample_chosen)
         self.open_file.clicked.connect(self.choose_file)
         self.open_folder.clicked.connect(self.choose_folder)
@@ -223,9 +243,11 @@ class CorpusPanel(QWidget):
             self.load_requested.emit(path)
 
     def set_loading(self, fraction: float, text: str = "") -> None:
-        """Progress of a load in the worker; a fraction >= 1 hides the bar."""
+        """Progress of a load's phase in the worker: a fraction >= 1 hides the bar, a
+        negative one shows a phase whose share is not known (a busy bar)."""
         busy = fraction < 1.0
         self.progress.setVisible(busy)
+        self.progress.setRange(0, 0 if fraction < 0 else 1000)
         self.progress.setValue(int(max(fraction, 0.0) * 1000))
         if busy:
             self.message.setStyleSheet("color: #555")
@@ -259,11 +281,10 @@ class CorpusPanel(QWidget):
             f"{info.num_texts:,} texts ({info.num_train:,} train, {info.num_val:,} validation)"
             f"<br>per class: {counts}<br>"
             f"vocabulary: <b>{len(info.words):,}</b> tokens (incl. [PAD], [UNK]) · "
-            f"maxlen T = <b>{info.maxlen}</b> · {info.truncated:,} texts truncated"
+            f"maxlen T = <b>{info.maxlen}</b>{truncation_line(info)}"
         )
         self._draw_histogram(info.lengths, info.maxlen)
-        self.vocab_model.set_vocabulary(info.words, info.token_counts)
-        self.table.sortByColumn(2, Qt.DescendingOrder)
+        self._set_table(info)
         self.examples.setPlainText(_examples_text(info))
 
     # -- internals --------------------------------------------------------------------
@@ -283,10 +304,18 @@ class CorpusPanel(QWidget):
         self._set_axes(RANK_TITLE, "token rank", "occurrences", show_maxlen=False)
         ranks = np.arange(len(counts) + 1, dtype=np.float64)
         self.hist_curve.setData(ranks, counts.astype(np.float64))
-        self.vocab_model.set_vocabulary(visible_words(info.words), info.token_counts)
-        self.table.sortByColumn(2, Qt.DescendingOrder)
+        self._set_table(info)
         self.examples_title.setText(LM_EXAMPLES_TITLE)
         self.examples.setPlainText(_lm_examples_text(info))
+
+    def _set_table(self, info) -> None:
+        """The run's vocabulary in the table, unless it is the one shown (a Reset)."""
+        table = info.vocabulary
+        if table is None:  # a RunInfo made by hand (previews): build it here
+            words = visible_words(info.words) if info.config.task == "lm" else info.words
+            table = build_table(words, info.token_counts)
+        if self.vocab_model.set_table(table):
+            self.table.scrollToTop()
 
     def _set_axes(self, title: str, x: str, y: str, show_maxlen: bool) -> None:
         if self.hist_plot.titleLabel.text != title:
@@ -300,9 +329,7 @@ class CorpusPanel(QWidget):
         if not len(lengths):
             self.hist_curve.setData([0, 1], [0])
             return
-        top = int(max(lengths.max(), maxlen)) + 1
-        bins = np.linspace(0, top, min(top, 60) + 1)
-        hist, edges = np.histogram(lengths, bins=bins)
+        hist, edges = length_histogram(lengths, maxlen)
         self.hist_curve.setData(edges, hist)
         self.maxlen_line.setPos(maxlen)
         self.maxlen_line.label.setFormat(f"maxlen {maxlen}")
@@ -311,6 +338,31 @@ class CorpusPanel(QWidget):
         source = self.samples.itemData(index)
         if source:
             self.load_requested.emit(source)
+
+
+def length_histogram(lengths: np.ndarray, maxlen: int, bins: int = 60):
+    """`np.histogram` of integer lengths over [0, max(lengths, maxlen) + 1] in at most
+    `bins` equal bins, in O(N) (a bincount: no sort of 500k lengths on the GUI thread)."""
+    top = int(max(lengths.max(), maxlen)) + 1
+    edges = np.linspace(0, top, min(top, bins) + 1)
+    per_length = np.bincount(lengths.astype(np.int64), minlength=top + 1)  # (top + 1,)
+    where = np.searchsorted(edges, np.arange(top + 1), side="right") - 1
+    hist = np.zeros(len(edges) - 1, np.int64)
+    np.add.at(hist, np.clip(where, 0, len(hist) - 1), per_length)
+    return hist, edges
+
+
+def truncation_line(info) -> str:
+    """One line on what max length cuts off (train + validation texts), or that it cuts nothing."""
+    texts = getattr(info, "truncated_texts", 0)
+    if not texts:
+        return " · no text is cut"
+    tokens = getattr(info, "truncated_tokens", 0)
+    return (
+        f"<br><span style='color:#b02a37'><b>max length T = {info.maxlen} cuts {texts:,} "
+        f"texts, dropping {tokens:,} tokens</b> from their start (raise Max length T, then "
+        "Reset, to keep them)</span>"
+    )
 
 
 def _examples_text(info) -> str:
@@ -350,6 +402,7 @@ if __name__ == "__main__":
     from types import SimpleNamespace
 
     from gui.preview import run_preview
+    from rnnviz.config import Config
 
     app = pg.mkQApp("corpus")
     rng = np.random.default_rng(0)
@@ -358,6 +411,8 @@ if __name__ == "__main__":
     ids[:, 5:] = rng.integers(1, 202, (3, 7))
     info = SimpleNamespace(
         source="sample:sentiment",
+        config=Config(),
+        vocabulary=None,
         warnings=["line 7: empty text skipped"],
         class_counts={"negative": 120, "positive": 118},
         num_texts=238,

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.help_notes import CURVES_NOTE, help_button
 from gui.history import DecimatedHistory, ema
 
 TRAIN_COLOUR = (31, 119, 180)
@@ -74,6 +75,7 @@ class CurvesPanel(QWidget):
         top.addSpacing(12)
         top.addWidget(self.log_scale)
         top.addWidget(self.follow)
+        top.addWidget(help_button(CURVES_NOTE, self))  # how to read the curves, ln C
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
@@ -92,7 +94,12 @@ class CurvesPanel(QWidget):
             plot.disableAutoRange()
             plot.hideButtons()
             plot.vb.sigRangeChangedManually.connect(self._on_manual_range)
-            legend = plot.addLegend(offset=(-10, 10) if key == "loss" else (-10, -10))
+            # One row in the title's line, right-aligned: never over a curve or the ln C line.
+            legend = plot.addLegend(colCount=4, verSpacing=-4)
+            legend.setParentItem(plot)
+            legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 0))
+            plot.titleLabel.opts["justify"] = "left"  # the title left, the legend right
+            plot.setTitle(plot.titleLabel.text)
             raw = plot.plot(pen=pg.mkPen(RAW_COLOUR, width=1), skipFiniteCheck=True)
             smooth = plot.plot(
                 pen=pg.mkPen(TRAIN_COLOUR, width=2), name="train", skipFiniteCheck=True
@@ -117,9 +124,10 @@ class CurvesPanel(QWidget):
             pen=pg.mkPen((200, 40, 40), width=1, style=Qt.DashLine),
             label="ln C (untrained)",
             labelOpts={
-                "position": 0.12,
+                # At the right end, where the followed view keeps room ahead of the curves.
+                "position": 0.98,
                 "color": (200, 40, 40),
-                "anchors": [(0, 1), (0, 1)],
+                "anchors": [(1, 1), (1, 1)],
             },
         )
         self.chance_line.setVisible(False)

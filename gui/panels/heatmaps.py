@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.vocabulary import most_frequent
 from gui.widgets import cache_static_parts
 
 DIVERGING = "CET-D1"  # blue - white - red: sign is the first thing to read
@@ -279,9 +280,9 @@ class HeatmapsPanel(QWidget):
     # -- internals --------------------------------------------------------------------
     def _pick_rows(self) -> None:
         n = self.rows_box.value()
-        order = np.argsort(-self.counts, kind="stable")
-        order = order[order >= 2] if len(order) > 2 else order  # [PAD], [UNK] are not words
-        self.top_ids = order[:n]
+        # [PAD], [UNK] are not words (but all there is of a vocabulary of two)
+        first = 2 if len(self.counts) > 2 else 0
+        self.top_ids = most_frequent(self.counts, n, first)
 
     def _draw_hidden(self, snapshot) -> None:
         if snapshot.probe_hidden is None or not len(snapshot.probe_hidden):

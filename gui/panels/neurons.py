@@ -61,7 +61,10 @@ class NeuronsPanel(ModelView):
         self.units = QListWidget()
         self.units.setStyleSheet("font-family: monospace")
         self._fit_list_width("unit 999   swing 0.00")  # widened to the real items when filled
-        self.units.setToolTip("Units sorted by how much they swing over the sentence")
+        self.units.setToolTip(
+            "Units sorted by swing: the spread (max − min) of the unit's state over the "
+            "sentence's real tokens; a unit that stays put says nothing about this sentence"
+        )
         self.title = QLabel("<i>Load a corpus to start.</i>")
         self.title.setWordWrap(True)
         self.strip = TokenStrip(18)

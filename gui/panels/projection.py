@@ -11,6 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from gui.vocabulary import most_frequent
 from gui.widgets import ModelView, cache_static_parts
 from rnnviz.projection import cosine_neighbours, pca_2d, unit_rows, word_lean
 
@@ -44,6 +45,10 @@ class ProjectionPanel(ModelView):
         self.count_box.setToolTip("How many words (most frequent first)")
         self.summary = QLabel("<i>Load a corpus to start.</i>")
         self.legend = QLabel()
+        self.legend.setToolTip(
+            "A word's colour is the class it leans to: the network's answer for the word "
+            "alone as a one-word text; pale = undecided, strong = sure"
+        )
         self.hover_label = QLabel("Hover a word to see its nearest neighbours (cosine)")
         self.hover_label.setStyleSheet("color: #333")
         self.hover_label.setWordWrap(True)
@@ -104,9 +109,8 @@ class ProjectionPanel(ModelView):
 
     # -- internals --------------------------------------------------------------------
     def _pick_words(self) -> None:
-        order = np.argsort(-self.counts, kind="stable")
-        order = order[(order >= 2) & (self.counts[order] > 0)]  # no [PAD], [UNK]
-        self.ids = order[: self.count_box.value()]
+        order = most_frequent(self.counts, self.count_box.value())  # no [PAD], [UNK]
+        self.ids = order[self.counts[order] > 0]
 
     def refresh(self) -> None:
         self._begin_refresh()

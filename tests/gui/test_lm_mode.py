@@ -59,7 +59,7 @@ def test_plain_text_opens_the_language_model(qtbot, make_window):
     assert window.curves.chance_line.value() == pytest.approx(math.log2(V))
     assert "language model" in window.corpus_panel.summary.text()
     assert "target:" in window.corpus_panel.examples.toPlainText()
-    assert "␣" in [window.corpus_panel.vocab_model.words[i] for i in range(V)]
+    assert "␣" in window.corpus_panel.vocab_model.table.words
 
 
 def resample(qtbot, sample, action) -> str:
@@ -210,6 +210,42 @@ def test_a_plain_text_file_opens_as_a_language_model(qtbot, make_window, tmp_pat
     assert window.info.config.task == "lm"
     assert "plain text" in window.message.label.text() and window.message.kind == "info"
     assert window.controls.task.currentText() == "Language model"
+
+
+def test_a_labelled_file_after_a_plain_text_one_is_classified_again(qtbot, make_window, tmp_path):
+    window = make_window(SMALL)  # sentiment, classify
+    story = tmp_path / "story.txt"
+    story.write_text("the cat sat on the mat. the dog sat on the log.\n" * 40)
+    window.load_source(str(story))
+    qtbot.waitUntil(lambda: window.info.source == str(story), timeout=10000)
+    assert window.info.config.task == "lm"
+    labelled = tmp_path / "reviews.tsv"
+    labelled.write_text(
+        "".join(f"{'pos' if i % 2 else 'neg'}\ttext number {i}\n" for i in range(40))
+    )
+    window.load_source(str(labelled))
+    qtbot.waitUntil(lambda: window.info.source == str(labelled), timeout=10000)
+    assert window.info.config.task == "classify" and window.info.label_names == ["neg", "pos"]
+    assert window.controls.task.currentData() == "classify"
+
+
+def test_a_chosen_language_model_stays_one_for_a_labelled_file(qtbot, make_window):
+    window = make_window(SMALL)
+    window.controls.set_task("lm")
+    qtbot.waitUntil(lambda: window.info.config.task == "lm", timeout=10000)
+    window.load_source("sample:topics")
+    qtbot.waitUntil(lambda: window.info.source == "sample:topics", timeout=10000)
+    assert window.info.config.task == "lm"
+
+
+def test_a_task_switch_after_a_failed_open_reloads_the_corpus_shown(qtbot, make_window, tmp_path):
+    window = make_window(SMALL)  # sentiment
+    window.load_source(str(tmp_path / "missing.tsv"))
+    qtbot.waitUntil(lambda: window.message.isVisible() and window.message.kind == "error",
+                    timeout=10000)  # fmt: skip
+    window.controls.set_task("lm")
+    qtbot.waitUntil(lambda: window.info.config.task == "lm", timeout=10000)
+    assert window.info.source == "sample:sentiment"
 
 
 def test_command_line_settings_survive_the_switch_to_lm(qtbot, make_window):

@@ -108,3 +108,88 @@ def test_a_child_that_cannot_start_is_reported_not_retried_forever(qtbot, window
     process = window.workers.process
     qtbot.wait(500)
     assert window.workers.process is process  # given up: no respawn loop
+    # Nothing waits for an answer that cannot come: Train stays Train, loading ends.
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: window.controls.train_button.text() == "Train", timeout=2000)
+    window.load_source("sample:topics")
+    qtbot.waitUntil(lambda: not window.corpus_panel.progress.isVisible(), timeout=2000)
+    assert "could not start" in window.corpus_panel.message.text()
+
+
+def test_killed_twice_in_a_row_it_restarts_with_the_last_weights(qtbot, window):
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: steps(window) >= 60, timeout=15000)
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(window.training_stopped, timeout=5000)
+    kept_step = window.last_captured.step
+    kept_w = np.array(window.last_captured.params["W_h"])
+    first = window.info
+    for _ in range(2):  # the second kill hits the replacement before it has loaded
+        old = window.workers.process
+        os.kill(old.pid, signal.SIGKILL)
+        qtbot.waitUntil(lambda old=old: window.workers.process is not old, timeout=10000)
+    qtbot.waitUntil(
+        lambda: window.info is not first and window.info.step == kept_step > 0
+        and captured_step(window) == kept_step, timeout=20000,
+    )  # fmt: skip
+    assert "could not start" not in window.message.label.text()
+    np.testing.assert_allclose(window.last_captured.params["W_h"], kept_w)
+    click(qtbot, window.controls.train_button)  # and it trains on from there
+    qtbot.waitUntil(lambda: captured_step(window) > kept_step, timeout=10000)
+    assert window.controls.train_button.text() == "Pause"
+
+
+PARENT_SCRIPT = """
+import os, sys, time
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QCoreApplication
+from gui.process_worker import ProcessWorkerThread
+from rnnviz.config import Config
+app = QCoreApplication([])
+host = ProcessWorkerThread()
+loading = []
+host.worker.load_progress.connect(lambda f, t: loading.append(t))
+host.load_requested.emit(sys.argv[1], Config(epochs=0))
+while not any("vocabulary" in t for t in loading):  # read: the child encodes the texts
+    app.processEvents()
+    time.sleep(0.01)
+print(host.process.pid, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_the_child_ends_at_once_when_the_window_process_is_killed(tmp_path):
+    import subprocess
+
+    rows = [f"{'ab'[i % 2]}\t" + " ".join(f"w{(i * 7 + j) % 50000}" for j in range(30))
+            for i in range(200_000)]  # fmt: skip
+    big = tmp_path / "big.tsv"
+    big.write_text("\n".join(rows) + "\n")
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT_SCRIPT)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root)
+    parent = subprocess.Popen([sys.executable, str(script), str(big)], env=env,
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    child = 0
+    try:
+        child = int(parent.stdout.readline())
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(5)
+        deadline = time.monotonic() + 2.0  # the vocabulary and encoding take far longer
+        while time.monotonic() < deadline and _alive(child):
+            time.sleep(0.05)
+        assert not _alive(child), "the trainer process outlived the window's process"
+    finally:
+        parent.kill()
+        if child and _alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -40,10 +40,36 @@ def test_window_loads_the_sample(make_window):
     assert "sample:sentiment" in window.corpus_panel.summary.text()
     assert window.corpus_panel.vocab_model.rowCount() == len(info.words) > 10
     window.corpus_panel.search.setText("the")
-    assert 0 < window.corpus_panel.proxy.rowCount() < len(info.words)
+    assert 0 < window.corpus_panel.vocab_model.rowCount() < len(info.words)
     assert "[PAD]x" in window.corpus_panel.examples.toPlainText()
     assert window.curves.chance_line.isVisible()
     assert window.curves.chance_line.value() == pytest.approx(np.log(2))
+
+
+def test_every_phase_of_a_load_is_shown(qtbot, make_window, tmp_path, monkeypatch):
+    corpus = tmp_path / "reviews.tsv"
+    corpus.write_text("".join(f"{'ab'[i % 2]}\tsome text number {i}\n" for i in range(3000)))
+    window = make_window()
+    shown = []
+    set_loading = window.corpus_panel.set_loading
+
+    def record(fraction, text=""):
+        set_loading(fraction, text)
+        bar = window.corpus_panel.progress
+        shown.append((text, not bar.isHidden(), bar.maximum(), window.status_state.text()))
+
+    monkeypatch.setattr(window.corpus_panel, "set_loading", record)
+    first = window.info
+    window.load_source(str(corpus))
+    qtbot.waitUntil(lambda: window.info is not first, timeout=10000)
+    texts = [text for text, *_ in shown]
+    reading = [i for i, t in enumerate(texts) if t.startswith("Reading")]
+    building = [i for i, t in enumerate(texts) if "vocabulary and encoding 3,000 texts" in t]
+    assert reading and building and reading[-1] < building[0], texts
+    _, visible, maximum, status = shown[building[0]]
+    assert visible and maximum == 0, "a phase of unknown length shows a busy bar"
+    assert "vocabulary" in status  # seen from every tab
+    assert window.corpus_panel.progress.isHidden()
 
 
 def test_train_pause_step_reset(qtbot, make_window):
