@@ -65,10 +65,11 @@ NOTES: dict[str, tuple[str, str]] = {
     ),
     "state_space": (
         "the State space tab",
-        "<b>Shows</b> the hidden states the validation texts visit, flattened to their first "
-        "two principal components: each text's path token by token, its end coloured by its "
-        "class, the <i>fixed points</i> (states the network keeps when the input is zero: "
-        "black stable, orange unstable) and the readout direction (arrow). <b>Healthy</b> "
+        "<b>Shows</b> the hidden states the validation texts visit (an LSTM's: [h, c]), "
+        "flattened to their first two principal components: each text's path token by "
+        "token, its end coloured by its class, the <i>fixed points</i> (states the network "
+        "keeps when the input is zero: black stable, orange unstable) and the readout "
+        "direction (arrow). <b>Healthy</b> "
         "for sentiment: the fixed points line up (a line attractor) along the readout, and "
         "words push the state along it. <b>Broken:</b> no structure, or every path ending "
         "in one spot. <b>Try</b> typing a sentence: its path is highlighted.",

@@ -9,7 +9,9 @@ integrates evidence shows a line attractor: fixed points on a line, one eigenval
 1 there and the rest well inside the unit circle, and the readout along the line.
 
 Any cell plugs in through `StepFunctions` (a step F and its Jacobian); `step_functions`
-is the one place that picks them for a model. No Qt here.
+is the one place that picks them for a model. An LSTM's state is [h, c] (2H numbers):
+its visited states, fixed points, PCA and Jacobians are of [h, c], and its readout (which
+reads h only) is padded with zeros for c. No Qt here.
 """
 
 from __future__ import annotations
@@ -79,26 +81,26 @@ def generic_steps(step: StepFn) -> StepFunctions:
 def step_functions(model) -> StepFunctions:
     """The step and Jacobian of a model's recurrent cell, input held fixed.
 
-    The tanh RNN's and the GRU's are analytic (rnnviz.cells: `step`, `step_jacobian`);
-    an LSTM's state is [h, c] (2H numbers), which the H-dimensional views here do not
-    take: a clear ValueError. Any other model supplies its own step as
-    `model.state_step(h (N, H), x (D,)) -> (N, H)` and gets a finite-difference Jacobian.
+    The tanh RNN's, the GRU's and the LSTM's are analytic (rnnviz.cells: `step`,
+    `step_jacobian`); the LSTM's act on [h, c] (N, 2H). Any other model supplies its own
+    step as `model.state_step(h (N, S), x (D,)) -> (N, S)` and gets a finite-difference
+    Jacobian.
     """
     cell = getattr(model, "cell", "rnn")
     if cell in ("rnn", None):
         p = model.params
         return tanh_rnn_steps(p["W"], p["W_h"], p["b_h"])
     state_step = getattr(model, "state_step", None)
-    if cell == "gru" and state_step is None:
-        from rnnviz.cells import gru
+    if cell in ("gru", "lstm") and state_step is None:
+        from rnnviz.cells import cell_module
 
+        module = cell_module(cell)
         p64 = {name: np.asarray(value, np.float64) for name, value in model.params.items()}
         return StepFunctions(
-            lambda h, x: gru.step(p64, h, np.asarray(x, np.float64)),
-            lambda h, x: gru.step_jacobian(p64, h, np.asarray(x, np.float64)),
+            lambda h, x: module.step(p64, h, np.asarray(x, np.float64)),
+            lambda h, x: module.step_jacobian(p64, h, np.asarray(x, np.float64)),
+            lambda h, x, v: module.step_vjp(p64, h, np.asarray(x, np.float64), v),
         )
-    if cell == "lstm" and state_step is None:
-        raise ValueError("the state space of an LSTM ([h, c], 2H numbers) is not supported yet")
     if state_step is None:
         raise ValueError(f"no step function for cell {cell!r}: give the model a state_step")
     return generic_steps(lambda h, x: np.asarray(state_step(h, x), np.float64))
@@ -112,15 +114,19 @@ def token_input(model, token_id: int | None = None) -> np.ndarray:
 
 # --------------------------------------------------------------------------- visited states
 def visited_states(model, ids: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """The state after every real token of every row.
+    """The state after every real token of every row: h, or an LSTM's [h, c].
 
-    Returns (states (M, H) float64, where (M, 2): the (row, step) of each state).
+    Returns (states (M, S) float64, S = H or 2H; where (M, 2): the (row, step) of each).
     """
     ids = np.asarray(ids)
     where = np.argwhere(ids != PAD_ID)  # (M, 2) row-major: each row's steps in order
-    states = np.zeros((len(where), model.sizes[2]))
+    with_cell = getattr(getattr(model, "rnn", None), "state_parts", 1) == 2
+    H = model.sizes[2]
+    states = np.zeros((len(where), 2 * H if with_cell else H))
     for start in range(0, len(ids), batch):
         hidden = model.forward(ids[start : start + batch]).hidden  # (b, T, H)
+        if with_cell:  # [h, c]: the cell states of the same steps
+            hidden = np.concatenate([hidden, model.rnn.cs[1:].transpose(1, 0, 2)], axis=2)
         mine = (where[:, 0] >= start) & (where[:, 0] < start + batch)
         states[mine] = hidden[where[mine, 0] - start, where[mine, 1]]  # real tokens only
     return states, where
@@ -318,10 +324,11 @@ def sample_starts(states: np.ndarray, n: int, noise: float = 0.01, seed: int = 0
 
 
 # --------------------------------------------------------------------------- readout
-def readout_direction(W_out: np.ndarray) -> np.ndarray:
+def readout_direction(W_out: np.ndarray, state_size: int | None = None) -> np.ndarray:
     """(H,) unit vector the answer reads: w_1 - w_0 for two classes (towards class 1);
     for C > 2 the top left singular vector of W_out with each row's mean removed
-    (softmax ignores a shift shared by all classes)."""
+    (softmax ignores a shift shared by all classes). With a `state_size` S > H (an
+    LSTM's [h, c]), padded with zeros to (S,): the head reads h only."""
     W = np.asarray(W_out, np.float64)  # (H, C)
     if W.shape[1] == 2:
         d = W[:, 1] - W[:, 0]
@@ -329,7 +336,8 @@ def readout_direction(W_out: np.ndarray) -> np.ndarray:
         u, _, _ = np.linalg.svd(W - W.mean(axis=1, keepdims=True), full_matrices=False)
         d = u[:, 0]
     norm = np.linalg.norm(d)
-    return d / norm if norm > 0 else d
+    d = d / norm if norm > 0 else d
+    return d if state_size is None else np.pad(d, (0, state_size - len(d)))
 
 
 def token_effect(
@@ -354,7 +362,7 @@ class StateSpace:
     fixed: FixedPoints
     fixed_axes: Principal  # PCA of the fixed points (their first axis = the line)
     readout: np.ndarray  # (H,) unit readout direction
-    visited_states: np.ndarray  # (M, H) the states analysed
+    visited_states: np.ndarray  # (M, S) the states analysed (S = 2H: an LSTM's [h, c])
 
     def line_eigenvalues(self) -> np.ndarray:
         """(K,) at each fixed point, the eigenvalue whose eigenvector lies most along the
@@ -411,7 +419,8 @@ def analyse(
     previous: StateSpace | None = None,
     **search,
 ) -> StateSpace:
-    """PCA of `states` (M, H), the fixed-point search from `starts` of them, the readout.
+    """PCA of `states` (M, S), the fixed-point search from `starts` of them, the readout
+    (padded with zeros to S when the state is an LSTM's [h, c]).
 
     `previous` keeps the PCA signs of an earlier frame (live views); `search` passes
     options to `find_fixed_points`.
@@ -419,7 +428,7 @@ def analyse(
     prev_visited = previous.visited.components if previous is not None else None
     visited = principal_axes(states, 3, prev_visited)
     fixed = find_fixed_points(steps, sample_starts(states, starts, seed=seed), x, **search)
-    readout = readout_direction(W_out)
+    readout = readout_direction(W_out, np.shape(states)[1])
     axes = principal_axes(fixed.points, 2)
     if len(fixed) >= 2 and axes.components[0] @ readout < 0:  # the line points to class 1
         axes = Principal(axes.mean, axes.components * np.array([[-1.0], [1.0]]), axes.explained)

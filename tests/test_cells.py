@@ -9,6 +9,7 @@ import pytest
 
 from rnnviz import RNNClassifier
 from rnnviz.cells import CELLS, GRU, LSTM, FastRNN, TanhRNN, cell_module, cell_shapes, infer_cell
+from rnnviz.cells.lstm_fast import FastLSTM
 from rnnviz.language_model import RNNLanguageModel, generate
 from rnnviz.tokenizer import PAD_ID, Tokenizer
 from tests.gradcheck import numerical_grad, relative_error
@@ -135,6 +136,67 @@ def test_fast_rnn_equals_the_textbook_rnn(rows, masked, per_step):
         np.testing.assert_allclose(fast_grads[name], grads[name], rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("leading_pads", [0, 2, 7])
+@pytest.mark.parametrize("per_step", [True, False])
+@pytest.mark.parametrize("start_state", [True, False])
+@pytest.mark.parametrize("step_maps", [True, False])
+def test_fast_lstm_equals_the_textbook_lstm(
+    leading_pads, per_step, start_state, step_maps, monkeypatch
+):
+    """The one-row path (rnnviz.cells.lstm_fast): states, c_t, gates, dx, d[h0, c0],
+    weight gradients, ||dL/dh_t|| and ||dL/dc_t|| equal the textbook LSTM's, twice in a
+    row (kept buffers), with and without a flat parameter buffer; its backward by step
+    maps, or the textbook's on its buffers when the maps would be too big."""
+    from rnnviz.cells import lstm_fast
+    from rnnviz.params import ParamDict
+
+    if not step_maps:
+        monkeypatch.setattr(lstm_fast, "MAX_MAP_SIZE", 0)
+
+    rng = np.random.default_rng(9)
+    params, grads = layer_pair("lstm")
+    flat = ParamDict.from_arrays(params)
+    T = 7
+    mask = np.ones((T, 1), bool)
+    mask[:leading_pads] = False
+    for _ in range(2):
+        x = rng.normal(size=(T, 1, D))
+        h0 = rng.normal(size=(1, 2 * H)) if start_state else None
+        dh_seq = rng.normal(size=(T, 1, H)) if per_step else None
+        dh_last = rng.normal(size=(1, H))
+        results, all_grads = [], []
+        fast_flat = FastLSTM(flat, flat.zeros_like())
+        for layer in (LSTM(params, grads), FastLSTM(params, layer_pair("lstm")[1]), fast_flat):
+            layer.track_state_grads = True
+            hs = layer.forward(x, mask if leading_pads else None, h0).copy()
+            kept = (layer.cs.copy(), layer.gate_values.copy(), layer.final_state())
+            dx, dh0 = layer.backward(dh_seq=dh_seq, dh_last=dh_last)
+            results.append((hs, *kept, dx, dh0, layer.state_grad_norms, layer.cell_grad_norms))
+            all_grads.append({k: layer.grads[k].copy() for k in params})
+        assert fast_flat._rows is not None, "the one-row path should have run"
+        assert (fast_flat._one_row.maps is not None) == step_maps
+        for textbook, *fast in zip(*results, strict=True):
+            for value in fast:
+                np.testing.assert_allclose(value, textbook, rtol=1e-10, atol=1e-12)
+        for fast in all_grads[1:]:
+            for name in params:
+                np.testing.assert_allclose(fast[name], all_grads[0][name], rtol=1e-10, atol=1e-12)
+
+
+def test_fast_lstm_keeps_its_buffers_but_never_under_a_caller():
+    model = RNNClassifier(V, D, H, C, cell="lstm")
+    ids = np.array([[3, 4, 5, 6]])
+    model.loss_and_grads(ids, [1])
+    kept = model.rnn._one_row
+    model.loss_and_grads(ids, [1])
+    assert model.rnn._one_row is kept, "training steps should reuse the buffers"
+    held = model.forward(ids).hidden
+    before = held.copy()
+    model.loss_and_grads(np.array([[7, 8, 9, 10]]), [0])
+    np.testing.assert_array_equal(held, before)
+    assert model.rnn._one_row is not kept
+
+
 @pytest.mark.parametrize("cell", CELLS)
 def test_step_is_one_step_of_forward(cell):
     """The pure step(params, h, x) on a batch of states equals the layer's forward."""
@@ -165,6 +227,17 @@ def test_step_jacobian_matches_finite_differences(cell):
         bump[j] = eps
         column = (module.step(params, h + bump, x) - module.step(params, h - bump, x)) / (2 * eps)
         np.testing.assert_allclose(J[:, :, j], column, atol=1e-8)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_step_vjp_is_v_times_the_jacobian(cell):
+    module = cell_module(cell)
+    params, _ = layer_pair(cell, seed=10)
+    rng = np.random.default_rng(10)
+    S = 2 * H if cell == "lstm" else H
+    h, v, x = rng.normal(size=(3, S)), rng.normal(size=(3, S)), rng.normal(size=D)
+    expected = np.einsum("ni,nij->nj", v, module.step_jacobian(params, h, x))
+    np.testing.assert_allclose(module.step_vjp(params, h, x, v), expected, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])

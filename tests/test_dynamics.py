@@ -58,15 +58,20 @@ def test_tanh_jacobian_matches_finite_differences():
     assert np.allclose(generic_steps(steps.step).vector_jacobian(h, x, v), steps.vjp(h, x, v))
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru"])
-def test_step_functions_follow_the_model_forward_pass(cell):
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("rows", [2, 1])
+def test_step_functions_follow_the_model_forward_pass(cell, rows):
+    """Visited states (an LSTM's [h, c]) equal the step function run token by token;
+    one row takes the cells' one-row paths."""
     model = RNNClassifier(12, D, H, 2, dtype=np.float64, seed=1, cell=cell)
-    ids = np.array([[0, 0, 4, 7, 2], [3, 5, 5, 9, 11]])
+    ids = np.array([[0, 0, 4, 7, 2], [3, 5, 5, 9, 11]])[:rows]
+    S = 2 * H if cell == "lstm" else H
     states, where = visited_states(model, ids)
-    assert states.shape == (8, H) and np.all(ids[where[:, 0], where[:, 1]] != PAD_ID)
+    assert states.shape == (3 + 5 * (rows - 1), S)
+    assert np.all(ids[where[:, 0], where[:, 1]] != PAD_ID)
     steps = step_functions(model)
     for row in range(len(ids)):
-        h = np.zeros((1, H))
+        h = np.zeros((1, S))
         mine = states[where[:, 0] == row]
         for k, token in enumerate(ids[row][ids[row] != PAD_ID]):
             h = steps.step(h, token_input(model, token))
@@ -80,8 +85,6 @@ def test_a_cell_without_a_step_function_is_a_clear_error():
 
     with pytest.raises(ValueError, match="no step function for cell 'custom'"):
         step_functions(Gated())
-    with pytest.raises(ValueError, match="LSTM"):
-        step_functions(RNNClassifier(12, D, H, 2, cell="lstm"))
     Gated.state_step = staticmethod(lambda h, x: 0.5 * h)
     J = step_functions(Gated()).jacobian(np.ones((2, 3)), np.zeros(1))
     assert np.allclose(J, 0.5 * np.eye(3))
@@ -174,3 +177,31 @@ def test_token_effect_along_the_readout():
         readout_direction(rng.normal(size=(H, 2))),
     )
     assert np.allclose(token_effect(steps, h, x, r), (steps.step(h, x) - h) @ r)
+
+
+def test_lstm_state_space_is_of_h_and_c():
+    """An LSTM: the analytic Jacobian of [h, c] against finite differences, a fixed point
+    found (F(p) = p) with its linearisation, the readout reading h only (zeros for c)."""
+    model = RNNClassifier(12, D, H, 2, dtype=np.float64, seed=3, cell="lstm")
+    steps = step_functions(model)
+    x = token_input(model, 4)
+    h = rng.normal(0, 0.5, (3, 2 * H))
+    J = steps.jacobian(h, x)
+    assert J.shape == (3, 2 * H, 2 * H)
+    assert relative_error(J, finite_difference_jacobian(steps.step)(h, x)) < 1e-7
+    v = rng.normal(size=h.shape)  # the search's gradient: analytic, equal to v J
+    assert steps.vjp is not None
+    assert np.allclose(steps.vector_jacobian(h, x, v), np.einsum("ni,nij->nj", v, J))
+    ids = rng.integers(2, 12, size=(6, 5))
+    ids[:2, :2] = PAD_ID
+    states, _ = visited_states(model, ids)
+    space = analyse(steps, states, model.params["W_out"], x, starts=32, q_tol=1e-12)
+    assert len(space.fixed) >= 1 and space.fixed.points.shape[1] == 2 * H
+    p = space.fixed.points
+    assert np.abs(steps.step(p, x) - p).max() < 1e-5
+    assert space.fixed.jacobians.shape == (len(p), 2 * H, 2 * H)
+    assert np.allclose(space.fixed.jacobians, steps.jacobian(p, x))
+    readout = readout_direction(model.params["W_out"])
+    np.testing.assert_allclose(space.readout, np.concatenate([readout, np.zeros(H)]))
+    assert space.visited.components.shape == (3, 2 * H)
+    assert space.summary()["fixed_points"] == len(space.fixed)

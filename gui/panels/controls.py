@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from gui.tasks import TASK_NAMES, config_for_task
 from gui.widgets import LightBar
-from rnnviz.config import CELLS, CLIPS, HEADS, INITS, LEVELS, OPTIMIZERS, Config
+from rnnviz.config import CELLS, CLIPS, GATE_INITS, HEADS, INITS, LEVELS, OPTIMIZERS, Config
 from rnnviz.lm_trainer import LIVE_FIELDS as LM_LIVE_FIELDS
 from rnnviz.lm_trainer import LR_SCHEDULES
 from rnnviz.trainer import LIVE_FIELDS as CLASSIFY_LIVE_FIELDS
@@ -93,6 +93,13 @@ class ControlsPanel(QWidget):
         self.cell.setToolTip(
             "Recurrent cell: rnn (the seed's tanh RNN), gru or lstm (gated: they keep the "
             "gradient alive over long sequences; chrono-initialised gate biases)"
+        )
+        self.gate_init = _combo(GATE_INITS)
+        self.gate_init.setToolTip(
+            "Gate biases of a GRU or LSTM: chrono (Tallec & Ollivier 2018: the update / "
+            "forget bias log U(1, T_max - 1), T_max the max length or BPTT window; the "
+            "cell remembers across long sequences from the start) or zero (plain: on long "
+            "recalls it stays at chance). The tanh RNN has no gates."
         )
         self.recurrent_gain = QDoubleSpinBox()
         self.recurrent_gain.setRange(0.05, 10.0)
@@ -173,6 +180,7 @@ class ControlsPanel(QWidget):
         model_form.addRow("Embedding size D", self.embed_dim)
         model_form.addRow("Hidden size H", self.hidden_size)
         model_form.addRow("Cell", self.cell)
+        model_form.addRow("Gate init", self.gate_init)
         model_form.addRow("Max length T", self.maxlen)
         model_form.addRow("BPTT window T", self.bptt)
         model_form.addRow("Head", self.head)
@@ -254,6 +262,7 @@ class ControlsPanel(QWidget):
         for w in (self.level, self.optimizer, self.head, self.init, self.clip, self.lr_schedule):
             w.currentIndexChanged.connect(self._on_widget_changed)
         self.cell.currentIndexChanged.connect(self._on_widget_changed)
+        self.gate_init.currentIndexChanged.connect(self._on_widget_changed)
         self.mask_padding.toggled.connect(self._on_widget_changed)
 
     # -- public API -------------------------------------------------------------------
@@ -281,6 +290,8 @@ class ControlsPanel(QWidget):
             self.head.setCurrentText(config.head)
             self.init.setCurrentText(config.init)
             self.cell.setCurrentText(config.cell)
+            self.gate_init.setCurrentText(config.gate_init)
+            self.gate_init.setEnabled(config.cell != "rnn")
             self.recurrent_gain.setValue(config.recurrent_gain)
             self.clip.setCurrentText(config.clip)
             self.clip_value.setValue(config.clip_value)
@@ -363,6 +374,7 @@ class ControlsPanel(QWidget):
             return
         self.clip_value.setEnabled(self.clip.currentText() != "none")
         self.lr_decay.setEnabled(self.lr_schedule.currentText() != "constant")
+        self.gate_init.setEnabled(self.cell.currentText() != "rnn")
         self._apply(
             {
                 "level": self.level.currentText(),
@@ -375,6 +387,7 @@ class ControlsPanel(QWidget):
                 "head": self.head.currentText(),
                 "init": self.init.currentText(),
                 "cell": self.cell.currentText(),
+                "gate_init": self.gate_init.currentText(),
                 "recurrent_gain": float(self.recurrent_gain.value()),
                 "clip": self.clip.currentText(),
                 "clip_value": float(self.clip_value.value()),

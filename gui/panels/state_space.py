@@ -1,6 +1,7 @@
 """State space: trajectories, fixed points and the line attractor, live (issue 15).
 
-The hidden states the validation texts visit, on their first two principal components:
+The hidden states the validation texts visit (an LSTM's: [h, c], cell state included;
+the readout, which reads h, padded with zeros for c), on their first two principal components:
 each text's trajectory token by token (grey), its final state coloured by its class, the
 fixed and slow points of the zero-input dynamics over them (black: stable, orange:
 unstable), and the readout direction as an arrow (its length is the share of the
@@ -400,8 +401,11 @@ class StateSpacePanel(ModelView):
         fmt = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
         top = ", ".join(f"{v:.3f}" for v in s["top_eigenvalues"]) or "–"
         stable = int((radius < 1).sum())
+        lstm = len(space.readout) != result.model.hidden_size  # the state is [h, c]
+        of = "states are the LSTM's [h, c] (the readout reads h); " if lstm else ""
         self.summary.setText(
-            f"step {result.step:,}: {s['fixed_points']} fixed/slow points ({stable} stable); "
+            f"step {result.step:,}: {of}"
+            f"{s['fixed_points']} fixed/slow points ({stable} stable); "
             f"PC 1-3 hold {s['pc_variance']:.0%} of the states' variance; fixed points on "
             f"their line: {fmt(s['fixed_point_pc1_share'])} (largest gap "
             f"{fmt(s['fixed_point_largest_gap'])}, λ along it {fmt(s['line_eigenvalue'])}); "
@@ -481,7 +485,7 @@ class StateSpacePanel(ModelView):
             return
         steps = step_functions(result.model)
         x = token_input(result.model, token)
-        moved = steps.step(fixed.points, x) - fixed.points  # (K, H) one step with the word
+        moved = steps.step(fixed.points, x) - fixed.points  # (K, S) one step with the word
         self.effect = moved @ readout
         position = fixed.points @ readout
         self.effect_bars.setData(position, self.effect)
@@ -489,7 +493,7 @@ class StateSpacePanel(ModelView):
         W = np.asarray(result.model.params["W_out"], np.float64)
         gap = ""
         if W.shape[1] == 2:
-            logit = moved @ (W[:, 1] - W[:, 0])
+            logit = moved[:, : len(W)] @ (W[:, 1] - W[:, 0])  # the head reads h (not c)
             gap = (
                 f"; the logit gap {self.class_names[1]} − {self.class_names[0]} moves by "
                 f"{np.median(logit):+.2f}"

@@ -13,7 +13,8 @@ writes their gradients into `grads`. Sequences are time-major:
 
 Each cell module also has the pure functions `step(params, h, x)` (one step of an
 (N, S) batch of states on one input vector (D,)) and `step_jacobian(params, h, x)`
-(dh'/dh, (N, S, S)), for sampling and for finding fixed points.
+(dh'/dh, (N, S, S)), for sampling and for finding fixed points; the gated cells also
+`step_vjp(params, h, x, v)` (v^T dh'/dh, (N, S), without the Jacobian).
 """
 
 from __future__ import annotations

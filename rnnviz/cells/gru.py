@@ -48,6 +48,16 @@ def step_jacobian(params: dict, h: np.ndarray, x: np.ndarray) -> np.ndarray:
     return z[:, :, None] * np.eye(H) + (h - n)[:, :, None] * dz + (1 - z)[:, :, None] * dn
 
 
+def step_vjp(params: dict, h: np.ndarray, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """v^T dh'/dh for each of the N states (N, H), without forming the Jacobian."""
+    H = h.shape[-1]
+    a_x = np.broadcast_to(x @ params["W"] + params["b_h"], (len(h), 3 * H))
+    r, z, n, hn = _gates(params, a_x, h)
+    da_n = v * (1 - z) * (1 - n**2)
+    da_h = np.concatenate([da_n * hn * r * (1 - r), v * (h - n) * z * (1 - z), da_n * r], axis=1)
+    return v * z + da_h @ params["W_h"].T
+
+
 class GRU(Cell):
     """Gated recurrent unit; see the module docstring for the equations.
 

@@ -57,6 +57,21 @@ def step_jacobian(params: dict, h: np.ndarray, x: np.ndarray) -> np.ndarray:
     return J
 
 
+def step_vjp(params: dict, h: np.ndarray, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """v^T d[h', c']/d[h, c] for each of the N states (N, 2H): one step's backward, without
+    forming the (N, 2H, 2H) Jacobian (the fixed-point search's gradient)."""
+    H = h.shape[-1] // 2
+    c = h[:, H:]
+    i, f, g, o = np.split(_gates(params, x @ params["W"] + params["b_h"], h[:, :H]), 4, axis=1)
+    tc = np.tanh(f * c + i * g)
+    dh, dc = v[:, :H], v[:, H:] + v[:, :H] * o * (1 - tc**2)  # dL/dh', dL/dc' (through h')
+    da = np.concatenate(
+        [dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g**2), dh * tc * o * (1 - o)],
+        axis=1,
+    )  # (N, 4H)
+    return np.concatenate([da @ params["W_h"].T, dc * f], axis=1)
+
+
 class LSTM(Cell):
     """Long short-term memory; see the module docstring for the equations.
 

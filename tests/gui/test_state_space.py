@@ -62,6 +62,35 @@ def test_state_space_draws_the_dynamics_and_follows_training(qtbot, make_window)
     assert panel.result.space is not space
 
 
+def test_state_space_of_an_lstm(qtbot, make_window):
+    """Cell lstm (Model form, reset): the tab analyses [h, c] and says so; a word's effect."""
+    window = make_window()
+    window.controls.cell.setCurrentText("lstm")
+    click(qtbot, window.controls.banner_reset)
+    qtbot.waitUntil(lambda: window.info.config.cell == "lstm", timeout=5000)
+    train(qtbot, window)
+    panel = show(qtbot, window, "state_space")
+    qtbot.waitUntil(lambda: panel.result is not None and panel.result.space is not None,
+                    timeout=20000)  # fmt: skip
+    assert not panel.result.error
+    space = panel.result.space
+    H = window.info.config.hidden_size
+    assert space.visited_states.shape[1] == 2 * H and len(space.fixed) >= 1
+    assert np.all(space.readout[H:] == 0) and np.any(space.readout[:H] != 0)
+    assert "[h, c]" in panel.summary.text() and "fixed/slow points" in panel.summary.text()
+    re, _ = panel.eigen_dots.getData()
+    assert len(re) == 2 * H
+    assert panel.readout_head.isVisible()
+    assert_meaningful(panel)
+    window.prediction.input.setText("the show was lovely")
+    qtbot.waitUntil(lambda: len(panel.highlight) == 4, timeout=5000)
+    panel.token_edit.clear()
+    qtbot.keyClicks(panel.token_edit, "lovely")
+    qtbot.keyClick(panel.token_edit, Qt.Key_Return)
+    assert "<b>lovely</b>" in panel.effect_label.text() and "logit gap" in panel.effect_label.text()
+    assert len(panel.effect) == len(space.fixed) and np.all(np.isfinite(panel.effect))
+
+
 def test_state_space_explains_itself_for_a_language_model(qtbot, make_window):
     window = make_window(source="sample:prose")
     panel = show(qtbot, window, "state_space")

@@ -287,3 +287,32 @@ def test_the_cell_asks_for_a_reset_and_the_gates_view_shows_an_lstm(qtbot, make_
     from gui.panels.compare import run_label
 
     assert run_label(0, {"cell": "lstm", "lr": 0.1}, ["lr"]) == "run 1 (lstm): lr=0.1"
+
+
+def test_gate_init_in_the_model_form_applies_on_reset(qtbot, make_window):
+    """Gate init (Model form, reset to apply): zero leaves the LSTM's gate biases at 0,
+    chrono sets the forget biases to log U(1, T_max - 1); the tanh RNN has no gates."""
+    window = make_window(source="sample:recall?length=30&n=300")
+    controls = window.controls
+    assert not controls.gate_init.isEnabled()  # the default tanh RNN
+    controls.cell.setCurrentText("lstm")
+    assert controls.gate_init.isEnabled()
+    controls.gate_init.setCurrentText("zero")
+    click(qtbot, controls.banner_reset)
+    qtbot.waitUntil(lambda: window.info.config.gate_init == "zero", timeout=5000)
+    assert window.info.config.cell == "lstm"
+    H = window.info.config.hidden_size
+
+    def forget_biases_after_a_step():
+        before = window.train_history.total
+        click(qtbot, controls.step_button)
+        qtbot.waitUntil(lambda: window.train_history.total == before + 1, timeout=5000)
+        qtbot.waitUntil(lambda: "b_h" in window.last_captured.params, timeout=5000)
+        return window.last_captured.params["b_h"][H : 2 * H]
+
+    assert np.abs(forget_biases_after_a_step()).max() < 0.05  # one Adam step from 0
+    controls.gate_init.setCurrentText("chrono")
+    assert controls.banner.isVisible()
+    click(qtbot, controls.banner_reset)
+    qtbot.waitUntil(lambda: window.info.config.gate_init == "chrono", timeout=5000)
+    assert forget_biases_after_a_step().mean() > 0.5  # log U(1, 29): mean ~2.4
