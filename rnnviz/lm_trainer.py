@@ -58,6 +58,7 @@ LM_DEFAULTS = dict(
     batch_size=64,
     bptt=32,  # twice the updates per token of bptt 64: much faster early progress
     lr=3e-3,  # 5e-3 diverges at H=512
+    recurrent_gain=1.0,  # (the classifier's default is 0.5)
     lr_schedule="plateau",  # halve lr when validation stalls (floor: lr/32)
     output_dropout=0.2,  # on the states feeding the head (the non-recurrent path)
     embed_dropout=0.0,

@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 
 from rnnviz import textio
-from rnnviz.data import Corpus, CorpusError, list_samples, load_corpus, stratified_split
+from rnnviz.data import (
+    Corpus,
+    CorpusError,
+    list_samples,
+    load_corpus,
+    rename_labels,
+    stratified_split,
+)
 
 SMS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sms_spam.tsv"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
@@ -117,6 +124,20 @@ def test_label_column_by_index_name_and_negative(tmp_path):
         load_corpus(path, label_column=5)
     path = write(tmp_path, "u.tsv", "\n".join(f"x {i}\t{i % 2}" for i in range(10)))
     assert load_corpus(path, label_column=-1).label_names == ["0", "1"]
+
+
+def test_header_names_columns_not_classes(tmp_path):
+    """A header row names the columns (it picks the label and text columns and is not
+    read as data); the classes keep the label values, named by rename_labels /
+    --label-names. A header cell has no room for class names in any common format."""
+    lines = ["sentence\tsentiment"] + [f"review number {i}\t{i % 2}" for i in range(10)]
+    path = write(tmp_path, "h.tsv", "\n".join(lines))
+    corpus = load_corpus(path)
+    assert len(corpus) == 10 and corpus.texts[0] == "review number 0"
+    assert corpus.label_names == ["0", "1"] and "sentiment" not in corpus.label_names
+    assert load_corpus(path, label_column="sentiment").label_names == ["0", "1"]
+    named = rename_labels(corpus, "negative,positive")
+    assert names_of(named)[:2] == ["negative", "positive"]
 
 
 def test_numeric_labels_sort_numerically_and_keep_names(tmp_path):
