@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from rnnviz import checkpoint, experiment
-from rnnviz.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, Config
+from rnnviz.config import DEFAULT_WEIGHT_DECAY, Config, default_lr
 from rnnviz.data import CorpusError, TerminalProgress, load_corpus
 from rnnviz.lm_trainer import LM_DEFAULTS, LM_PRESETS
 from rnnviz.options import add_experiment_options, add_setting_options, given_settings
@@ -89,7 +89,7 @@ def config_from_args(args) -> Config:
     optimizer = given.get("optimizer", "adam")
     if "lr" not in given:  # the optimiser's own default (the language model's for Adam)
         lm_lr = values.get("lr") if optimizer == "adam" else None
-        values["lr"] = lm_lr or DEFAULT_LR[optimizer]
+        values["lr"] = lm_lr or default_lr(optimizer, given.get("cell", "rnn"))
     if task == "classify":  # the optimiser's own decay (AdamW's; none for SGD)
         values["weight_decay"] = DEFAULT_WEIGHT_DECAY[optimizer]
     return checked_config(lambda: Config(**(values | given)))

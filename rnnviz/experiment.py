@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from rnnviz.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, Config
+from rnnviz.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, Config, default_lr
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -70,7 +70,8 @@ def base_config(settings: dict) -> Config:
     optimizer = settings.get("optimizer", "adam")
     if optimizer not in DEFAULT_LR:
         return Config()  # the bad name is reported by the settings' own check
-    return Config(lr=DEFAULT_LR[optimizer], weight_decay=DEFAULT_WEIGHT_DECAY[optimizer])
+    lr = default_lr(optimizer, settings.get("cell", "rnn"))
+    return Config(lr=lr, weight_decay=DEFAULT_WEIGHT_DECAY[optimizer])
 
 
 # -- reading ------------------------------------------------------------------------------
