@@ -26,13 +26,13 @@ from gui.widgets import LightBar
 from rnnviz.config import (
     CELLS,
     CLIPS,
-    DEFAULT_LR,
     GATE_INITS,
     HEADS,
     INITS,
     LEVELS,
     OPTIMIZERS,
     Config,
+    default_lr,
 )
 from rnnviz.lm_trainer import LIVE_FIELDS as LM_LIVE_FIELDS
 from rnnviz.lm_trainer import LR_SCHEDULES
@@ -420,7 +420,7 @@ class ControlsPanel(QWidget):
             return
         if "optimizer" in changed and "lr" not in changed:
             # Adam's 0.002 makes SGD look broken: each optimiser starts at its own rate.
-            changed["lr"] = DEFAULT_LR[changed["optimizer"]]
+            changed["lr"] = default_lr(changed["optimizer"], values.get("cell", "rnn"))
             self._updating = True
             self.lr_slider.setValue(round(math.log10(changed["lr"]) * LR_TICKS))
             self.lr_label.setText(_format_lr(changed["lr"]))
