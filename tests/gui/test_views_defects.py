@@ -30,6 +30,12 @@ def train(qtbot, window, n: int) -> None:
     qtbot.waitUntil(window.training_stopped, timeout=5000)
 
 
+def captured_step(window) -> int:
+    """The latest captured snapshot's step (-1 between a new run and its first frame)."""
+    snap = window.last_captured
+    return -1 if snap is None else snap.step
+
+
 def show_tab(window, name: str) -> None:
     panel = window.insight.panels[name]
     window.tabs.setCurrentWidget(panel)
@@ -109,9 +115,10 @@ def test_status_bar_never_reads_loss_nan(qtbot, make_window, monkeypatch, tmp_pa
     with qtbot.waitSignal(window.worker.saved, timeout=5000):
         window.action_save_model.trigger()
     click(qtbot, window.controls.reset_button)
-    qtbot.waitUntil(lambda: window.last_captured.step == 0, timeout=10000)
+    # (last_captured is None between a new run's info and its first frame)
+    qtbot.waitUntil(lambda: captured_step(window) == 0, timeout=10000)
     window.action_load_model.trigger()
-    qtbot.waitUntil(lambda: window.last_captured.step >= 5, timeout=10000)
+    qtbot.waitUntil(lambda: captured_step(window) >= 5, timeout=10000)
     window.redraw(force=True)
     assert "nan" not in window.status_loss.text()
     assert f"step {window.last_captured.step}" in window.status_loss.text()
