@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     # Demo modes must not depend on (or change) the user's remembered state.
     settings = QSettings("rnnviz", "rnnviz-demo" if headless_mode else "rnnviz")
     window = MainWindow(config, settings)
-    window.lm_mode.pinned = explicit_settings(args)  # kept if plain text switches the task
+    window.task_switch.pinned = explicit_settings(args)  # kept if plain text switches the task
     window.set_samples(list_samples())
     if args.theme or headless_mode:  # screenshots: light unless asked, whatever was last
         window.theme.choose(args.theme or "light")

@@ -145,8 +145,7 @@ class ExperimentActions(QObject):
         self.opened = exp
         w.controls.set_config(exp.config, applied=False)
         w.diverged_message = ""
-        w.lm_mode.pinned = {}  # the experiment's settings, not the command line's
-        w.lm_mode.auto_source = ""  # its task was chosen, not switched to by plain text
+        w.task_switch.forget()  # its settings and task were chosen, not the command line's
         if exp.format not in ("auto", "") or exp.label_column:
             w.message.show_message(
                 f"{html.escape(path or 'This experiment')} names a format or label column; "

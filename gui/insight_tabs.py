@@ -1,6 +1,7 @@
 """The insight views as tabs of the main window: routing, visibility and throttling.
 
 The window calls four hooks (`set_info`, `on_frame`, `update_snapshot`, `add_tabs`);
+`set_info` hands back each panel's set-up for the window to stage (gui/run_setup.py);
 everything else lives here, so window.py stays small. Panels draw only when visible;
 a model is rebuilt from a snapshot's parameter copies at most once per snapshot and
 only when a visible panel needs one. The GUI never touches the live trainer: the
@@ -9,12 +10,16 @@ validation split and a corpus sample arrive as copies in the run's `RunInfo`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import numpy as np
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QTabWidget
 
 from gui.eval_data import EvalData
+from gui.glyphs import shown_token
 from gui.movie import MovieRecorder
 from gui.panels.compare import ComparePanel, settings_of
 from gui.panels.errors import ErrorsPanel
@@ -24,7 +29,7 @@ from gui.panels.neurons import NeuronsPanel
 from gui.panels.projection import ProjectionPanel
 from gui.panels.salience import SaliencePanel
 from gui.panels.state_space import StateSpacePanel
-from gui.tasks import loss_unit, visible_token
+from gui.tasks import loss_unit
 
 # --panel names and tab titles, in tab order (after "network" and "corpus").
 INSIGHT_TABS = {
@@ -70,6 +75,8 @@ class InsightViews(QObject):
             "errors": self.errors,
             "compare": self.compare,
         }
+        self._names = {panel: name for name, panel in self.panels.items()}
+        self.pending: set[str] = set()  # panels whose set-up for the new run is to come
         # Panels that read a model rebuilt from the latest snapshot's parameters.
         self._model_views = (self.salience, self.neurons, self.projection, self.state_space,
                              self.errors)  # fmt: skip
@@ -88,47 +95,65 @@ class InsightViews(QObject):
             tabs.addTab(self.panels[name], title)
         tabs.currentChanged.connect(self._on_tab_changed)
 
-    def set_info(self, info) -> None:
-        """A new run (load, reset or checkpoint)."""
+    def set_info(self, info) -> dict[str, Callable[[], None]]:
+        """A new run (load, reset or checkpoint): reset what the panels share now, and
+        return each panel's own set-up by tab name, for the window to run when the tab
+        is shown or in a later event-loop turn (issue 16). Until its set-up has run a
+        panel records and draws nothing of the new run."""
         self.info = info
         self.data = getattr(info, "eval_data", None)
         self.last_snapshot, self._model, self._model_of = None, None, None
-        head, mask = info.config.head, info.config.mask_padding
-        self.head, self.mask_padding = head, mask
+        self.head, self.mask_padding = info.config.head, info.config.mask_padding
+        self.pending = set(self.panels)
+        return {name: partial(self._set_up, name, info) for name in self.panels}
+
+    def _set_up(self, name: str, info) -> None:
+        """One panel's set-up for the run of `info` (both tasks)."""
+        self.pending.discard(name)
+        if info is not self.info:
+            return  # a newer run came first: its own set-up follows
         text = self.window.prediction.input.text()
         data = self.data
-        # A language model's "classes" are the tokens it predicts next.
-        if info.config.task == "lm":
-            outputs = [visible_token(w) for w in info.words]
-        else:
-            outputs = info.label_names
-        self.salience.set_vocabulary(info.tokenizer, info.maxlen, outputs)
-        self.salience.set_text(text)
-        self.neurons.set_vocabulary(
-            info.tokenizer, info.maxlen, data.sample_ids if data is not None else None
-        )
-        self.neurons.set_text(text)
-        self.projection.set_vocabulary(info.words, info.token_counts, info.label_names)
         classify = info.config.task == "classify"
-        self.state_space.set_data(info.tokenizer, info.maxlen, info.label_names,
-                                  data if classify else None)  # fmt: skip
-        self.state_space.set_text(text)
-        if data is not None:
-            self.errors.set_data(info.label_names, data.val_ids, data.val_labels, data.val_texts)
-        else:
-            self.errors.set_data(info.label_names, np.zeros((0, info.maxlen), np.int64),
-                                 np.zeros(0, np.int64), [])  # fmt: skip
-        self.gradient_flow.clear()
-        self.gates.set_vocabulary(info.words, info.probe_texts)
-        scale, unit, _ = loss_unit(info.config, len(info.words))
-        self.compare.new_run(settings_of(info.config, info.source), scale, unit)
+        if name == "why":
+            # A language model's "classes" are the tokens it predicts next.
+            outputs = info.label_names if classify else [shown_token(w) for w in info.words]
+            self.salience.set_vocabulary(info.tokenizer, info.maxlen, outputs)
+            self.salience.set_text(text)
+        elif name == "neurons":
+            sample = data.sample_ids if data is not None else None
+            self.neurons.set_vocabulary(info.tokenizer, info.maxlen, sample)
+            self.neurons.set_text(text)
+        elif name == "projection":
+            self.projection.set_vocabulary(info.words, info.token_counts, info.label_names)
+        elif name == "state_space":
+            self.state_space.set_data(info.tokenizer, info.maxlen, info.label_names,
+                                      data if classify else None)  # fmt: skip
+            self.state_space.set_text(text)
+        elif name == "errors":
+            if data is not None:
+                self.errors.set_data(info.label_names, data.val_ids, data.val_labels,
+                                     data.val_texts)  # fmt: skip
+            else:
+                self.errors.set_data(info.label_names, np.zeros((0, info.maxlen), np.int64),
+                                     np.zeros(0, np.int64), [])  # fmt: skip
+        elif name == "gradient_flow":
+            self.gradient_flow.clear()
+        elif name == "gates":
+            self.gates.set_vocabulary(info.words, info.probe_texts)
+        elif name == "compare":
+            scale, unit, _ = loss_unit(info.config, len(info.words))
+            self.compare.new_run(settings_of(info.config, info.source), scale, unit)
 
     def on_frame(self, frame) -> None:
         """Every frame from the worker: cheap recording only."""
         if frame.captured:
-            self.gradient_flow.record(frame.snapshot)
-            self.gates.record(frame.snapshot)
-        self.compare.add_rows(frame.rows, frame.val_rows)
+            if "gradient_flow" not in self.pending:
+                self.gradient_flow.record(frame.snapshot)
+            if "gates" not in self.pending:
+                self.gates.record(frame.snapshot)
+        if "compare" not in self.pending:
+            self.compare.add_rows(frame.rows, frame.val_rows)
 
     def update_snapshot(self, snapshot) -> None:
         """A new captured snapshot at redraw time: update the visible views."""
@@ -139,7 +164,7 @@ class InsightViews(QObject):
         frame = self.window.last_frame
         settled = frame is None or not frame.running  # paused: show this step, not throttled
         for view in self._model_views:
-            if view.isVisible():
+            if view.isVisible() and self._names[view] not in self.pending:
                 model = self.model()
                 if model is not None:
                     view.update_model(model, snapshot.step, settled)

@@ -159,7 +159,7 @@ def run_profile(app, window, source: str, config, seconds: float, t0: float) -> 
         "data": source,
         "platform": app.platformName(),
     }
-    sample_seconds = window.lm_mode.sample_panel.seconds_log
+    sample_seconds = window.sample_panel.seconds_log
     if sample_seconds:  # a language model: its live sample was generated on the GUI thread
         result["samples_generated"] = len(sample_seconds)
         result["max_sample_ms"] = round(max(sample_seconds) * 1000, 1)

@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.tasks import visible_token, visible_words
+from gui.glyphs import drawable, shown_token
+from gui.tasks import visible_words
 from gui.vocabulary import VocabularyTable, build_table
 
 PAD_ID, UNK_ID = 0, 1
@@ -97,7 +98,9 @@ class VocabularyModel(QAbstractTableModel):
         if role == Qt.DisplayRole:
             r, c = index.row(), index.column()
             i = int(self.rows[r])
-            return self.table.words[i] if c == 0 else i if c == 1 else int(self.table.counts[i])
+            if c == 0:
+                return drawable(self.table.words[i])  # no empty boxes (gui.glyphs)
+            return i if c == 1 else int(self.table.counts[i])
         if role == Qt.TextAlignmentRole and index.column() > 0:
             return int(Qt.AlignRight | Qt.AlignVCenter)
         return None
@@ -286,7 +289,7 @@ class CorpusPanel(QWidget):
         )
         self._draw_histogram(info.lengths, info.maxlen)
         self._set_table(info)
-        self.examples.setPlainText(_examples_text(info))
+        self.examples.setPlainText(drawable(_examples_text(info)))
 
     # -- internals --------------------------------------------------------------------
     def _set_lm_info(self, info) -> None:
@@ -390,7 +393,7 @@ def _lm_examples_text(info) -> str:
     ]
     words = info.words
     for _text, ids, _label in info.examples[:3]:
-        shown = [visible_token(words[t]) if t < len(words) else "?" for t in ids[:48]]
+        shown = [shown_token(words[t]) if t < len(words) else "?" for t in ids[:48]]
         sep = "" if info.config.level == "char" else " "
         lines.append(f"input:  {sep.join(shown[:-1])}")
         lines.append(f"target: {sep.join(shown[1:])}")

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from gui.help_notes import CURVES_NOTE, help_button
 from gui.history import DecimatedHistory, ema
+from gui.presentation import presentation_of
 
 TRAIN_COLOUR = (31, 119, 180)
 VAL_COLOUR = (255, 127, 14)
@@ -161,6 +162,14 @@ class CurvesPanel(QWidget):
         self._on_smoothing(self.smoothing.value())
 
     # -- public API -------------------------------------------------------------------
+    def set_info(self, info) -> None:
+        """A new run (`RunInfo`): its task's loss unit, reference line, titles, baselines."""
+        p = presentation_of(info)
+        self.clear()
+        self.set_units(p.loss_scale, p.loss_unit, p.reference, p.reference_label,
+                       p.accuracy_title)  # fmt: skip
+        self.set_baselines(info.baselines)
+
     def set_num_classes(self, num_classes: int) -> None:
         """Place the dashed reference at ln C, the loss an untrained softmax starts at."""
         chance = math.log(num_classes) if num_classes > 1 else None

@@ -13,6 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from gui.glyphs import shown_token
 from gui.panels.heatmaps import _ticks
 from gui.widgets import cache_static_parts
 
@@ -185,7 +186,7 @@ class GatesPanel(QWidget):
     def _word(self, token: int) -> str:
         if token == 0:
             return "·"
-        return self.words[token] if token < len(self.words) else "?"
+        return shown_token(self.words[token]) if token < len(self.words) else "?"
 
     def _build(self, cell: str) -> None:
         """The plots of `cell`'s gates (none for the tanh RNN)."""

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.glyphs import drawable, shown_token
+from gui.presentation import MAX_COLUMN_LABELS, presentation_of
 from gui.vocabulary import most_frequent
 from gui.widgets import cache_static_parts
 
@@ -161,6 +163,8 @@ class HeatmapsPanel(QWidget):
         self.words: list[str] = []  # id -> word
         self.top_ids = np.zeros(0, np.int64)  # embedding rows shown (most frequent first)
         self.probe_texts: list[str] = []
+        self.token_label = drawable  # a token as drawn (see gui.glyphs)
+        self._fingerprint = None  # of the vocabulary whose top rows are picked
 
         self.probe_box = QComboBox()
         self.probe_box.setMinimumContentsLength(30)
@@ -226,23 +230,42 @@ class HeatmapsPanel(QWidget):
         )
 
     # -- public API -------------------------------------------------------------------
+    def set_info(self, info) -> None:
+        """A new run (`RunInfo`): words, counts, probes; W_out's columns are classes, or
+        the tokens a language model predicts (labelled when there are few)."""
+        p = presentation_of(info)
+        self.token_label = shown_token if p.lm else drawable
+        self.views["W_out"].title = p.output_title
+        if p.lm:
+            columns = info.words if len(info.words) <= MAX_COLUMN_LABELS else []
+        else:
+            columns = info.label_names
+        fingerprint = getattr(info.vocabulary, "fingerprint", None)
+        same = fingerprint is not None and fingerprint == self._fingerprint
+        self._fingerprint = fingerprint
+        self.set_vocabulary(info.words, info.token_counts, info.probe_texts, columns,
+                            same_words=same)  # fmt: skip
+
     def set_vocabulary(
         self,
         words: list[str],
         counts: np.ndarray,
         probe_texts: list[str],
         class_names: list[str],
+        same_words: bool = False,
     ) -> None:
-        """Words by id, their training counts (to order embedding rows), probe examples."""
-        self.words = list(words)
+        """Words by id, their training counts (to order embedding rows), probe examples;
+        `same_words`: the vocabulary shown already (a Reset): its top rows are kept."""
+        self.words = words
         self.counts = np.asarray(counts)
-        self.class_names = list(class_names)
-        self._pick_rows()
+        self.class_names = [self.token_label(c) for c in class_names]
+        if not same_words or not len(self.top_ids):
+            self._pick_rows()
         self.probe_texts = list(probe_texts)
         self.probe_box.blockSignals(True)
         self.probe_box.clear()
         for i, text in enumerate(probe_texts):
-            self.probe_box.addItem(f"{i}: {text[:70]}")
+            self.probe_box.addItem(f"{i}: {self.token_label(text[:70])}")
         self.probe_box.blockSignals(False)
         for view in self.views.values():
             view.rescale()
@@ -256,7 +279,7 @@ class HeatmapsPanel(QWidget):
         p, g = snapshot.params, snapshot.grads
         top = self.top_ids[self.top_ids < p["embedding"].shape[0]]
         self.views["embedding"].set_data(
-            p["embedding"][top], row_labels=[self.words[i] for i in top]
+            p["embedding"][top], row_labels=[self.token_label(self.words[i]) for i in top]
         )
         C = p["W_out"].shape[1]
         classes = self.class_names if len(self.class_names) == C else None
@@ -292,8 +315,10 @@ class HeatmapsPanel(QWidget):
         labels = None
         if snapshot.probe_ids is not None and self.words:
             ids = snapshot.probe_ids[i]
+            label = self.token_label
             labels = [
-                ("·" if t == 0 else self.words[t]) if t < len(self.words) else "?" for t in ids
+                ("·" if t == 0 else label(self.words[t])) if t < len(self.words) else "?"
+                for t in ids
             ]
         self.views["hidden"].set_data(hidden, row_labels=labels)
         cells = getattr(snapshot, "probe_cells", None)

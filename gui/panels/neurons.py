@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.glyphs import shown_token
 from gui.panels.prediction import encode_sentence
 from gui.panels.token_strip import ColourBar, TokenStrip, diverging_colours
 from gui.widgets import ModelView, cache_static_parts
@@ -184,7 +185,7 @@ class NeuronsPanel(ModelView):
         with np.errstate(all="ignore"):
             out = model.forward(enc.ids[None, :])
         hidden = out.hidden[0]  # (T, H)
-        self.tokens = [self.words[t] for t in enc.ids[real]]
+        self.tokens = [shown_token(self.words[t]) for t in enc.ids[real]]
         self.activations = hidden[real]  # (n, H)
         strength = self._scores(hidden, enc.ids, out.proba)
         order = [int(u) for u in np.argsort(-strength, kind="stable")]
@@ -281,10 +282,11 @@ class NeuronsPanel(ModelView):
             if not np.isfinite(v):
                 continue
             ids = self.sample_ids[r]
-            before = [self.words[i] for i in ids[max(0, t - CONTEXT) : t] if i != PAD_ID]
+            word = shown_token
+            before = [word(self.words[i]) for i in ids[max(0, t - CONTEXT) : t] if i != PAD_ID]
             ctx = html.escape(" ".join(before))
             parts.append(
-                f"<span style='color:#777'>…{ctx}</span> <b>{html.escape(self.words[ids[t]])}"
+                f"<span style='color:#777'>…{ctx}</span> <b>{html.escape(word(self.words[ids[t]]))}"
                 f"</b> <span style='color:#a33'>{v:+.2f}</span>"
             )
         self.corpus_label.setText(

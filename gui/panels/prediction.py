@@ -18,8 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.glyphs import drawable, shown_token
 from gui.panels.heatmaps import HeatmapView
-from gui.tasks import visible_token
+from gui.presentation import CLASSIFY_TITLE, presentation_of
 from gui.widgets import LightBar
 
 MAX_CLASSES_SHOWN = 12
@@ -27,6 +28,8 @@ PAD_ID, UNK_ID = 0, 1
 TOP_K = 10  # next tokens listed for a language model
 MAX_PREFIX = 2000  # prefix tokens a language model reads (the state carries them all)
 PREFIX_ROWS = 48  # prefix tokens shown in the hidden-state heatmap and the token strip
+DEFAULT_SENTENCE = "I love deep learning"  # the seed's own example
+PREFIX_CHARS = 18  # a language model's example prefix: this many characters of its text
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,9 @@ class PredictionPanel(QWidget):
         self._params: dict | None = None
         self.last_proba: np.ndarray | None = None
 
-        self.input = QLineEdit()
+        self._prefix = ""  # the example prefix put in the box for a language model, if any
+        self.title = QLabel(CLASSIFY_TITLE)
+        self.input = QLineEdit(DEFAULT_SENTENCE)
         self.input.setPlaceholderText("Type a sentence to classify…")
         self.input.setClearButtonEnabled(True)
         self.tokens_label = QLabel()
@@ -103,6 +108,7 @@ class PredictionPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
         layout.addWidget(self.input)
         layout.addWidget(self.tokens_label)
         layout.addWidget(self.bars_widget)
@@ -113,6 +119,19 @@ class PredictionPanel(QWidget):
         self.input.textChanged.connect(self._on_text_changed)
 
     # -- public API -------------------------------------------------------------------
+    def set_info(self, info) -> None:
+        """A new run (`RunInfo`): a classifier's classes, or a language model's next
+        tokens after a prefix (its own text's first characters, not the example sentence)."""
+        p = presentation_of(info)
+        self.title.setText(p.prediction_title)
+        self._swap_example_text(info)
+        if p.lm:
+            self.set_language_model(info.tokenizer)
+        else:
+            cfg = info.config
+            self.set_model_info(info.tokenizer, info.maxlen, info.label_names, cfg.head,
+                                cfg.mask_padding)  # fmt: skip
+
     def set_model_info(
         self,
         tokenizer,
@@ -151,6 +170,17 @@ class PredictionPanel(QWidget):
             self._refresh()
 
     # -- internals --------------------------------------------------------------------
+    def _swap_example_text(self, info) -> None:
+        """The classifier's example sentence makes a dull prefix: start a language model
+        with the first characters of its own text, cut mid-word (and put it back after)."""
+        box = self.input
+        if info.config.task == "lm" and box.text() == DEFAULT_SENTENCE and info.examples:
+            self._prefix = info.examples[0][0][:PREFIX_CHARS] if info.config.level == "char" else ""
+            if self._prefix.strip():
+                box.setText(self._prefix)
+        elif info.config.task != "lm" and self._prefix and box.text() == self._prefix:
+            box.setText(DEFAULT_SENTENCE)
+
     def _build_bars(self, names: list[str]) -> None:
         if names == self._bar_names:
             return
@@ -160,7 +190,7 @@ class PredictionPanel(QWidget):
                 w.deleteLater()
         self._bar_rows = []
         for i, name in enumerate(names):
-            label, bar, value = QLabel(name), LightBar(14), QLabel("–")
+            label, bar, value = QLabel(drawable(name)), LightBar(14), QLabel("–")
             label.setMinimumWidth(24)
             value.setMinimumWidth(48)
             value.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
@@ -206,13 +236,13 @@ class PredictionPanel(QWidget):
             value.setText(f"{p:.1%}")
         best = int(np.argmax(proba))
         name = self.class_names[best] if best < len(self.class_names) else str(best)
-        self.verdict.setText(f"→ {name}  ({proba[best]:.1%})")
+        self.verdict.setText(f"→ {drawable(name)}  ({proba[best]:.1%})")
         hidden = out.hidden[0]  # (T, H)
         first = int(np.argmax(enc.ids != PAD_ID)) if (enc.ids != PAD_ID).any() else len(enc.ids)
         start = first if self.mask_padding else 0
         start = min(start, len(enc.ids) - 1)
         words = self.tokenizer.id_to_word
-        labels = ["·" if t == PAD_ID else words[t] for t in enc.ids[start:]]
+        labels = ["·" if t == PAD_ID else drawable(words[t]) for t in enc.ids[start:]]
         self.hidden_view.set_data(hidden[start:], row_labels=labels)
 
     def _refresh_lm(self, text: str) -> None:
@@ -240,14 +270,14 @@ class PredictionPanel(QWidget):
         words = self.tokenizer.id_to_word
         self.last_top = [(words[i], float(proba[i])) for i in top]
         for (label, bar, value), (word, p) in zip(self._bar_rows, self.last_top, strict=False):
-            label.setText(html.escape(visible_token(word)))
+            label.setText(html.escape(shown_token(word)))
             bar.set_fraction(p)
             value.setText(f"{p:.1%}")
         best, p_best = self.last_top[0]
         held = sum(p for _, p in self.last_top)
-        self.verdict.setText(f"→ {visible_token(best)}  ({p_best:.1%}; top {k} hold {held:.0%})")
+        self.verdict.setText(f"→ {shown_token(best)}  ({p_best:.1%}; top {k} hold {held:.0%})")
         rows = ids[-PREFIX_ROWS:]
-        labels = [visible_token(words[t]) if t != UNK_ID else "[UNK]" for t in rows]
+        labels = [shown_token(words[t]) if t != UNK_ID else "[UNK]" for t in rows]
         self.hidden_view.set_data(out.hidden[0][-PREFIX_ROWS:], row_labels=labels)
 
     def _clear_bars(self) -> None:
@@ -265,7 +295,7 @@ def _prefix_html(tokens: list[str], known: list[bool]) -> str:
         return "<i>Type a prefix.</i>"
     parts = []
     for token, ok in zip(tokens[-PREFIX_ROWS:], known[-PREFIX_ROWS:], strict=True):
-        t = html.escape(visible_token(token))
+        t = html.escape(shown_token(token))
         style = "background:#e2ecf7" if ok else "background:#f8d7da;color:#842029"
         parts.append(f"<span style='{style}'>{t}</span>")
     cut = len(tokens) - PREFIX_ROWS
@@ -278,7 +308,7 @@ def _tokens_html(enc: Encoded) -> str:
         return "<i>no tokens</i>"
     parts = []
     for token, unk in zip(enc.tokens, enc.unknown, strict=True):
-        t = html.escape(token)
+        t = html.escape(drawable(token))
         if unk:
             parts.append(
                 f"<span style='background:#f8d7da;color:#842029' title='not in vocabulary'>"

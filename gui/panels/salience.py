@@ -14,10 +14,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from gui.glyphs import shown_token
 from gui.panels.heatmaps import nice_ceiling
 from gui.panels.prediction import encode_sentence
 from gui.panels.token_strip import ColourBar, TokenStrip
-from gui.tasks import visible_token
 from gui.widgets import ModelView, cache_static_parts
 from rnnviz.insight import gradient_x_input, occlusion
 
@@ -166,7 +166,7 @@ class SaliencePanel(ModelView):
 def _display_tokens(enc, ids: np.ndarray, words: list[str]) -> list[str]:
     """The words of the real ids, spaces and newlines made visible (␣, ⏎); an [UNK]
     shows the typed word it stands for."""
-    shown = [visible_token(words[t]) if t < len(words) else "?" for t in ids]
+    shown = [shown_token(words[t]) if t < len(words) else "?" for t in ids]
     typed = enc.tokens[-len(ids) :] if len(ids) else []
     if len(typed) == len(ids):  # [UNK] kept in place (not dropped): align with the text
         shown = [f"{w}→[UNK]" if t == 1 else s for s, w, t in zip(shown, typed, ids, strict=True)]

@@ -28,10 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.glyphs import drawable
+
 REFRESH_MS = 2500  # a new sample this often while new weights keep arriving
 SAMPLE_CHARS = 300  # characters per sample (char level); words: SAMPLE_CHARS // 5
 TEMPERATURE_TICKS = 100  # slider ticks per unit of temperature
 MAX_TEMPERATURE = 1.5
+TITLE = "<b>Live sample</b> (regenerated as it trains)"
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class SampleTextPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tokenizer = None
+        self.task = "classify"  # the box shows (and samples) for a language model only
         self._params: dict | None = None
         self._step = -1  # step of the parameters in `_params`
         self._sampled_step = -2  # step of the parameters the shown sample came from
@@ -133,7 +137,8 @@ class SampleTextPanel(QWidget):
         row2.addWidget(self.prime, 1)
         row2.addWidget(self.generate_button)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(0, 0, 0, 6)
+        layout.addWidget(QLabel(TITLE))
         layout.addWidget(self.view, 1)
         layout.addLayout(row)
         layout.addLayout(row2)
@@ -160,6 +165,21 @@ class SampleTextPanel(QWidget):
         self._on_temperature(self.temperature.value())
 
     # -- public API -------------------------------------------------------------------
+    def set_info(self, info) -> None:
+        """A new run (`RunInfo`): shown, with its tokenizer, for a language model only."""
+        self.task = info.config.task
+        self.setVisible(self.task == "lm")
+        if self.task == "lm":
+            self.set_tokenizer(info.tokenizer)
+
+    def update_snapshot(self, snapshot, settled: bool) -> None:
+        """A captured snapshot: sample from its parameter copies (at once when `settled`:
+        paused or stepping, the new weights are shown now)."""
+        if self.task == "lm" and snapshot.params:
+            self.set_params(snapshot.params, snapshot.step)
+            if settled:
+                self.refresh()
+
     def set_tokenizer(self, tokenizer) -> None:
         """A new run: its tokenizer; the old sample and weights are dropped."""
         self.tokenizer = tokenizer
@@ -249,8 +269,8 @@ class SampleTextPanel(QWidget):
         prime = result.prime if result.prime and text.startswith(result.prime) else ""
         rest = text[len(prime) :] if prime else text.lstrip("\n")  # no blank first line
         self.view.setHtml(
-            f"<span style='color:#1f77b4;font-weight:bold'>{html.escape(prime)}</span>"
-            f"<span style='white-space:pre-wrap'>{html.escape(rest)}</span>"
+            f"<span style='color:#1f77b4;font-weight:bold'>{html.escape(drawable(prime))}</span>"
+            f"<span style='white-space:pre-wrap'>{html.escape(drawable(rest))}</span>"
         )
         t = result.temperature
         how = "greedy" if t == 0 else f"temperature {t:.2f}"

@@ -225,8 +225,8 @@ def test_switching_lessons_switches_the_task(qtbot, make_window):
     window.experiments.open_lesson("lm-memorise")
     qtbot.waitUntil(lambda: window.info is not None and window.info.task == "lm", timeout=20000)
     assert window.info.source == "sample:prose" and window.info.config.hidden_size == 256
-    assert window.lm_mode.sample_box.isVisible()
+    assert window.sample_panel.isVisible()
     window.experiments.open_lesson("tanh-head")
     qtbot.waitUntil(lambda: window.info.task == "classify", timeout=20000)
     assert window.info.config.head == "tanh" and window.info.source == "sample:topics"
-    assert not window.lm_mode.sample_box.isVisible()
+    assert not window.sample_panel.isVisible()

@@ -53,7 +53,7 @@ def test_plain_text_opens_the_language_model(qtbot, make_window):
     assert window.message.kind == "info"
     assert window.controls.task.currentData() == "lm"
     assert info.config.level == "char" and info.config.hidden_size == 48
-    assert window.lm_mode.sample_box.isVisible()
+    assert window.sample_panel.isVisible()
     assert "bits" in window.curves.loss_plot.getAxis("left").labelText
     V = len(info.words)
     assert window.curves.chance_line.value() == pytest.approx(math.log2(V))
@@ -73,7 +73,7 @@ def resample(qtbot, sample, action) -> str:
 
 def test_training_fills_and_changes_the_sample(qtbot, make_window):
     window = lm_window(make_window)
-    sample = window.lm_mode.sample_panel
+    sample = window.sample_panel
     untrained = resample(qtbot, sample, lambda: sample.set_temperature(0.0))  # greedy
     assert len(untrained) >= 200 and "greedy" in sample.status.text()
     train(qtbot, window, 40)
@@ -123,13 +123,13 @@ def test_prediction_lists_next_tokens(qtbot, make_window):
 def test_task_switch_on_a_labelled_corpus(qtbot, make_window):
     window = make_window(SMALL)  # sample:sentiment, classify
     assert window.info.config.task == "classify"
-    assert not window.lm_mode.sample_box.isVisible()
+    assert not window.sample_panel.isVisible()
     window.controls.task.setFocus()
     qtbot.keyClick(window.controls.task, Qt.Key_Down)  # "Language model"
     qtbot.waitUntil(lambda: window.info.config.task == "lm", timeout=10000)
     assert window.curves.acc_plot.titleLabel.text == "Next-token accuracy"
     assert window.info.config.level == "char"
-    assert window.lm_mode.sample_box.isVisible()
+    assert window.sample_panel.isVisible()
     prefix = window.prediction.input.text()
     assert prefix != "I love deep learning"  # the start of the text, as an example prefix
     qtbot.waitUntil(lambda: len(window.prediction.last_top) == 10, timeout=5000)
@@ -138,7 +138,7 @@ def test_task_switch_on_a_labelled_corpus(qtbot, make_window):
     qtbot.waitUntil(lambda: window.info.config.task == "classify", timeout=10000)
     assert window.info.config.level == "word"
     assert window.curves.chance_line.value() == pytest.approx(math.log(2))
-    assert not window.lm_mode.sample_box.isVisible()
+    assert not window.sample_panel.isVisible()
     assert window.prediction.input.text() == "I love deep learning"
     qtbot.waitUntil(lambda: window.prediction.last_proba is not None, timeout=5000)
     assert len(window.prediction.last_proba) == 2
@@ -256,7 +256,7 @@ def test_command_line_settings_survive_the_switch_to_lm(qtbot, make_window):
     assert (config.task, config.level, config.hidden_size, config.epochs) == ("lm", "char", 64, 0)
     args = build_parser().parse_args(["--data", "sample:prose", "--hidden-size", "64"])
     window = make_window(config_from_args(args), load=False)
-    window.lm_mode.pinned = explicit_settings(args)  # as gui/app.py does
+    window.task_switch.pinned = explicit_settings(args)  # as gui/app.py does
     window.load_source("sample:prose")  # plain text: switches to the language model
     qtbot.waitUntil(lambda: window.info is not None, timeout=10000)
     assert window.info.config.task == "lm" and window.info.config.hidden_size == 64
