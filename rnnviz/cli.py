@@ -148,7 +148,7 @@ def cmd_train(args) -> int:
     what = f"{len(corpus.texts):,} texts" if config.task != "lm" else "the text"
     progress.phase(f"building the vocabulary and encoding {what}…")
     if config.task == "lm":
-        from rnnviz.language_model import LanguageModelTrainer
+        from rnnviz.lm_trainer import LanguageModelTrainer
 
         trainer = LanguageModelTrainer(corpus, config)
     else:

@@ -254,11 +254,3 @@ def generate(
     sep = "" if tokenizer.level == "char" else " "
     return prime + sep + continuation if continuation else prime
 
-
-def __getattr__(name: str):
-    # LanguageModelTrainer lives in rnnviz.lm_trainer (which imports this module).
-    if name == "LanguageModelTrainer":
-        from rnnviz.lm_trainer import LanguageModelTrainer
-
-        return LanguageModelTrainer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,8 +14,8 @@ from gradcheck import numerical_grad, relative_error
 
 from rnnviz import checkpoint, lm_trainer
 from rnnviz.corpus import Corpus
-from rnnviz.language_model import LanguageModelTrainer, RNNLanguageModel, generate
-from rnnviz.lm_trainer import lm_defaults
+from rnnviz.language_model import RNNLanguageModel, generate
+from rnnviz.lm_trainer import LanguageModelTrainer, lm_defaults
 from rnnviz.tokenizer import PAD_ID, UNK_ID, Tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,0 +1,120 @@
+"""Issue 14's window side: panels that know the task, glyphs no font has, the window's
+size, and issue 16's staged set-up of a new run (hidden tabs in later event-loop turns)."""
+
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from gui.glyphs import can_draw, drawable, shown_token
+from gui.panels.corpus import VocabularyModel
+from gui.panels.prediction import _prefix_html
+from gui.presentation import presentation_of
+from rnnviz.config import Config
+
+pytestmark = pytest.mark.gui
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = Config(epochs=0, embed_dim=16, hidden_size=48, batch_size=16, bptt=32, lr=0.01)
+HIEROGLYPH = "\U00013000"  # in no font this machine has (nor the usual desktops)
+
+
+def run_info(task: str, words: list[str], labels=("neg", "pos"), head="softmax"):
+    config = Config(task=task, head=head, level="char" if task == "lm" else "word")
+    return SimpleNamespace(config=config, words=words, label_names=list(labels))
+
+
+def test_characters_no_font_has_are_spelled_out(qapp):
+    assert not can_draw(HIEROGLYPH)
+    assert drawable(f"a{HIEROGLYPH}b") == "aU+13000b"
+    assert drawable("café ✓") == "café ✓"  # what a font has stays as it is
+    assert drawable("zero\u200bwidth\x00") == "zeroU+200BwidthU+0000"  # invisible otherwise
+    assert drawable("two\nlines\tand a tab") == "two\nlines\tand a tab"  # running text
+    assert shown_token(" ") == "␣" and shown_token("\n") == "⏎"
+    assert shown_token(HIEROGLYPH) == "U+13000"
+
+
+def test_views_show_the_code_point_not_a_box(qapp):
+    model = VocabularyModel()
+    model.set_vocabulary(["[PAD]", "[UNK]", HIEROGLYPH, "ok"], np.array([0, 0, 9, 5]))
+    shown = {model.data(model.index(r, 0)) for r in range(model.rowCount())}
+    assert "U+13000" in shown and HIEROGLYPH not in shown and "ok" in shown
+    html = _prefix_html(["a", HIEROGLYPH, " "], [True, True, True])
+    assert "U+13000" in html and HIEROGLYPH not in html and "␣" in html
+
+
+def test_presentation_of_each_task():
+    words = ["[PAD]", "[UNK]", *"abcdef"]
+    classify = presentation_of(run_info("classify", words, labels=("a", "b", "c")))
+    assert classify.reference == pytest.approx(math.log(3))
+    assert classify.reference_label == "ln C (untrained)" and not classify.hidden_tabs
+    assert classify.format_loss(0.5) == "0.5000"
+    assert presentation_of(run_info("classify", words, head="tanh")).reference is None
+    lm = presentation_of(run_info("lm", words))
+    assert lm.reference == pytest.approx(math.log2(len(words)))
+    assert lm.loss_unit == "bits per character" and "errors" in lm.hidden_tabs
+    assert lm.format_loss(math.log(2)) == "1.0000 bits/char"
+    assert lm.accuracy_title == "Next-token accuracy" and "H x V" in lm.output_title
+
+
+def test_window_is_split_and_has_no_language_model_mode():
+    assert not (ROOT / "gui" / "lm_mode.py").exists()
+    lines = (ROOT / "gui" / "window.py").read_text().count("\n")
+    assert lines < 350, f"gui/window.py has {lines} lines"
+
+
+def test_each_panel_follows_the_task(qtbot, make_window):
+    window = make_window(SMALL)  # the sentiment sample: a classifier
+    assert not hasattr(window, "lm_mode")
+    assert not window.sample_panel.isVisible()
+    assert "Try a sentence" in window.prediction.title.text()
+    assert window.curves.chance_line.label.format == "ln C (untrained)"
+    errors = window.tabs.indexOf(window.insight.errors)
+    assert window.tabs.isTabVisible(errors)
+    window.controls.set_task("lm")  # reloads the corpus for the language model
+    qtbot.waitUntil(lambda: window.info.config.task == "lm", timeout=15000)
+    qtbot.waitUntil(lambda: not window.run_setup.pending, timeout=5000)
+    assert window.sample_panel.isVisible()
+    assert "Next token" in window.prediction.title.text()
+    assert "uniform guess" in window.curves.chance_line.label.format
+    assert not window.tabs.isTabVisible(errors)
+    assert window.heatmaps.views["W_out"].title == "W_out (H x V)"
+    window.status_loss.setText("")
+    window.redraw(force=True)
+    qtbot.waitUntil(lambda: window.last_frame is not None, timeout=5000)
+    window.redraw(force=True)
+    assert "loss" in window.status_loss.text()
+
+
+def test_hidden_tabs_are_set_up_in_later_turns_or_when_shown(qtbot, make_window):
+    window = make_window(SMALL)
+    window.show_panel("network")
+    calls = []
+    original = window.insight.errors.set_data
+    window.insight.errors.set_data = lambda *a: (calls.append("errors"), original(*a))
+    window.run_setup.new_run(window.info)  # as a Reset's new run does
+    pending = set(window.run_setup.pending)
+    assert "network" not in pending and "curves" not in pending  # on screen: done at once
+    assert {"corpus", "errors", "compare", "gates"} <= pending  # hidden: later
+    assert calls == []
+    window.tabs.setCurrentWidget(window.insight.errors)  # shown before its turn: now
+    assert calls == ["errors"] and window.run_setup.ready("errors")
+    qtbot.waitUntil(lambda: not window.run_setup.pending, timeout=5000)  # the rest, later
+    assert calls == ["errors"]
+
+
+def test_a_reset_keeps_the_embedding_rows_of_the_same_vocabulary(qtbot, make_window):
+    window = make_window(SMALL)
+    heatmaps = window.heatmaps
+    picks = []
+    original = heatmaps._pick_rows
+    heatmaps._pick_rows = lambda: (picks.append(1), original())
+    shown_before = heatmaps.top_ids.copy()
+    old_info = window.info
+    qtbot.mouseClick(window.controls.reset_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.info is not old_info, timeout=15000)
+    assert picks == []  # the same words and counts: the top rows are not picked again
+    assert np.array_equal(heatmaps.top_ids, shown_before)
