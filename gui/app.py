@@ -210,22 +210,32 @@ def main(argv: list[str] | None = None) -> int:
         from gui.profile import run_profile
 
         window.show_panel(panel)  # measure with this tab in front
-        return run_profile(app, window, source, config, args.profile_ui, PROCESS_T0)
+        return disposed(window, run_profile(app, window, source, config, args.profile_ui,
+                                            PROCESS_T0))  # fmt: skip
     if args.profile_load:
         from gui.profile import run_load_profile
 
         window.show_panel("corpus")  # the vocabulary table is what stalled
-        return run_load_profile(app, window, args.profile_load)
+        return disposed(window, run_load_profile(app, window, args.profile_load))
     window.show()
     if opened is not None:
         window.experiments.open(opened, args.experiment or "")
     else:
         window.load_source(source)
     if args.screenshot:
-        return run_screenshot(
-            app, window, args.screenshot, args.steps, panel, args.screenshot_timeout
-        )
-    return app.exec()
+        return disposed(window, run_screenshot(app, window, args.screenshot, args.steps, panel,
+                                               args.screenshot_timeout))  # fmt: skip
+    return disposed(window, app.exec())
+
+
+def disposed(window, code: int) -> int:
+    """Delete the closed window now, while Python is whole: left to the interpreter's
+    exit, its plots' Python overrides can run during teardown and crash (rc -11)."""
+    import shiboken6
+
+    if shiboken6.isValid(window):
+        shiboken6.delete(window)
+    return code
 
 
 def run_screenshot(app, window, path: str, steps: int, panel: str, timeout: float = 120.0) -> int:
