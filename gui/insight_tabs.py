@@ -43,6 +43,7 @@ INSIGHT_TABS = {
     "compare": "Compare",
 }
 INSIGHT_PANELS = tuple(INSIGHT_TABS)
+RECORDERS = ("gradient_flow", "gates", "compare")  # record every frame (cheap set-up)
 
 
 class InsightViews(QObject):
@@ -97,15 +98,19 @@ class InsightViews(QObject):
 
     def set_info(self, info) -> dict[str, Callable[[], None]]:
         """A new run (load, reset or checkpoint): reset what the panels share now, and
-        return each panel's own set-up by tab name, for the window to run when the tab
-        is shown or in a later event-loop turn (issue 16). Until its set-up has run a
-        panel records and draws nothing of the new run."""
+        return the other panels' own set-up by tab name, for the window to run when the
+        tab is shown or in a later event-loop turn (issue 16); the panels that record
+        every frame are set up now. Until its set-up has run a panel draws nothing of
+        the new run."""
         self.info = info
         self.data = getattr(info, "eval_data", None)
         self.last_snapshot, self._model, self._model_of = None, None, None
         self.head, self.mask_padding = info.config.head, info.config.mask_padding
-        self.pending = set(self.panels)
-        return {name: partial(self._set_up, name, info) for name in self.panels}
+        staged = [name for name in self.panels if name not in RECORDERS]
+        self.pending = set(staged)
+        for name in RECORDERS:  # they keep every frame of the run, shown or not: now
+            self._set_up(name, info)
+        return {name: partial(self._set_up, name, info) for name in staged}
 
     def _set_up(self, name: str, info) -> None:
         """One panel's set-up for the run of `info` (both tasks)."""

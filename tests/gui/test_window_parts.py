@@ -98,7 +98,8 @@ def test_hidden_tabs_are_set_up_in_later_turns_or_when_shown(qtbot, make_window)
     window.run_setup.new_run(window.info)  # as a Reset's new run does
     pending = set(window.run_setup.pending)
     assert "network" not in pending and "curves" not in pending  # on screen: done at once
-    assert {"corpus", "errors", "compare", "gates"} <= pending  # hidden: later
+    assert {"corpus", "errors", "neurons", "projection"} <= pending  # hidden: later
+    assert not {"compare", "gates", "gradient_flow"} & pending  # they record every frame
     assert calls == []
     window.tabs.setCurrentWidget(window.insight.errors)  # shown before its turn: now
     assert calls == ["errors"] and window.run_setup.ready("errors")
