@@ -41,6 +41,9 @@ def nice_step(value: float) -> float:
     return 10.0 ** (exp + 1)
 
 
+BASELINE_LABEL_BELOW = 0.85  # a reference accuracy above this is labelled under its line
+
+
 class CurvesPanel(QWidget):
     """Two plots (loss, accuracy) built once and updated in place with `set_history`."""
 
@@ -184,6 +187,10 @@ class CurvesPanel(QWidget):
             if value is not None:
                 line.setValue(value)
                 line.label.setFormat(f"{name} {value:.3f}")
+                # Above the line, unless that is past the plot's top (accuracy near 1).
+                below = value > BASELINE_LABEL_BELOW
+                line.label.anchors = [(0, 0), (0, 0)] if below else [(0, 1), (0, 1)]
+                line.label.updatePosition()
 
     def set_units(
         self,

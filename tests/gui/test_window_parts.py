@@ -119,3 +119,18 @@ def test_a_reset_keeps_the_embedding_rows_of_the_same_vocabulary(qtbot, make_win
     qtbot.waitUntil(lambda: window.info is not old_info, timeout=15000)
     assert picks == []  # the same words and counts: the top rows are not picked again
     assert np.array_equal(heatmaps.top_ids, shown_before)
+
+
+def test_a_baseline_near_the_top_is_labelled_inside_the_plot(qtbot):
+    from gui.panels.curves import CurvesPanel
+
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 300)
+    panel.show()
+    panel.set_baselines({"bag of words": 0.95, "majority class": 0.5})
+    qtbot.wait(50)
+    box = panel.acc_plot.vb.sceneBoundingRect()
+    for line in panel.baseline_lines.values():
+        label = line.label.sceneBoundingRect()
+        assert box.top() <= label.top() and label.bottom() <= box.bottom(), line.label.format
