@@ -187,10 +187,14 @@ def run_load_profile(app, window, source: str, timeout: float = 600.0) -> int:
 
     def end(phase: str) -> None:
         gaps = np.array(monitor.gaps[state["gaps"] :] or [0.0])
+        steps = window.run_setup.seconds  # the views' set-up of the new run, per step
+        slowest = max(steps, key=steps.get) if steps else ""
         state["phases"][phase] = {
             "max_event_loop_stall_ms": round(float(gaps.max()), 1),
             "p99_event_loop_stall_ms": round(float(np.percentile(gaps, 99)), 1),
             "seconds": round(time.perf_counter() - state["t"], 2),
+            "slowest_setup_step": slowest,
+            "slowest_setup_ms": round(steps.get(slowest, 0.0) * 1000, 1),
         }
 
     def poll() -> None:

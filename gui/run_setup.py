@@ -11,6 +11,7 @@ run's description in its own `set_info` (gui/presentation.py).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pyqtgraph as pg
@@ -31,6 +32,7 @@ class RunSetup(QObject):
         self.pending: dict[str, Callable[[], None]] = {}  # step name -> set-up, in order
         self.widgets: dict[str, object] = {}  # step name -> the widget it sets up
         self.steps_run = 0
+        self.seconds: dict[str, float] = {}  # the last run's set-up time per step (profiling)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)  # the next event-loop turn, after what is queued
@@ -56,6 +58,7 @@ class RunSetup(QObject):
         front = w.current_panel()
         order = [*ALWAYS_SHOWN, front, *(name for name in steps if name != front)]
         self.pending = {name: steps[name] for name in order if name in steps}
+        self.seconds = {}
         for name in (*ALWAYS_SHOWN, front):  # what is on screen now, the hidden tabs later
             self.run(name)
         if self.pending:
@@ -75,7 +78,9 @@ class RunSetup(QObject):
         step = self.pending.pop(name, None)
         if step is None:
             return
+        started = time.perf_counter()
         step()
+        self.seconds[name] = time.perf_counter() - started
         self.steps_run += 1
         widget = self.widgets.get(name)
         if widget is not None:  # plot items the set-up added take the theme

@@ -253,4 +253,3 @@ def generate(
         return continuation
     sep = "" if tokenizer.level == "char" else " "
     return prime + sep + continuation if continuation else prime
-
