@@ -17,6 +17,7 @@ from collections.abc import Callable
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QTimer
 
+from gui.insight_tabs import RECORDERS
 from gui.presentation import presentation_of
 from gui.theme import style_plots
 
@@ -51,7 +52,9 @@ class RunSetup(QObject):
             "network": lambda: w.heatmaps.set_info(info),
             "corpus": lambda: w.corpus_panel.set_info(info),
         }
-        steps.update(w.insight.set_info(info))
+        steps.update(w.insight.set_info(info))  # the recorders set up already: styled here
+        for name in RECORDERS:
+            self._style(w.insight.panels[name])
         self.widgets = {"curves": w.curves, "prediction": w.prediction,
                         "sample": w.sample_panel, "network": w.heatmaps,
                         "corpus": w.corpus_panel, **w.insight.panels}  # fmt: skip
@@ -83,15 +86,19 @@ class RunSetup(QObject):
         self.seconds[name] = time.perf_counter() - started
         self.steps_run += 1
         widget = self.widgets.get(name)
-        if widget is not None:  # plot items the set-up added take the theme
-            for view in widget.findChildren(pg.GraphicsView):
-                style_plots(view, self.window.theme.theme)
+        if widget is not None:
+            self._style(widget)
         self.window.views_changed()
 
     def flush(self) -> None:
         """Run every step left (tests, and before a screenshot)."""
         while self.pending:
             self.run(next(iter(self.pending)))
+
+    def _style(self, widget) -> None:
+        """Plot items a set-up added take the theme."""
+        for view in widget.findChildren(pg.GraphicsView):
+            style_plots(view, self.window.theme.theme)
 
     def _next(self) -> None:
         if self.pending:
