@@ -62,6 +62,9 @@ def run_label(index: int, settings: dict, keys: list[str], started: dict | None 
     return f"run {index + 1}{cell}" + (": " + ", ".join(parts) if parts else "")
 
 
+MIN_VAL_POINTS = 2  # validation passes before the accuracy plot shows them (not training's)
+
+
 class ComparePanel(QWidget):
     """Overlaid loss and accuracy curves of the kept runs and the current one."""
 
@@ -187,8 +190,19 @@ class ComparePanel(QWidget):
             else:
                 train_item.setData([], [])
             val_item.setData(v["step"], v["loss"] * run.scale)
-            acc_src = v if len(v["step"]) else t
-            acc_item.setData(acc_src["step"], acc_src["accuracy"])
+            if len(v["step"]) >= MIN_VAL_POINTS:  # one point draws no line: training's then
+                acc_item.setData(v["step"], v["accuracy"])
+            elif len(t["step"]):
+                acc_item.setData(t["step"], ema(t["accuracy"], SMOOTHING))
+            else:
+                acc_item.setData([], [])
+        sources = {len(r.val) >= MIN_VAL_POINTS for r in runs}
+        kind = {frozenset({True}): "Validation accuracy", frozenset({False}): "Training accuracy"}
+        acc_title = kind.get(frozenset(sources), "Accuracy (validation, else training)")
+        if runs and runs[-1].unit != "nats":  # a language model: of the next token
+            acc_title = f"{acc_title} (next token)"
+        if acc_title != self.acc_plot.titleLabel.text:
+            self.acc_plot.setTitle(acc_title)
         units = list(dict.fromkeys(r.unit for r in runs))
         title = f"Loss ({units[-1]})" if len(units) == 1 else f"Loss ({'; '.join(units)})"
         if title != self.loss_plot.titleLabel.text:

@@ -134,3 +134,24 @@ def test_a_baseline_near_the_top_is_labelled_inside_the_plot(qtbot):
     for line in panel.baseline_lines.values():
         label = line.label.sceneBoundingRect()
         assert box.top() <= label.top() and label.bottom() <= box.bottom(), line.label.format
+
+
+def test_compare_accuracy_is_drawn_before_two_validation_passes(qtbot):
+    from gui.panels.compare import ComparePanel
+
+    panel = ComparePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.new_run({"cell": "rnn"}, 1 / math.log(2), "bits per character")
+    steps = np.arange(1, 301, dtype=np.float64)
+    rows = np.stack([steps, steps / 100, np.full(300, 2.0), np.linspace(0.1, 0.45, 300)], 1)
+    panel.add_rows(rows, np.array([[200.0, 2.0, 2.1, 0.4]]))  # one validation pass
+    panel.redraw(force=True)
+    x, y = panel._items[0][2].getData()
+    assert x is not None and len(x) > 1 and 0.1 <= y[-1] <= 0.45  # training's, smoothed
+    assert panel.acc_plot.titleLabel.text == "Training accuracy (next token)"
+    panel.add_rows(rows[:0], np.array([[300.0, 3.0, 2.0, 0.45]]))
+    panel.redraw(force=True)
+    x, _ = panel._items[0][2].getData()
+    assert list(x) == [200.0, 300.0]
+    assert panel.acc_plot.titleLabel.text == "Validation accuracy (next token)"
