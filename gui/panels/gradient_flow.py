@@ -286,6 +286,10 @@ class GradientFlowPanel(QWidget):
         y = (math.floor(low), max(math.ceil(high), math.floor(low) + 1))
         self._ranges[key] = (x, y)
         plot.setRange(xRange=x, yRange=y, padding=0.02)
+        # Decades only: over one or two decades pyqtgraph labels every 2..9 x 10^k too,
+        # and in a plot this short those labels pile up on one another.
+        decades = [(d, f"{10.0**d:g}") for d in range(y[0], y[1] + 1)]
+        plot.getAxis("left").setTicks([decades, []])
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

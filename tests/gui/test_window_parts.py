@@ -155,3 +155,17 @@ def test_compare_accuracy_is_drawn_before_two_validation_passes(qtbot):
     x, _ = panel._items[0][2].getData()
     assert list(x) == [200.0, 300.0]
     assert panel.acc_plot.titleLabel.text == "Validation accuracy (next token)"
+
+
+def test_gradient_flow_log_axes_label_decades_only(qtbot):
+    from gui.panels.gradient_flow import GradientFlowPanel
+
+    panel = GradientFlowPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    x = (-30.5, 0.5)
+    panel._set_decades("now", panel.now_plot, x, np.array([0.004, 0.03]))  # two decades
+    axis = panel.now_plot.getAxis("left")
+    levels = axis._tickLevels or []  # the ticks drawn (pyqtgraph keeps set ticks here)
+    assert [[v for v, _ in level] for level in levels] == [[-3, -2, -1], []]
+    assert [text for _, text in levels[0]] == ["0.001", "0.01", "0.1"]  # no 0.002 ... 0.09
