@@ -249,7 +249,7 @@ class GradientFlowPanel(QWidget):
             curve.setData(steps, np.maximum(h.params[: h.n, j], TINY))
         self._set_decades("now", self.now_plot, (0.5 - T, 0.5), now, self._first, cell_now)
         x_top = float(nice_ceiling(max(last, 1.0)))
-        self._set_decades("params", self.params_plot, (0.0, x_top), h.params[: h.n])
+        self._set_decades("params", self.params_plot, (0.0, x_top), h.params[: h.n], headroom=1)
         real = np.flatnonzero(np.isfinite(ratio[-1]))
         start = int(real[0]) if real.size else T - 1  # the batch's first real token
         decades = float(ratio[-1, start])
@@ -273,17 +273,18 @@ class GradientFlowPanel(QWidget):
         self._ranges[key] = wanted
         plot.setRange(xRange=x, yRange=(y[0], y_top), padding=0)
 
-    def _set_decades(self, key: str, plot: pg.PlotItem, x: tuple, *values) -> None:
-        """A log-y plot's range in whole decades, changed only when the data leave it."""
+    def _set_decades(self, key: str, plot: pg.PlotItem, x: tuple, *values, headroom: int = 0):
+        """A log-y plot's range in whole decades, changed only when the data leave it;
+        `headroom` empty decades on top (where the legend sits, never over a curve)."""
         data = np.concatenate([np.ravel(v) for v in values if v is not None])
         data = data[np.isfinite(data) & (data > 0)]
         if data.size == 0:
             return
         low, high = np.log10(data.min()), np.log10(data.max())
         old = self._ranges.get(key)
-        if old is not None and old[0] == x and old[1][0] <= low and high <= old[1][1]:
+        if old is not None and old[0] == x and old[1][0] <= low and high <= old[1][1] - headroom:
             return
-        y = (math.floor(low), max(math.ceil(high), math.floor(low) + 1))
+        y = (math.floor(low), max(math.ceil(high), math.floor(low) + 1) + headroom)
         self._ranges[key] = (x, y)
         plot.setRange(xRange=x, yRange=y, padding=0.02)
         # Decades only: over one or two decades pyqtgraph labels every 2..9 x 10^k too,
