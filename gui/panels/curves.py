@@ -42,6 +42,7 @@ def nice_step(value: float) -> float:
 
 
 BASELINE_LABEL_BELOW = 0.85  # a reference accuracy above this is labelled under its line
+BASELINE_LABEL_GAP = 0.08  # closer reference lines: the lower one's label goes under it
 
 
 class CurvesPanel(QWidget):
@@ -138,13 +139,13 @@ class CurvesPanel(QWidget):
         self.loss_plot.addItem(self.chance_line, ignoreBounds=True)
         # Reference accuracies (majority class, bag of words): does the RNN beat them?
         self.baseline_lines: dict[str, pg.InfiniteLine] = {}
-        for i, (name, colour) in enumerate(BASELINE_COLOURS.items()):
+        for name, colour in BASELINE_COLOURS.items():
             line = pg.InfiniteLine(
                 angle=0,
                 pen=pg.mkPen(colour, width=1, style=Qt.DashLine),
                 label=name,
-                labelOpts={"position": 0.12 + 0.3 * i, "color": colour,
-                           "anchors": [(0, 1), (0, 1)]},
+                # At the right end, where the followed view keeps room ahead of the curves.
+                labelOpts={"position": 0.98, "color": colour, "anchors": [(1, 1), (1, 1)]},
             )  # fmt: skip
             line.setVisible(False)
             self.acc_plot.addItem(line, ignoreBounds=True)
@@ -187,10 +188,15 @@ class CurvesPanel(QWidget):
             if value is not None:
                 line.setValue(value)
                 line.label.setFormat(f"{name} {value:.3f}")
-                # Above the line, unless that is past the plot's top (accuracy near 1).
-                below = value > BASELINE_LABEL_BELOW
-                line.label.anchors = [(0, 0), (0, 0)] if below else [(0, 1), (0, 1)]
-                line.label.updatePosition()
+        # Labels above their lines, unless past the plot's top (accuracy near 1) or on
+        # the label of a line just above.
+        shown = sorted((v, n) for n, v in accuracies.items() if n in self.baseline_lines)
+        for i, (value, name) in enumerate(shown):
+            close_above = i + 1 < len(shown) and shown[i + 1][0] - value < BASELINE_LABEL_GAP
+            below = value > BASELINE_LABEL_BELOW or close_above
+            label = self.baseline_lines[name].label
+            label.anchors = [(1, 0), (1, 0)] if below else [(1, 1), (1, 1)]
+            label.updatePosition()
 
     def set_units(
         self,
