@@ -14,7 +14,8 @@ from gui.tasks import loss_unit
 
 CLASSIFY_TITLE = "<b>Try a sentence</b> (re-evaluated as it trains)"
 LM_TITLE = "<b>Next token</b> after a prefix (re-evaluated as it trains)"
-CLASSIFY_ONLY_TABS = frozenset({"errors"})  # a confusion matrix of 40-odd "classes": no
+CLASSIFY_ONLY_TABS = frozenset({"errors", "state_space"})  # a confusion matrix of 40-odd
+# "classes", a state space read along a class readout: neither applies to a language model
 MAX_COLUMN_LABELS = 120  # label W_out's columns by token when V is at most this
 
 

@@ -55,7 +55,8 @@ def test_presentation_of_each_task():
     assert presentation_of(run_info("classify", words, head="tanh")).reference is None
     lm = presentation_of(run_info("lm", words))
     assert lm.reference == pytest.approx(math.log2(len(words)))
-    assert lm.loss_unit == "bits per character" and "errors" in lm.hidden_tabs
+    assert lm.loss_unit == "bits per character"
+    assert lm.hidden_tabs == {"errors", "state_space"}
     assert lm.format_loss(math.log(2)) == "1.0000 bits/char"
     assert lm.accuracy_title == "Next-token accuracy" and "H x V" in lm.output_title
 
@@ -73,14 +74,15 @@ def test_each_panel_follows_the_task(qtbot, make_window):
     assert "Try a sentence" in window.prediction.title.text()
     assert window.curves.chance_line.label.format == "ln C (untrained)"
     errors = window.tabs.indexOf(window.insight.errors)
-    assert window.tabs.isTabVisible(errors)
+    state_space = window.tabs.indexOf(window.insight.state_space)
+    assert window.tabs.isTabVisible(errors) and window.tabs.isTabVisible(state_space)
     window.controls.set_task("lm")  # reloads the corpus for the language model
     qtbot.waitUntil(lambda: window.info.config.task == "lm", timeout=15000)
     qtbot.waitUntil(lambda: not window.run_setup.pending, timeout=5000)
     assert window.sample_panel.isVisible()
     assert "Next token" in window.prediction.title.text()
     assert "uniform guess" in window.curves.chance_line.label.format
-    assert not window.tabs.isTabVisible(errors)
+    assert not window.tabs.isTabVisible(errors) and not window.tabs.isTabVisible(state_space)
     assert window.heatmaps.views["W_out"].title == "W_out (H x V)"
     window.status_loss.setText("")
     window.redraw(force=True)
