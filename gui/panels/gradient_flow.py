@@ -147,13 +147,13 @@ class GradientFlowPanel(QWidget):
         self.params_plot: pg.PlotItem = g.addPlot(row=0, col=1, title="Parameter gradient norms")
         self.params_plot.setLogMode(y=True)
         self.params_plot.setLabel("bottom", "training step")
-        self.params_legend = self.params_plot.addLegend(
-            offset=(-5, 5), labelTextSize="8pt", colCount=3
-        )  # three columns: six names in one column overflow the plot
+        # The legend beside the plot, one name a row: inside it, it covered the curves.
+        self.params_legend = pg.LegendItem(labelTextSize="8pt", verSpacing=-6)
+        g.addItem(self.params_legend, row=0, col=2)
         self.param_curves: dict[str, pg.PlotDataItem] = {}
 
         self.flow_plot: pg.PlotItem = g.addPlot(
-            row=1, col=0, colspan=2, title="log10 ‖dL/dh_t‖ / ‖dL/dh_T‖ over training"
+            row=1, col=0, colspan=3, title="log10 ‖dL/dh_t‖ / ‖dL/dh_T‖ over training"
         )
         self.flow_plot.invertY(True)
         self.flow_plot.setLabel("bottom", STEP_AXIS)
@@ -244,12 +244,13 @@ class GradientFlowPanel(QWidget):
             curve = self.param_curves.get(name)
             if curve is None:
                 colour = PARAM_COLOURS[len(self.param_curves) % len(PARAM_COLOURS)]
-                curve = self.params_plot.plot(pen=pg.mkPen(colour, width=1.5), name=name)
+                curve = self.params_plot.plot(pen=pg.mkPen(colour, width=1.5))
+                self.params_legend.addItem(curve, name)
                 self.param_curves[name] = curve
             curve.setData(steps, np.maximum(h.params[: h.n, j], TINY))
         self._set_decades("now", self.now_plot, (0.5 - T, 0.5), now, self._first, cell_now)
         x_top = float(nice_ceiling(max(last, 1.0)))
-        self._set_decades("params", self.params_plot, (0.0, x_top), h.params[: h.n], headroom=1)
+        self._set_decades("params", self.params_plot, (0.0, x_top), h.params[: h.n])
         real = np.flatnonzero(np.isfinite(ratio[-1]))
         start = int(real[0]) if real.size else T - 1  # the batch's first real token
         decades = float(ratio[-1, start])
@@ -275,7 +276,7 @@ class GradientFlowPanel(QWidget):
 
     def _set_decades(self, key: str, plot: pg.PlotItem, x: tuple, *values, headroom: int = 0):
         """A log-y plot's range in whole decades, changed only when the data leave it;
-        `headroom` empty decades on top (where the legend sits, never over a curve)."""
+        `headroom` empty decades on top (where the legend sits: two rows, never over a curve)."""
         data = np.concatenate([np.ravel(v) for v in values if v is not None])
         data = data[np.isfinite(data) & (data > 0)]
         if data.size == 0:

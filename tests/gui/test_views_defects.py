@@ -67,13 +67,15 @@ def test_gradient_flow_over_real_tokens_on_a_fixed_scale(qtbot, make_window):
     assert "steps before the end" in flow.summary.text()
     # A fixed colour scale: the same whatever the run's gradients.
     assert flow.bar.levels() == (-FLOW_DECADES, FLOW_DECADES)
-    # The dashed reference line is named in the title; the parameters' legend fits its plot.
+    # The dashed reference line is named in the title; the parameters' legend is beside
+    # their plot, whole, and over none of its curves.
     first = flow._first_step
     assert flow.first_curve.getData()[0] is not None
     assert f"dashed: step {first:,}" in flow.now_plot.titleLabel.text
     legend = flow.params_legend.sceneBoundingRect()
-    plot = flow.params_plot.sceneBoundingRect()
-    assert plot.contains(legend), (legend, plot)
+    data = flow.params_plot.vb.sceneBoundingRect()
+    shown = flow.graphics.mapToScene(flow.graphics.viewport().rect()).boundingRect()
+    assert not legend.intersects(data) and shown.contains(legend), (legend, data, shown)
     assert len(flow.params_legend.items) == len(flow.history.names)
 
 
