@@ -17,73 +17,26 @@ from functools import partial
 import numpy as np
 
 from rnnviz import blas, budget, checkpoint
-from rnnviz.config import Config
+from rnnviz.config import (  # noqa: F401 (LM_DEFAULTS, LM_PRESETS, lm_defaults: re-exported)
+    LM_DEFAULTS,
+    LM_PRESETS,
+    LR_SCHEDULES,
+    Config,
+    live_fields,
+    lm_defaults,
+)
 from rnnviz.language_model import RNNLanguageModel
 from rnnviz.parallel import BatchSplit, even_slices
 from rnnviz.snapshot import Snapshot
 from rnnviz.tokenizer import Tokenizer
 from rnnviz.training import TrainingRun, tune_process
 
-LIVE_FIELDS = (
-    "lr",
-    "clip",
-    "clip_value",
-    "batch_size",  # applies from the next epoch (the lanes are laid out per epoch)
-    "mask_padding",
-    "weight_decay",
-    "momentum",
-    "epochs",
-    "patience",
-    "weight_average",
-    "eval_every",
-    "embed_dropout",
-    "output_dropout",
-    "lr_schedule",
-    "lr_decay",
-)
-LR_SCHEDULES = ("constant", "plateau", "exponential")
+LIVE_FIELDS = live_fields("lm")  # (declared in rnnviz/config.py)
 PLATEAU_FLOOR = 1 / 32  # the plateau schedule never takes lr below config.lr / 32
 EVAL_LANES = 16  # the validation tail runs as this many parallel streams
 EVAL_ELEMENTS = 2_000_000  # logits per evaluation chunk (lanes * window * V)
 PROBE_WINDOWS, PROBE_LENGTH = 4, 64
 PROBE_PROBA_LIMIT = 1_000_000  # larger (P, T, V) probabilities are left out of snapshots
-
-# The char-level language model's defaults, tuned on tinyshakespeare within a wall-clock
-# budget on 2 cores (bench/bench_lm.py; figures in bench/README.md, "Language model").
-LM_DEFAULTS = dict(
-    task="lm",
-    level="char",
-    embed_dim=64,
-    hidden_size=512,
-    batch_size=64,
-    bptt=32,  # twice the updates per token of bptt 64: much faster early progress
-    lr=3e-3,  # 5e-3 diverges at H=512
-    recurrent_gain=1.0,  # (the classifier's default is 0.5)
-    lr_schedule="plateau",  # halve lr when validation stalls (floor: lr/32)
-    output_dropout=0.2,  # on the states feeding the head (the non-recurrent path)
-    embed_dropout=0.0,
-    weight_decay=0.0,
-    word_dropout=0.0,  # (the classifier's)
-    keep_best=False,  # ends on the averaged weights of the last step
-    early_stop_metric="loss",
-    weight_average=0.999,  # evaluate the average of the last ~1000 steps' weights
-    epochs=10,
-    val_fraction=0.1,
-    eval_every=200,
-)
-# Presets on top of LM_DEFAULTS. "default": the above. "fast": a state half as wide,
-# ~2.5x more steps a second (for a quick look, or a slower machine).
-LM_PRESETS = {
-    "default": {},
-    "fast": dict(hidden_size=256, lr=5e-3, output_dropout=0.0),
-}
-
-
-def lm_defaults(preset: str = "default", **overrides) -> Config:
-    """A Config with the language model's defaults (char level), a preset, then `overrides`."""
-    if preset not in LM_PRESETS:
-        raise ValueError(f"preset must be one of {', '.join(LM_PRESETS)}; got {preset!r}")
-    return Config(**{**LM_DEFAULTS, **LM_PRESETS[preset], **overrides})
 
 
 def check_lm_config(config: Config) -> None:
@@ -118,7 +71,6 @@ class LanguageModelTrainer(TrainingRun):
     tokenizer, model : reuse these (e.g. from a checkpoint) instead of new ones.
     """
 
-    live_fields = LIVE_FIELDS
     probe_proba_limit = PROBE_PROBA_LIMIT
 
     def __init__(self, corpus, config: Config | None = None, tokenizer=None, model=None):

@@ -14,7 +14,7 @@ import numpy as np
 
 from rnnviz import budget, checkpoint
 from rnnviz.baselines import Baselines, compute_baselines
-from rnnviz.config import Config
+from rnnviz.config import Config, live_fields
 from rnnviz.data import Corpus, rename_labels, stratified_split
 from rnnviz.dropout import word_dropout
 from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
@@ -26,24 +26,7 @@ from rnnviz.training import TrainingRun, sample_indices, tune_process
 # maxlen=0 means the longest training text, but at most this for a real corpus (a
 # synthetic task's texts are never cut: its answer may sit in the first token)
 AUTO_MAXLEN_CAP = 100
-LIVE_FIELDS = (
-    "lr",
-    "clip",
-    "clip_value",
-    "batch_size",
-    "mask_padding",
-    "weight_decay",
-    "momentum",
-    "epochs",
-    "patience",
-    "weight_average",
-    "eval_every",
-    "word_dropout",
-    "embed_dropout",
-    "output_dropout",
-    "early_stop_metric",
-    "keep_best",
-)
+LIVE_FIELDS = live_fields("classify")  # (declared in rnnviz/config.py)
 EVAL_CHUNK = 512  # rows per forward pass when evaluating
 
 
@@ -56,8 +39,6 @@ class Trainer(TrainingRun):
     config : hyper-parameters; `config.seed` fixes the split, init and batch order.
     tokenizer, model : reuse these (e.g. from a checkpoint) instead of building new ones.
     """
-
-    live_fields = LIVE_FIELDS
 
     def __init__(
         self,

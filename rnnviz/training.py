@@ -66,7 +66,6 @@ class TrainingRun:
     `_start_run()` in their constructor.
     """
 
-    live_fields: tuple[str, ...] = ()  # settings `update` may change during a run
     updating = False  # True while the weights change: a step must not be cut off there
     probe_proba_limit: int | None = None  # larger probe probabilities stay out of snapshots
 
@@ -295,6 +294,11 @@ class TrainingRun:
 
     def _on_config_change(self, old: Config) -> None:
         """Hook for subclasses: `self.config` just replaced `old`."""
+
+    @property
+    def live_fields(self) -> tuple[str, ...]:
+        """The settings `update` may change during a run (rnnviz/config.py: LIVE)."""
+        return self.config.live_fields()
 
     def update(self, **changes) -> None:
         """Change settings that do not alter shapes, between steps (live)."""
