@@ -10,7 +10,6 @@ zero at the start of each epoch. Validation is the last `val_fraction` of the te
 from __future__ import annotations
 
 import math
-import time
 from collections import deque
 from functools import partial
 
@@ -27,9 +26,8 @@ from rnnviz.config import (  # noqa: F401 (LM_DEFAULTS, LM_PRESETS, lm_defaults:
 )
 from rnnviz.language_model import RNNLanguageModel
 from rnnviz.parallel import BatchSplit, even_slices
-from rnnviz.snapshot import Snapshot
 from rnnviz.tokenizer import Tokenizer
-from rnnviz.training import TrainingRun, tune_process
+from rnnviz.training import Batch, TrainingRun, tune_process
 
 LIVE_FIELDS = live_fields("lm")  # (declared in rnnviz/config.py)
 PLATEAU_FLOOR = 1 / 32  # the plateau schedule never takes lr below config.lr / 32
@@ -146,37 +144,30 @@ class LanguageModelTrainer(TrainingRun):
         return self.tokenizer.padding(seqs, max([1, *map(len, seqs)]))
 
     # ------------------------------------------------------------------ training
-    def _step(self, capture: bool) -> Snapshot:
-        started = time.perf_counter()
+    def _next_batch(self) -> Batch:
         T, pos = self.config.bptt, self._pos
-        x, y = self._x[:, pos : pos + T], self._y[:, pos : pos + T]
-        lr = self.optimizer.lr = self.config.lr * self.lr_scale
-        self.model.rnn.track_state_grads = capture  # gradient flow: ||dL/dh_t|| per step
-        # (a captured step runs on the model itself: the snapshot reads its caches)
-        run = self.model if capture or self._split is None else self._split
-        loss, grads, proba = run.loss_and_grads(
-            x, y, h0=self.state, dropout=self.config.embed_dropout,
-            output_dropout=self.config.output_dropout, return_output=True,
-        )  # fmt: skip
-        accuracy = float(np.mean(proba.argmax(axis=1) == y.T.reshape(-1)))
-        self.state = self.model.last_state
-        grad_norms = grads.norms()
-        grad_norm, clipped = self._apply_gradients(loss, grads, grad_norms, lr)
-        self.step_count += 1
-        self._recent_losses.append(float(loss))
+        x, y = self._x[:, pos : pos + T], self._y[:, pos : pos + T]  # (B, T) each
         self._pos += T
-        epoch_done = self._pos >= self._x.shape[1]
-        if epoch_done:
+        options = dict(h0=self.state, dropout=self.config.embed_dropout,
+                       output_dropout=self.config.output_dropout)  # fmt: skip
+        return Batch(x, y, self._pos >= self._x.shape[1], options)
+
+    def _after_backward(self, batch: Batch, capture: bool) -> None:
+        self.state = self.model.last_state  # the next window starts where this one ended
+
+    def _accuracy(self, output: np.ndarray, batch: Batch) -> float:
+        return float(np.mean(output.argmax(axis=1) == batch.targets.T.reshape(-1)))  # (T*B, V)
+
+    def _end_batch(self, loss: float, batch: Batch) -> None:
+        self._recent_losses.append(float(loss))
+        if batch.epoch_done:
             self.epoch += 1
             self._start_epoch()
             if self.config.lr_schedule == "exponential":
                 self.lr_scale *= self.config.lr_decay
-        self.seconds += time.perf_counter() - started
-        val_loss, val_accuracy = self._after_step(epoch_done)
-        return self._snapshot(
-            loss, accuracy, lr, grad_norms, grad_norm, clipped, int(np.count_nonzero(y)),
-            val_loss, val_accuracy, capture,
-        )  # fmt: skip
+
+    def _counted_tokens(self, batch: Batch) -> np.ndarray:
+        return batch.targets
 
     @property
     def epoch_progress(self) -> float:

@@ -8,7 +8,6 @@ read-only copies, so a watcher on another thread never sees live model memory.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
@@ -19,9 +18,8 @@ from rnnviz.data import Corpus, rename_labels, stratified_split
 from rnnviz.dropout import word_dropout
 from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
 from rnnviz.model import RNNClassifier
-from rnnviz.snapshot import Snapshot
 from rnnviz.tokenizer import Tokenizer
-from rnnviz.training import TrainingRun, sample_indices, tune_process
+from rnnviz.training import Batch, TrainingRun, sample_indices, tune_process
 
 # maxlen=0 means the longest training text, but at most this for a real corpus (a
 # synthetic task's texts are never cut: its answer may sit in the first token)
@@ -156,47 +154,32 @@ class Trainer(TrainingRun):
         batches = [order[i : i + size] for i in range(0, len(order), size)]
         return [batches[i] for i in self._rng.permutation(len(batches))]
 
-    def _next_batch(self) -> tuple[np.ndarray, bool]:
-        batch = self._batches[self._cursor]
+    def _next_batch(self) -> Batch:
+        rows = self._batches[self._cursor]
         self._cursor += 1
         epoch_done = self._cursor >= len(self._batches)
         if epoch_done:
             self._batches = self._plan_epoch()
             self._cursor = 0
-        return batch, epoch_done
-
-    def _step(self, capture: bool) -> Snapshot:
-        started = time.perf_counter()
-        batch, epoch_done = self._next_batch()
         config = self.config
-        labels = self.train_labels[batch]
-        ids = word_dropout(self._word_rng, self.train_ids[batch], config.word_dropout)  # (B, T)
-        self.model.rnn.track_state_grads = capture
-        dropouts = dict(dropout=config.embed_dropout, output_dropout=config.output_dropout)
-        if self._split is not None and not capture:  # capture reads the model's own caches
-            run = self._split.loss_and_grads
-        else:
-            run = self.model.loss_and_grads
-        loss, grads, output = run(ids, labels, return_output=True, **dropouts)
+        ids = word_dropout(self._word_rng, self.train_ids[rows], config.word_dropout)  # (B, T)
+        options = dict(dropout=config.embed_dropout, output_dropout=config.output_dropout)
+        return Batch(ids, self.train_labels[rows], epoch_done, options)
+
+    def _after_backward(self, batch: Batch, capture: bool) -> None:
         if capture:
-            real_token_grad_norms(self.model.rnn, ids)
-        accuracy = float(np.mean(output.argmax(axis=1) == labels))
-        grad_norms = grads.norms()
-        lr = self.optimizer.lr
-        grad_norm, clipped = self._apply_gradients(loss, grads, grad_norms, lr)
-        self.step_count += 1
-        self.seconds += time.perf_counter() - started
+            real_token_grad_norms(self.model.rnn, batch.inputs)
+
+    def _accuracy(self, output: np.ndarray, batch: Batch) -> float:
+        return float(np.mean(output.argmax(axis=1) == batch.targets))  # output (B, C)
+
+    def _end_batch(self, loss: float, batch: Batch) -> None:
         self._epoch_loss_sum += loss
         self._epoch_batches += 1
-        if epoch_done:
+        if batch.epoch_done:
             self.epoch += 1
             self.last_epoch_train_loss = self._epoch_loss_sum / self._epoch_batches
             self._epoch_loss_sum, self._epoch_batches = 0.0, 0
-        val_loss, val_accuracy = self._after_step(epoch_done)
-        return self._snapshot(
-            loss, accuracy, lr, grad_norms, grad_norm, clipped, int(np.count_nonzero(ids)),
-            val_loss, val_accuracy, capture,
-        )  # fmt: skip
 
     @property
     def epoch_progress(self) -> float:
