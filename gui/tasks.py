@@ -8,10 +8,10 @@ from __future__ import annotations
 import math
 
 from rnnviz.config import LM_DEFAULTS, Config
+from rnnviz.vocab_table import VISIBLE, visible_token, visible_words  # noqa: F401
 
 TASK_NAMES = {"classify": "Classify", "lm": "Language model"}
 _KEEP = ("task", "epochs")  # the window trains until paused, whatever the task
-VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍"}
 
 
 # The app trains on one BLAS thread beside its own window: there the "fast" preset
@@ -36,18 +36,6 @@ def config_for_task(config: Config, task: str) -> Config:
     fields = [f for f in LM_DEFAULTS if f not in _KEEP]  # where the two tasks' defaults differ
     changes = {f: getattr(new, f) for f in fields if getattr(config, f) == getattr(old, f)}
     return config.replace(task=task, **changes)
-
-
-def visible_token(token: str) -> str:
-    """A token as shown on screen: space as '␣', newline as '⏎', tab as '⇥'."""
-    if len(token) == 1:
-        return VISIBLE.get(token, token)
-    return "".join(VISIBLE.get(c, c) for c in token)
-
-
-def visible_words(words: list[str]) -> list[str]:
-    """`visible_token` of every vocabulary entry."""
-    return [visible_token(w) for w in words]
 
 
 def loss_unit(config: Config, vocab_size: int) -> tuple[float, str, float]:

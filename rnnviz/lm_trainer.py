@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from functools import partial
+from itertools import chain
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from rnnviz.config import (  # noqa: F401 (LM_DEFAULTS, LM_PRESETS, lm_defaults:
 from rnnviz.language_model import RNNLanguageModel
 from rnnviz.parallel import BatchSplit, even_slices
 from rnnviz.tokenizer import Tokenizer
-from rnnviz.training import Batch, TrainingRun, tune_process
+from rnnviz.training import Batch, TrainingRun, in_pieces, tune_process
 
 LIVE_FIELDS = live_fields("lm")  # (declared in rnnviz/config.py)
 PLATEAU_FLOOR = 1 / 32  # the plateau schedule never takes lr below config.lr / 32
@@ -50,6 +51,22 @@ def check_lm_config(config: Config) -> None:
         raise ValueError(f"lr_decay must be in (0, 1]; got {config.lr_decay}")
 
 
+PIECE_CHARS = 1 << 20  # a long text is tokenized in pieces of about this many characters
+
+
+def text_pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
+    """`text` cut into consecutive pieces of about `size` characters that tokenize to
+    the same tokens as the whole, at either level: each cut is before a whitespace."""
+    pieces, start = [], 0
+    while start < len(text):
+        cut = min(start + size, len(text))
+        while cut < len(text) and not text[cut].isspace():
+            cut += 1
+        pieces.append(text[start:cut])
+        start = cut
+    return pieces or [text]
+
+
 def split_text(text: str, val_fraction: float, level: str) -> tuple[str, str]:
     """(train, validation): the last `val_fraction` of the text, cut at a space for words."""
     cut = len(text) - round(len(text) * val_fraction)
@@ -67,11 +84,15 @@ class LanguageModelTrainer(TrainingRun):
     corpus : a Corpus whose texts are joined (with newlines) into one stream.
     config : task "lm" settings; see `lm_defaults()` for the tuned char-level ones.
     tokenizer, model : reuse these (e.g. from a checkpoint) instead of new ones.
+    progress : called as progress(phase, fraction) while the vocabulary is built and the
+        text is encoded.
     """
 
     probe_proba_limit = PROBE_PROBA_LIMIT
 
-    def __init__(self, corpus, config: Config | None = None, tokenizer=None, model=None):
+    def __init__(
+        self, corpus, config: Config | None = None, tokenizer=None, model=None, progress=None
+    ):
         self.config = config = config or lm_defaults()
         if config.task != "lm":
             raise ValueError("LanguageModelTrainer trains language models (task 'lm')")
@@ -81,11 +102,13 @@ class LanguageModelTrainer(TrainingRun):
         self.label_names: list[str] = []
         text = "\n".join(corpus.texts)
         train_text, val_text = split_text(text, config.val_fraction, config.level)
-        self.tokenizer = tokenizer or Tokenizer(
-            config.level, split_punctuation=config.split_punctuation
-        ).fit([train_text])
-        self.train_ids = np.array(self.tokenizer.encode([train_text])[0], dtype=np.int64)
-        self.val_ids = np.array(self.tokenizer.encode([val_text])[0], dtype=np.int64)
+        pieces = text_pieces(train_text)
+        if tokenizer is None:
+            tokenizer = Tokenizer(config.level, split_punctuation=config.split_punctuation)
+            in_pieces(pieces, tokenizer.fit, progress, "Building the vocabulary…")
+        self.tokenizer = tokenizer
+        self.train_ids = self._encode_stream(pieces, progress)
+        self.val_ids = self._encode_stream(text_pieces(val_text))
         if len(self.train_ids) < 2:
             raise ValueError("the training text needs at least two tokens")
         V = self.tokenizer.vocab_size
@@ -112,6 +135,15 @@ class LanguageModelTrainer(TrainingRun):
         n = max(1, min(PROBE_LENGTH, len(source) // PROBE_WINDOWS))
         rows = max(1, min(PROBE_WINDOWS, len(source) // n))
         self.probe_ids = source[: rows * n].reshape(rows, n).copy()
+
+    def _encode_stream(self, pieces: list[str], progress=None) -> np.ndarray:
+        """The pieces of a text -> one (N,) stream of ids."""
+
+        def encode(part: list[str]) -> list[np.ndarray]:
+            return [np.array(ids, dtype=np.int64) for ids in self.tokenizer.encode(part)]
+
+        done = in_pieces(pieces, encode, progress, "Encoding the text…")
+        return np.concatenate([np.zeros(0, np.int64), *chain(*done)])
 
     # ------------------------------------------------------------------ layout
     def _lanes(self) -> tuple[int, int]:

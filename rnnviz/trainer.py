@@ -8,6 +8,7 @@ read-only copies, so a watcher on another thread never sees live model memory.
 from __future__ import annotations
 
 import math
+from itertools import chain
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from rnnviz.dropout import word_dropout
 from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
 from rnnviz.model import RNNClassifier
 from rnnviz.tokenizer import Tokenizer
-from rnnviz.training import Batch, TrainingRun, sample_indices, tune_process
+from rnnviz.training import Batch, TrainingRun, in_pieces, sample_indices, tune_process
 
 # maxlen=0 means the longest training text, but at most this for a real corpus (a
 # synthetic task's texts are never cut: its answer may sit in the first token)
@@ -36,6 +37,8 @@ class Trainer(TrainingRun):
     corpus : texts and integer labels (at least two classes).
     config : hyper-parameters; `config.seed` fixes the split, init and batch order.
     tokenizer, model : reuse these (e.g. from a checkpoint) instead of building new ones.
+    progress : called as progress(phase, fraction) while the vocabulary is built and the
+        texts are encoded (the app's progress bar, the command line's percentages).
     """
 
     def __init__(
@@ -44,6 +47,7 @@ class Trainer(TrainingRun):
         config: Config | None = None,
         tokenizer: Tokenizer | None = None,
         model: RNNClassifier | None = None,
+        progress=None,
     ) -> None:
         self.config = config = config or Config()
         if config.task != "classify":
@@ -59,10 +63,13 @@ class Trainer(TrainingRun):
         train_idx, val_idx = stratified_split(labels, config.val_fraction, config.seed)
         train_texts = [corpus.texts[i] for i in train_idx]
         val_texts = [corpus.texts[i] for i in val_idx]
-        self.tokenizer = tokenizer or Tokenizer(
-            config.level, split_punctuation=config.split_punctuation, min_count=config.min_count
-        ).fit(train_texts)
-        train_seqs = self.tokenizer.encode(train_texts)
+        if tokenizer is None:
+            tokenizer = Tokenizer(config.level, split_punctuation=config.split_punctuation,
+                                  min_count=config.min_count)  # fmt: skip
+            in_pieces(train_texts, tokenizer.fit, progress, "Building the vocabulary…")
+        self.tokenizer = tokenizer
+        encode = self.tokenizer.encode
+        train_seqs = list(chain(*in_pieces(train_texts, encode, progress, "Encoding the texts…")))
         longest = max((len(s) for s in train_seqs), default=1)
         cap = longest if corpus.format == "synthetic" else AUTO_MAXLEN_CAP
         self.maxlen = config.maxlen or max(1, min(longest, cap))

@@ -41,6 +41,24 @@ EXPLOSION_FACTOR = 10.0
 EXPLOSION_WINDOW = 10
 
 
+PROGRESS_PIECES = 50  # a load phase reports its share this many times
+
+
+def in_pieces(items: list, work, progress, text: str) -> list:
+    """[work(part) for consecutive parts of `items`], saying after each part how far
+    it got: progress(text, fraction) (the vocabulary and encoding phases of a load)."""
+    if progress is None:
+        return [work(items)]
+    n = len(items)
+    size = max(1, -(-n // PROGRESS_PIECES))
+    out = []
+    progress(text, 0.0)
+    for start in range(0, n, size):
+        out.append(work(items[start : start + size]))
+        progress(text, min(1.0, (start + size) / n))
+    return out
+
+
 REPORT_MIN_UNITS = 64  # a sampled closing evaluation still sees at least this many
 FORWARD_SPEEDUP = 2.0  # an evaluation pass is at least this much faster than a step
 
@@ -374,6 +392,28 @@ class TrainingRun:
         self.model.mask_padding = config.mask_padding
         if self.stop_reason == "epochs" and (not config.epochs or self.epoch < config.epochs):
             self.finished, self.stop_reason = False, ""
+
+    def resume_state(self) -> dict:
+        """Copies of what it takes to go on from here in a fresh trainer on the same data
+        (`resume`): the weights, the optimiser's moments, the step and the epoch."""
+        return {
+            "params": {k: v.copy() for k, v in self.model.params.items()},
+            "optimizer": self.optimizer.state_dict(),
+            "step": int(self.step_count),
+            "epoch": int(self.epoch),
+        }
+
+    def resume(self, state: dict) -> None:
+        """Go on from a `resume_state()` (its "optimizer" may be missing: a fresh one).
+        Raises ValueError when the weights do not fit this model."""
+        own, params = self.model.params, state["params"]
+        if set(params) != set(own) or any(own[k].shape != params[k].shape for k in own):
+            raise ValueError("the weights do not fit this model")
+        for name, value in params.items():
+            np.copyto(own[name], value)
+        if state.get("optimizer") is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
+        self.step_count, self.epoch = int(state["step"]), int(state["epoch"])
 
     def set_probe(self, ids: np.ndarray) -> None:
         """The batch whose hidden states `step(capture=True)` records."""
