@@ -147,13 +147,13 @@ def cmd_train(args) -> int:
     what = f"{len(corpus.texts):,} texts" if config.task != "lm" else "the text"
     progress.phase(f"building the vocabulary and encoding {what}…")
     if config.task == "lm":
-        from rnnviz.language_model import LanguageModelTrainer
+        from rnnviz.lm_trainer import LanguageModelTrainer
 
-        trainer = LanguageModelTrainer(corpus, config)
+        trainer = LanguageModelTrainer(corpus, config, progress=progress.share)
     else:
         from rnnviz.trainer import Trainer
 
-        trainer = Trainer(corpus, config)
+        trainer = Trainer(corpus, config, progress=progress.share)
         cut = truncation_note(trainer)
         if cut:
             print(f"note: {cut}", file=sys.stderr)
