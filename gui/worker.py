@@ -21,8 +21,8 @@ from rnnviz.session import (  # noqa: F401 (names this module has always offered
     RATE_WINDOW,
     SLICE_SECONDS,
     Session,
-    make_trainer,
 )
+from rnnviz.trainers import make_trainer  # noqa: F401
 
 STEP_GRACE_SECONDS = 120.0  # closing: how long to wait on for a step still running
 

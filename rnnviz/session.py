@@ -21,9 +21,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rnnviz import checkpoint
 from rnnviz.config import Config
+from rnnviz.data import CorpusError, load_corpus
 from rnnviz.run_info import Frame, RunInfo, describe
 from rnnviz.snapshot import Snapshot
+from rnnviz.trainers import make_trainer, trainer_class
 
 SLICE_SECONDS = 0.025  # steps per run_slice() before letting queued commands in
 FRAME_SECONDS = 1 / 30  # a captured snapshot at most this often
@@ -48,28 +51,6 @@ EVENTS = {
     "resume_ready": (object,),  # with keep_resume: trainer.resume_state() (see restore)
     "stopped": (),
 }
-
-
-def make_trainer(corpus, config: Config, progress=None):
-    """The trainer for `config.task`: a LanguageModelTrainer for "lm", else a Trainer.
-    `progress(text, fraction)` hears how building the vocabulary and encoding goes."""
-    if config.task == "lm":
-        from rnnviz.lm_trainer import LanguageModelTrainer
-
-        return LanguageModelTrainer(corpus, config, progress=progress)
-    from rnnviz.trainer import Trainer
-
-    return Trainer(corpus, config, progress=progress)
-
-
-def trainer_class(task: str):
-    if task == "lm":
-        from rnnviz.lm_trainer import LanguageModelTrainer
-
-        return LanguageModelTrainer
-    from rnnviz.trainer import Trainer
-
-    return Trainer
 
 
 class Session:
@@ -113,8 +94,6 @@ class Session:
 
     def load(self, source: str, config: Config) -> None:
         """Load a corpus and build a fresh trainer on it (for `config.task`)."""
-        from rnnviz.data import CorpusError, load_corpus
-
         self._set_running(False)
 
         def reading(fraction: float) -> None:
@@ -160,9 +139,6 @@ class Session:
 
     def load_checkpoint(self, path: str) -> None:
         """Continue from a checkpoint on the current corpus (read again for its task)."""
-        from rnnviz import checkpoint
-        from rnnviz.data import load_corpus
-
         self._set_running(False)
         if self.corpus is None:
             self.emit("error", "Load a corpus first: a model continues training on a corpus")
