@@ -184,6 +184,7 @@ class ProcessWorkerThread(WorkerCommands):
         """Keep what a replacement child needs: the corpus and the latest settings."""
         if command in ("load", "reset", "load_checkpoint"):
             self._weights = self._resume = None  # a new run: nothing of the last to keep
+            self._restore, self._restore_infos = None, 0
         if command == "load":
             self._last_load, self._loading = tuple(args), True
         elif command == "reset" and self._last_load is not None:
@@ -283,14 +284,13 @@ class ProcessWorkerThread(WorkerCommands):
             self._give_up(str(exc))
             return
         if self._last_load is not None:
-            if self._restore is None:  # (else: an earlier restore never took effect)
-                state = self._recovery()
-                rows = tuple(_rows(curve) for curve in self._curves)
-                self._restore = (state, *rows) if state is not None else None
-            self.send("load", self._last_load)  # (forgets the last run's weights here)
-            if self._restore is not None:
-                self._restore_infos = 2  # the load's, then the restore's
-                self.send("restore", self._restore)
+            restore = self._restore  # an earlier restore that never took effect, or:
+            if restore is None and (state := self._recovery()) is not None:
+                restore = (state, *(_rows(curve) for curve in self._curves))
+            self.send("load", self._last_load)  # (forgets the last run's state here)
+            if restore is not None:
+                self._restore, self._restore_infos = restore, 2  # the load's info, the restore's
+                self.send("restore", restore)
 
     def _give_up(self, reason: str) -> None:
         self._closed = True

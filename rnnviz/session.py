@@ -321,6 +321,8 @@ class Session:
 
     def _emit_resume(self) -> None:
         if self.keep_resume and self.trainer is not None:
+            if self._rows or self._val_rows:  # the curves first: as far as the resume state
+                self._emit_frame(capture_now=False)
             self._last_resume = time.perf_counter()
             self.emit("resume_ready", self.trainer.resume_state())
 
