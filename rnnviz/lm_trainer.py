@@ -289,14 +289,6 @@ class LanguageModelTrainer(TrainingRun):
             self.lr_scale = 1.0  # a new base rate (or schedule) starts undecayed
 
     # ------------------------------------------------------------------ files
-    def save(self, path) -> None:
-        """Checkpoint model + tokenizer + config (atomic .npz)."""
-        meta = {"step": self.step_count, "epoch": self.epoch}
-        if self.last_val:
-            meta.update(val_loss=self.last_val[0], val_accuracy=self.last_val[1])
-        with self.averaged_weights():
-            checkpoint.save(path, self.model, self.tokenizer, self.config, [], meta)
-
     @classmethod
     def load(cls, path, corpus) -> LanguageModelTrainer:
         """Continue training a saved language model on `corpus`."""

@@ -270,17 +270,8 @@ class Trainer(TrainingRun):
             ]
 
     # ------------------------------------------------------------------ files
-    def save(self, path) -> None:
-        """Checkpoint model + tokenizer + config (atomic .npz)."""
-        meta = {"maxlen": self.maxlen, "step": self.step_count, "epoch": self.epoch}
-        if self.holds_best:
-            best = self.best
-            meta.update(weights="best", weights_step=best["step"], val_loss=best["val_loss"],
-                        val_accuracy=best["val_accuracy"])  # fmt: skip
-        elif self.last_val:
-            meta.update(weights="last", val_loss=self.last_val[0], val_accuracy=self.last_val[1])
-        with self.averaged_weights():
-            checkpoint.save(path, self.model, self.tokenizer, self.config, self.label_names, meta)
+    def _checkpoint_meta(self) -> dict:
+        return {"maxlen": self.maxlen}
 
     @classmethod
     def load(cls, path, corpus: Corpus) -> Trainer:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from rnnviz import blas, memory
+from rnnviz import blas, checkpoint, memory
 from rnnviz.config import Config
 from rnnviz.optim import make_optimizer
 from rnnviz.parallel import BatchSplit
@@ -356,6 +356,25 @@ class TrainingRun:
         else:
             rate = float(units_per_step)  # not one step yet: keep it small
         return max(REPORT_MIN_UNITS, int(seconds * rate / 2))  # two splits share the time
+
+    # ------------------------------------------------------------------ files
+    def save(self, path) -> None:
+        """Checkpoint model + tokenizer + config (atomic .npz), with the weights the model
+        holds (averaged when config.weight_average is on) and the evaluation that
+        describes them in its metadata."""
+        meta = {**self._checkpoint_meta(), "step": self.step_count, "epoch": self.epoch}
+        if self.holds_best:
+            best = self.best
+            meta.update(weights="best", weights_step=best["step"], val_loss=best["val_loss"],
+                        val_accuracy=best["val_accuracy"])  # fmt: skip
+        elif self.last_val:
+            meta.update(weights="last", val_loss=self.last_val[0], val_accuracy=self.last_val[1])
+        with self.averaged_weights():
+            checkpoint.save(path, self.model, self.tokenizer, self.config, self.label_names, meta)
+
+    def _checkpoint_meta(self) -> dict:
+        """What a trainer adds to its checkpoint's metadata (the classifier: maxlen)."""
+        return {}
 
     # ------------------------------------------------------------------ control
     def _check_config(self, config: Config) -> None:
