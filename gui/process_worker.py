@@ -192,7 +192,7 @@ class ProcessWorkerThread(WorkerCommands):
         elif command == "update" and self._last_load is not None:
             source, config = self._last_load
             with contextlib.suppress(Exception):  # a refused value stays refused
-                known = {k: v for k, v in args[0].items() if hasattr(config, k)}
+                known = {k: v for k, v in args[0].items() if k in config.live_fields()}
                 self._last_load = (source, config.replace(**known))
 
     def _refuse(self, command: str) -> None:
