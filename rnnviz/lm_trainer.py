@@ -51,7 +51,7 @@ def check_lm_config(config: Config) -> None:
         raise ValueError(f"lr_decay must be in (0, 1]; got {config.lr_decay}")
 
 
-PIECE_CHARS = 1 << 20  # a long text is tokenized in pieces of about this many characters
+PIECE_CHARS = 1 << 18  # a long text is tokenized in pieces of about this many characters
 
 
 def text_pieces(text: str, size: int = PIECE_CHARS) -> list[str]:

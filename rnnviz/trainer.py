@@ -66,7 +66,11 @@ class Trainer(TrainingRun):
         if tokenizer is None:
             tokenizer = Tokenizer(config.level, split_punctuation=config.split_punctuation,
                                   min_count=config.min_count)  # fmt: skip
-            in_pieces(train_texts, tokenizer.fit, progress, "Building the vocabulary…")
+            # In pieces, the same vocabulary as one fit: with min_count > 1 the pieces are
+            # only counted, and the last fit adds what was seen often enough.
+            work = tokenizer.count if config.min_count > 1 else tokenizer.fit
+            in_pieces(train_texts, work, progress, "Building the vocabulary…")
+            tokenizer.fit([])
         self.tokenizer = tokenizer
         encode = self.tokenizer.encode
         train_seqs = list(chain(*in_pieces(train_texts, encode, progress, "Encoding the texts…")))

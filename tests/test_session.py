@@ -229,3 +229,17 @@ def test_the_child_process_runs_the_session_without_qt():
             child.kill()
         commands.close()
         events.close()
+
+
+@pytest.mark.parametrize("min_count", [1, 2, 3])
+def test_a_classifier_built_in_pieces_has_the_vocabulary_of_one_fit(min_count):
+    from rnnviz.data import Corpus
+
+    rng = np.random.default_rng(0)
+    texts = [" ".join(f"w{k}" for k in rng.zipf(1.5, 8) % 300) for _ in range(400)]
+    corpus = Corpus(texts, [i % 2 for i in range(400)], ["a", "b"], "test")
+    config = SMALL.replace(min_count=min_count)
+    pieces = Trainer(corpus, config, progress=lambda text, fraction: None)
+    whole = Tokenizer("word", min_count=min_count).fit(pieces.train_texts)
+    assert pieces.tokenizer.id_to_word == whole.id_to_word
+    np.testing.assert_array_equal(pieces.train_ids, Trainer(corpus, config).train_ids)
