@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 
 from rnnviz import RNNClassifier
-from rnnviz.cells import CELLS, GRU, LSTM, FastRNN, TanhRNN, cell_module, cell_shapes, infer_cell
+from rnnviz.cells import (
+    CELLS,
+    GRU,
+    LSTM,
+    FastGRU,
+    FastRNN,
+    TanhRNN,
+    cell_module,
+    cell_shapes,
+    infer_cell,
+)
 from rnnviz.cells.lstm_fast import FastLSTM
 from rnnviz.language_model import RNNLanguageModel, generate
 from rnnviz.tokenizer import PAD_ID, Tokenizer
@@ -108,32 +118,58 @@ def layer_pair(cell_class, seed=0):
     return params, grads
 
 
+FAST_PAIRS = {"rnn": (TanhRNN, FastRNN), "gru": (GRU, FastGRU), "lstm": (LSTM, FastLSTM)}
+
+
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("rows", [1, 4])
 @pytest.mark.parametrize("masked", [True, False])
 @pytest.mark.parametrize("per_step", [True, False])
-def test_fast_rnn_equals_the_textbook_rnn(rows, masked, per_step):
-    """States, dx, dh0, weight gradients and ||dL/dh_t|| of FastRNN and TanhRNN."""
+@pytest.mark.parametrize("distinct", [True, False])
+def test_fast_cell_equals_the_textbook_cell(cell, rows, masked, per_step, distinct):
+    """States, dx, dh0, weight gradients and ||dL/dh_t|| of each fast cell and its
+    textbook cell, with a start state, twice in a row (kept buffers); the input as
+    every position's vector or as distinct tokens (B > 1)."""
+    if distinct and rows == 1:
+        pytest.skip("one row takes the per-position path")
+    from rnnviz.layers import DistinctTokens
+
     rng = np.random.default_rng(5)
-    params, grads = layer_pair("rnn")
+    params, grads = layer_pair(cell)
     fast_grads = {k: np.zeros_like(v) for k, v in params.items()}
-    T = 7
-    x = rng.normal(size=(T, rows, D))
-    mask = rng.random((T, rows)) > 0.3 if masked else None
-    if masked:
-        mask[:2] = False  # leading all-[PAD] steps (the fast path skips them)
-    h0 = rng.normal(size=(rows, H))
-    dh_seq = rng.normal(size=(T, rows, H)) if per_step else None
-    dh_last = rng.normal(size=(rows, H))
-    results = []
-    for layer in (TanhRNN(params, grads), FastRNN(params, fast_grads)):
-        layer.track_state_grads = True
-        hs = layer.forward(x, mask, h0).copy()
-        dx, dh0 = layer.backward(dh_seq=dh_seq, dh_last=dh_last)
-        results.append((hs, dx, dh0, layer.state_grad_norms.copy()))
-    for textbook, fast in zip(*results, strict=True):
-        np.testing.assert_allclose(fast, textbook, rtol=1e-10, atol=1e-12)
-    for name in params:
-        np.testing.assert_allclose(fast_grads[name], grads[name], rtol=1e-10, atol=1e-12)
+    textbook_class, fast_class = FAST_PAIRS[cell]
+    textbook, fast = textbook_class(params, grads), fast_class(params, fast_grads)
+    T, S = 7, H * textbook.state_parts
+    for _ in range(2):
+        vectors = rng.normal(size=(5, D))  # 5 distinct tokens
+        index = rng.integers(0, 5, size=(T, rows))
+        x = vectors[index]  # (T, B, D)
+        tokens = DistinctTokens(np.arange(5), index, vectors) if distinct else None
+        mask = rng.random((T, rows)) > 0.3 if masked else None
+        if masked:
+            mask[:2] = False  # leading all-[PAD] steps (the fast paths skip them)
+        h0 = rng.normal(size=(rows, S))
+        dh_seq = rng.normal(size=(T, rows, H)) if per_step else None
+        dh_last = rng.normal(size=(rows, H))
+        results = []
+        for layer in (textbook, fast):
+            layer.track_state_grads = True
+            if layer is fast and distinct:
+                assert fast.takes_tokens
+                hs = layer.forward(None, mask, h0, tokens).copy()
+            else:
+                hs = layer.forward(x, mask, h0).copy()
+            final = layer.final_state().copy()
+            dx, dh0 = layer.backward(dh_seq=dh_seq, dh_last=dh_last)
+            if layer is fast and distinct:  # dL/dvector per token: sum dx back per token
+                per_token = np.zeros((5, D))
+                np.add.at(per_token, index.reshape(-1), results[0][2].reshape(-1, D))
+                results[0][2] = per_token
+            results.append([hs, final, dx.copy(), dh0, layer.state_grad_norms.copy()])
+        for expected, got in zip(*results, strict=True):
+            np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+        for name in params:
+            np.testing.assert_allclose(fast_grads[name], grads[name], rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("leading_pads", [0, 2, 7])

@@ -1,7 +1,13 @@
-"""The LSTM's fast path: the same maths as rnnviz.cells.lstm.LSTM, tuned for one sequence.
+"""The LSTM's fast paths: the same maths as rnnviz.cells.lstm.LSTM, tuned for speed.
 
-At the interactive size (B = 1, H = 32) NumPy's per-call cost, not arithmetic, sets the
-time, so the one-row path (tests/test_cells.py checks it equal to the textbook cell):
+Batches (B > 1, or [PAD] after a real token): the input side with its bias in one
+matmul, [x_t, 1] @ [W; b_h], or from the batch's distinct tokens (rnnviz.layers.
+Embedding.distinct) a lookup in a (U, 4H) table; backward's local derivatives worked
+out on contiguous (T, B, H) arrays, and [dW; db_h] in one product.
+
+One sequence: at the interactive size (B = 1, H = 32) NumPy's per-call cost, not
+arithmetic, sets the time, so the one-row path (tests/test_cells.py checks it equal to
+the textbook cell):
 - joins the input and bias to the recurrent matmul, a = [x_t, h_{t-1}, 1] @ [W; W_h; b_h]
   (the sigmoid's halving folded into a copy), and writes h_t into the next row directly;
 - lays each step's row out as [c_{t-1}, i, f, g, o], so that f * c and i * g are one
@@ -11,7 +17,6 @@ time, so the one-row path (tests/test_cells.py checks it equal to the textbook c
 - in backward, writes every step's local derivatives at once into per-step linear maps,
   [dc_{t-1}, da_t] = [dh_t, dc_t] @ maps[t], so that a step is two matmuls (through the
   map, then through W_h); the weight gradients are one matmul [x, h, 1]^T dL/da.
-Batches (B > 1) and [PAD] steps after a real one take the textbook path.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import sys
 import numpy as np
 
 from rnnviz.cells.lstm import LSTM
+from rnnviz.layers import DistinctTokens, scatter_add_rows
 from rnnviz.params import ParamDict
 
 MAX_MAP_SIZE = 1 << 21  # numbers in the backward's step maps (8 MB in float32)
@@ -78,7 +84,9 @@ class OneRowLSTMBuffers:
 
 
 class FastLSTM(LSTM):
-    """The LSTM with the one-row path; batches run the textbook LSTM's forward/backward."""
+    """The LSTM with a batch path and a one-row path."""
+
+    takes_tokens = True
 
     def __init__(self, params: dict, grads: dict) -> None:
         super().__init__(params, grads)
@@ -88,18 +96,43 @@ class FastLSTM(LSTM):
         self._one_row: OneRowLSTMBuffers | None = None
         self._rows = None  # set while the last forward took the one-row path
 
-    def forward(self, x, mask=None, h0=None, tokens=None) -> np.ndarray:
-        T, B = x.shape[:2]
+    def forward(self, x, mask=None, h0=None, tokens: DistinctTokens | None = None) -> np.ndarray:
+        """x (T, B, D) or `tokens` (B > 1), mask (T, B) bool (True = real token), h0
+        (B, 2H) -> states hs (T+1, B, H); c_t in `cs`, the gates in `gate_values`."""
+        T, B = tokens.index.shape if tokens is not None else x.shape[:2]
         start = 0
-        if mask is not None and B == 1:
+        if mask is not None and B == 1 and not mask.all():
             real = mask[:, 0]
             start = int(real.argmax()) if real.any() else T
             if not real[start:].all():
-                start = -1  # a [PAD] after a real token: the textbook path
+                start = -1  # a [PAD] after a real token: the batch path
         self._rows = self.hs = self.cs = self.gate_values = None  # let go of kept buffers
-        if B != 1 or start < 0:
-            return super().forward(x, mask, h0)
+        if B != 1 or start < 0 or tokens is not None:
+            return self._forward_batch(x, mask, h0, tokens, T, B)
         return self._forward_one_row(x, h0, start, mask)
+
+    def _forward_batch(self, x, mask, h0, tokens, T: int, B: int) -> np.ndarray:
+        W, b_h = self.params["W"], self.params["b_h"]
+        H, dtype = self.hidden_size, W.dtype
+        # s(a) = (1 + tanh(a / 2)) / 2: i, f, o's columns halved in the weight copies
+        scale = np.full(4 * H, 0.5, dtype)
+        scale[2 * H : 3 * H] = 1.0
+        self.x_one, self.tokens = None, tokens
+        if tokens is None:
+            D = x.shape[2]
+            self.x_one = x_one = np.empty((T * B, D + 1), dtype)  # rows [x_t, 1]
+            x_one[:, :D] = x.reshape(T * B, D)
+            x_one[:, D] = 1.0
+            W_b = np.empty((D + 1, 4 * H), dtype)  # [W; b_h], halved where i, f, o
+            np.multiply(W, scale, out=W_b[:D])
+            np.multiply(b_h, scale, out=W_b[D])
+            a_x = np.dot(x_one, W_b).reshape(T, B, 4 * H)  # the input side of every step
+        else:
+            table = np.dot(tokens.vectors, W)  # (U, 4H): each distinct token's x W
+            table += b_h
+            table *= scale
+            a_x = table.take(tokens.index, axis=0)  # (T, B, 4H)
+        return self._recur(a_x, mask, h0, scale)
 
     def _forward_one_row(self, x, h0, start: int, mask) -> np.ndarray:
         W, W_h, b_h = self.params["W"], self.params["W_h"], self.params["b_h"]
@@ -149,8 +182,37 @@ class FastLSTM(LSTM):
         return self.hs
 
     def backward(self, dh_seq=None, dh_last=None) -> tuple[np.ndarray, np.ndarray]:
-        if self._rows is None or self._one_row.maps is None:
-            return super().backward(dh_seq, dh_last)
+        """dh_seq (T, B, H) and/or dh_last (B, H) -> (dx (T, B, D), d[h0, c0] (B, 2H));
+        after a forward on distinct tokens, their dL/dvector (U, D) in place of dx."""
+        if self._rows is None:
+            return self._backward_batch(dh_seq, dh_last)
+        if self._one_row.maps is None:
+            return super().backward(dh_seq, dh_last)  # the textbook's, on the kept buffers
+        return self._backward_one_row(dh_seq, dh_last)
+
+    def _backward_batch(self, dh_seq, dh_last) -> tuple[np.ndarray, np.ndarray]:
+        W, hs = self.params["W"], self.hs
+        da, dh, dc = self._through_time(dh_seq, dh_last)  # (T, B, 4H), (B, H), (B, H)
+        T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+        da_flat = da.reshape(T * B, 4 * H)
+        np.dot(hs[:-1].reshape(T * B, H).T, da_flat, out=self.grads["W_h"])
+        d_state = np.concatenate([dh, dc], axis=1)  # (B, 2H)
+        if self.tokens is not None:
+            # Summed per distinct token first: dW, db_h and the vectors' gradients are
+            # then (U, .) products instead of (T*B, .) ones.
+            tokens = self.tokens
+            per_token = np.zeros((len(tokens.ids), 4 * H), W.dtype)
+            scatter_add_rows(per_token, tokens.index.reshape(-1), da_flat)
+            np.dot(tokens.vectors.T, per_token, out=self.grads["W"])
+            np.add.reduce(per_token, axis=0, out=self.grads["b_h"])
+            return np.dot(per_token, W.T), d_state  # (U, D), (B, 2H)
+        D = W.shape[0]
+        W_b = np.dot(self.x_one.T, da_flat)  # [dW; db_h] = [x, 1]^T da, (D+1, 4H)
+        self.grads["W"][...] = W_b[:D]
+        self.grads["b_h"][...] = W_b[D]
+        return np.dot(da_flat, W.T).reshape(T, B, D), d_state
+
+    def _backward_one_row(self, dh_seq, dh_last) -> tuple[np.ndarray, np.ndarray]:
         W, W_h = self.params["W"], self.params["W_h"]
         buffers, start = self._one_row, self._start
         T, H = buffers.tanh_c.shape
