@@ -11,9 +11,10 @@ What it adds to the textbook cell (tests/test_cells.py checks it equal):
 - the input as the batch's distinct tokens (rnnviz.layers.Embedding.distinct): x W + b_h
   a lookup in a (U, 3H) table, the weight gradients from per-token sums of dL/da;
 - a backward whose step is three NumPy calls and a matmul: every step's local
-  derivatives lie in one (T, 4, H, B) array, blocks [r, z, n's recurrent side, n's input
-  side], so one multiply by dL/dh' gives all four of a step's gradients. The weight
-  gradients are batch-major products again (one transposing copy of dL/da).
+  derivatives lie in one (T, 4, H, B) array, blocks [n's recurrent side, r, z, n's input
+  side], so one multiply by dL/dh' gives all four of a step's gradients; dL/da is kept
+  as (4H, T, B) and the states as (H+1, T+1, B), so that the weight gradients are plain
+  products over all T*B columns (no transposing copy).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class FastGRU(GRU):
 
     def forward(self, x, mask=None, h0=None, tokens: DistinctTokens | None = None) -> np.ndarray:
         """x (T, B, D) or `tokens`, mask (T, B) bool (True = real token), h0 (B, H)
-        -> states hs (T+1, B, H), a transposed view of the (T+1, H+1, B) columns."""
+        -> states hs (T+1, B, H), a transposed view of the (H+1, T+1, B) columns."""
         W, W_h, b_h, b_hn = (self.params[k] for k in ("W", "W_h", "b_h", "b_hn"))
         T, B = tokens.index.shape if tokens is not None else x.shape[:2]
         H, dtype = self.hidden_size, W.dtype
@@ -57,11 +58,11 @@ class FastGRU(GRU):
         W_h_one = np.zeros((3 * H, H + 1), dtype)  # [W_h; 0 0 b_hn]^T, r and z halved
         np.multiply(W_h.T, scale, out=W_h_one[:, :H])
         W_h_one[2 * H :, H] = b_hn
-        h_one = np.empty((T + 1, H + 1, B), dtype)  # column t: [h_t; 1]
-        h_one[:, H] = 1.0
+        h_one = np.empty((H + 1, T + 1, B), dtype)  # h_one[:, t]: [h_t; 1], (H+1, B)
+        h_one[H] = 1.0
         (h_start,) = self.start_state(h0, B)
-        h_one[0, :H] = h_start.T
-        hs = h_one[:, :H]  # (T+1, H, B)
+        h_one[:H, 0] = h_start.T
+        hs = h_one[:H]  # (H, T+1, B)
         gates = np.empty((T, 3 * H, B), dtype)  # r, z, n of every step
         a_h = np.empty((T, 3 * H, B), dtype)  # [W_hr h, W_hz h] / 2, W_hn h + b_hn
         if mask is not None and np.count_nonzero(mask) == mask.size:
@@ -71,22 +72,22 @@ class FastGRU(GRU):
         dot, add, multiply, subtract, tanh = np.dot, np.add, np.multiply, np.subtract, np.tanh
         for t in range(T):
             a_t, g_t, x_t = a_h[t], gates[t], a_x[t]
-            dot(W_h_one, h_one[t], out=a_t)  # all three gates and b_hn in one matmul
-            rz, n, h = g_t[: 2 * H], g_t[2 * H :], hs[t + 1]
+            dot(W_h_one, h_one[:, t], out=a_t)  # all three gates and b_hn in one matmul
+            rz, n, h = g_t[: 2 * H], g_t[2 * H :], hs[:, t + 1]
             tanh(add(x_t[: 2 * H], a_t[: 2 * H], out=rz), out=rz)
             rz *= 0.5
             rz += 0.5  # r, z = s(...)
             multiply(rz[:H], a_t[2 * H :], out=n)
             n += x_t[2 * H :]
             tanh(n, out=n)  # n = tanh(x W_n + b_n + r * (h W_hn + b_hn))
-            subtract(hs[t], n, out=h)
+            subtract(hs[:, t], n, out=h)
             h *= rz[H:]
             h += n  # h' = (1 - z) * n + z * h
             if partial is not None and partial[t]:
                 rz[H:, pad[t]] = 1.0  # a [PAD] step: keep the state, exactly
-                np.copyto(h, hs[t], where=pad[t])
+                np.copyto(h, hs[:, t], where=pad[t])
         self.x_one, self.tokens, self.h_one, self.columns = x_one, tokens, h_one, gates
-        self.hs = hs.transpose(0, 2, 1)  # (T+1, B, H)
+        self.hs = hs.transpose(1, 2, 0)  # (T+1, B, H)
         self.gate_values = gates.transpose(0, 2, 1)  # (T, B, 3H)
         self.hn = a_h[:, 2 * H :]  # (T, H, B)
         return self.hs
@@ -95,26 +96,31 @@ class FastGRU(GRU):
         """dh_seq (T, B, H) and/or dh_last (B, H) -> (dx (T, B, D), dh0 (B, H)); after a
         forward on distinct tokens, their dL/dvector (U, D) in place of dx."""
         W, W_h = self.params["W"], self.params["W_h"]
-        h_one, gates, hn = self.h_one, self.columns, self.hn
+        h_one, gates, hn = self.h_one, self.columns, self.hn  # (H+1, T+1, B), (T, 3H, B)
         T, H, B = gates.shape[0], self.hidden_size, gates.shape[2]
         dtype = W.dtype
         r, z, n = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]  # (T, H, B) each
         # Every step's local derivatives per unit of dL/dh', at once (see gru.py), in
-        # blocks [r, z, n's recurrent side (W_hn h + b_hn), n's input side (W_n x + b_n)]
+        # blocks [n's recurrent side (W_hn h + b_hn), r, z, n's input side (W_n x + b_n)]:
+        # the first three are the recurrent side's (W_h's columns taken in that order),
+        # the last three the input side's [r, z, n]
         local = np.empty((T, 4, H, B), dtype)
         da_n, one_minus_z = local[:, 3], np.subtract(1.0, z)
         np.multiply(n, n, out=da_n)
         np.subtract(1.0, da_n, out=da_n)
         da_n *= one_minus_z  # (1 - z)(1 - n^2)
-        np.multiply(da_n, r, out=local[:, 2])  # da_n r
-        np.multiply(local[:, 2], hn, out=local[:, 0])
-        local[:, 0] *= np.subtract(1.0, r)  # da_n hn r (1 - r)
-        np.subtract(h_one[:-1, :H], n, out=local[:, 1])
-        local[:, 1] *= z
-        local[:, 1] *= one_minus_z  # (h - n) z (1 - z)
+        np.multiply(da_n, r, out=local[:, 0])  # da_n r
+        np.multiply(local[:, 0], hn, out=local[:, 1])
+        local[:, 1] *= np.subtract(1.0, r)  # da_n hn r (1 - r)
+        np.subtract(h_one[:H, :-1].transpose(1, 0, 2), n, out=local[:, 2])
+        local[:, 2] *= z
+        local[:, 2] *= one_minus_z  # (h - n) z (1 - z)
         dh = np.zeros((H, B), dtype) if dh_last is None else np.array(dh_last.T, dtype, order="C")
         dh_seq = None if dh_seq is None else np.ascontiguousarray(dh_seq.transpose(0, 2, 1))
-        da = np.empty((T, 4, H, B), dtype)  # dL/da of every step, the blocks of `local`
+        # dL/da of every step, the blocks of `local`, laid out (4H, T, B): a step's (4H, B)
+        # is a strided matrix, and the weight gradients' products need no transposing copy
+        da = np.empty((4, H, T, B), dtype)
+        W_h_nrz = np.concatenate([W_h[:, 2 * H :], W_h[:, : 2 * H]], axis=1)  # (H, 3H)
         seen = np.zeros((T, H, B), dtype) if self.track_state_grads else None
         through = np.empty((H, B), dtype)
         dot, multiply = np.dot, np.multiply
@@ -123,22 +129,18 @@ class FastGRU(GRU):
                 dh += dh_seq[t]
             if seen is not None:
                 seen[t] = dh
-            multiply(local[t], dh, out=da[t])  # all four blocks
+            multiply(local[t], dh, out=da[:, :, t])  # all four blocks
             dh *= z[t]  # through h' = ... + z * h
-            dh += dot(W_h, da[t, :3].reshape(3 * H, B), out=through)  # through the gates
+            dh += dot(W_h_nrz, da[:3, :, t].reshape(3 * H, B), out=through)  # through gates
         if seen is not None:
             self._record(seen.transpose(0, 2, 1))
-        # Back to rows (batch-major) for the weight gradients' products: the recurrent
-        # side [r, z, n_h] and the input side [r, z, n_x], each contiguous for BLAS
-        da_rows = da.transpose(0, 3, 1, 2)  # (T, B, 4, H)
-        da_h = np.ascontiguousarray(da_rows[:, :, :3]).reshape(T * B, 3 * H)
-        da_x = np.empty((T * B, 3 * H), dtype)
-        da_x[:, : 2 * H] = da_h[:, : 2 * H]
-        da_x[:, 2 * H :] = da_rows[:, :, 3].reshape(T * B, H)
-        h_rows = h_one[:-1].transpose(0, 2, 1).reshape(T * B, H + 1)  # [h_{t-1}, 1] (copy)
-        W_h_b = np.dot(h_rows.T, da_h)  # [dW_h; db]: the last row's n block is db_hn
-        self.grads["W_h"][...] = W_h_b[:H]
-        self.grads["b_hn"][...] = W_h_b[H, 2 * H :]
+        da_h = da[:3].reshape(3 * H, T * B).T  # (T*B, 3H): [n, r, z], rows t*B + b
+        da_x = da[1:].reshape(3 * H, T * B).T  # (T*B, 3H): the input side's [r, z, n]
+        h_rows = h_one[:, :T].reshape(H + 1, T * B)  # [h_{t-1}; 1] columns
+        W_h_b = np.dot(h_rows, da_h)  # [dW_h; db] in columns [n, r, z]: db_hn its last row
+        self.grads["W_h"][:, : 2 * H] = W_h_b[:H, H:]
+        self.grads["W_h"][:, 2 * H :] = W_h_b[:H, :H]
+        self.grads["b_hn"][...] = W_h_b[H, :H]
         dh0 = dh.T  # (B, H)
         if self.tokens is not None:
             tokens = self.tokens

@@ -1,9 +1,6 @@
 """The LSTM's fast paths: the same maths as rnnviz.cells.lstm.LSTM, tuned for speed.
 
-Batches (B > 1, or [PAD] after a real token): the input side with its bias in one
-matmul, [x_t, 1] @ [W; b_h], or from the batch's distinct tokens (rnnviz.layers.
-Embedding.distinct) a lookup in a (U, 4H) table; backward's local derivatives worked
-out on contiguous (T, B, H) arrays, and [dW; db_h] in one product.
+Batches (B > 1, or [PAD] after a real token) take rnnviz.cells.lstm_batch's path.
 
 One sequence: at the interactive size (B = 1, H = 32) NumPy's per-call cost, not
 arithmetic, sets the time, so the one-row path (tests/test_cells.py checks it equal to
@@ -26,7 +23,8 @@ import sys
 import numpy as np
 
 from rnnviz.cells.lstm import LSTM
-from rnnviz.layers import DistinctTokens, scatter_add_rows
+from rnnviz.cells.lstm_batch import BatchLSTM
+from rnnviz.layers import DistinctTokens
 from rnnviz.params import ParamDict
 
 MAX_MAP_SIZE = 1 << 21  # numbers in the backward's step maps (8 MB in float32)
@@ -83,10 +81,8 @@ class OneRowLSTMBuffers:
         return (sys.getrefcount(self.rows), sys.getrefcount(self.act)) != self._refs
 
 
-class FastLSTM(LSTM):
-    """The LSTM with a batch path and a one-row path."""
-
-    takes_tokens = True
+class FastLSTM(BatchLSTM):
+    """The LSTM with the batch path (rnnviz.cells.lstm_batch) and the one-row path."""
 
     def __init__(self, params: dict, grads: dict) -> None:
         super().__init__(params, grads)
@@ -108,31 +104,8 @@ class FastLSTM(LSTM):
                 start = -1  # a [PAD] after a real token: the batch path
         self._rows = self.hs = self.cs = self.gate_values = None  # let go of kept buffers
         if B != 1 or start < 0 or tokens is not None:
-            return self._forward_batch(x, mask, h0, tokens, T, B)
+            return super().forward(x, mask, h0, tokens)  # the batch path
         return self._forward_one_row(x, h0, start, mask)
-
-    def _forward_batch(self, x, mask, h0, tokens, T: int, B: int) -> np.ndarray:
-        W, b_h = self.params["W"], self.params["b_h"]
-        H, dtype = self.hidden_size, W.dtype
-        # s(a) = (1 + tanh(a / 2)) / 2: i, f, o's columns halved in the weight copies
-        scale = np.full(4 * H, 0.5, dtype)
-        scale[2 * H : 3 * H] = 1.0
-        self.x_one, self.tokens = None, tokens
-        if tokens is None:
-            D = x.shape[2]
-            self.x_one = x_one = np.empty((T * B, D + 1), dtype)  # rows [x_t, 1]
-            x_one[:, :D] = x.reshape(T * B, D)
-            x_one[:, D] = 1.0
-            W_b = np.empty((D + 1, 4 * H), dtype)  # [W; b_h], halved where i, f, o
-            np.multiply(W, scale, out=W_b[:D])
-            np.multiply(b_h, scale, out=W_b[D])
-            a_x = np.dot(x_one, W_b).reshape(T, B, 4 * H)  # the input side of every step
-        else:
-            table = np.dot(tokens.vectors, W)  # (U, 4H): each distinct token's x W
-            table += b_h
-            table *= scale
-            a_x = table.take(tokens.index, axis=0)  # (T, B, 4H)
-        return self._recur(a_x, mask, h0, scale)
 
     def _forward_one_row(self, x, h0, start: int, mask) -> np.ndarray:
         W, W_h, b_h = self.params["W"], self.params["W_h"], self.params["b_h"]
@@ -185,32 +158,10 @@ class FastLSTM(LSTM):
         """dh_seq (T, B, H) and/or dh_last (B, H) -> (dx (T, B, D), d[h0, c0] (B, 2H));
         after a forward on distinct tokens, their dL/dvector (U, D) in place of dx."""
         if self._rows is None:
-            return self._backward_batch(dh_seq, dh_last)
+            return super().backward(dh_seq, dh_last)  # the batch path
         if self._one_row.maps is None:
-            return super().backward(dh_seq, dh_last)  # the textbook's, on the kept buffers
+            return LSTM.backward(self, dh_seq, dh_last)  # the textbook's, on the kept buffers
         return self._backward_one_row(dh_seq, dh_last)
-
-    def _backward_batch(self, dh_seq, dh_last) -> tuple[np.ndarray, np.ndarray]:
-        W, hs = self.params["W"], self.hs
-        da, dh, dc = self._through_time(dh_seq, dh_last)  # (T, B, 4H), (B, H), (B, H)
-        T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
-        da_flat = da.reshape(T * B, 4 * H)
-        np.dot(hs[:-1].reshape(T * B, H).T, da_flat, out=self.grads["W_h"])
-        d_state = np.concatenate([dh, dc], axis=1)  # (B, 2H)
-        if self.tokens is not None:
-            # Summed per distinct token first: dW, db_h and the vectors' gradients are
-            # then (U, .) products instead of (T*B, .) ones.
-            tokens = self.tokens
-            per_token = np.zeros((len(tokens.ids), 4 * H), W.dtype)
-            scatter_add_rows(per_token, tokens.index.reshape(-1), da_flat)
-            np.dot(tokens.vectors.T, per_token, out=self.grads["W"])
-            np.add.reduce(per_token, axis=0, out=self.grads["b_h"])
-            return np.dot(per_token, W.T), d_state  # (U, D), (B, 2H)
-        D = W.shape[0]
-        W_b = np.dot(self.x_one.T, da_flat)  # [dW; db_h] = [x, 1]^T da, (D+1, 4H)
-        self.grads["W"][...] = W_b[:D]
-        self.grads["b_h"][...] = W_b[D]
-        return np.dot(da_flat, W.T).reshape(T, B, D), d_state
 
     def _backward_one_row(self, dh_seq, dh_last) -> tuple[np.ndarray, np.ndarray]:
         W, W_h = self.params["W"], self.params["W_h"]
