@@ -2,8 +2,9 @@
 
 `rnn`, `gru` and `lstm` hold each cell in textbook form (forward and backward side by
 side, the padding mask included) with the pure `step` / `step_jacobian` functions;
-`rnn_fast`, `gru_fast` and `lstm_fast` hold the same cells tuned for speed, which the
-models train with; all are tested equal to the textbook cells.
+`rnn_fast`, `gru_fast` and `lstm_fast` (with `lstm_batch`, its batch path) hold the same
+cells tuned for speed, which the models train with; all are tested equal to the textbook
+cells.
 """
 
 from __future__ import annotations
