@@ -127,9 +127,9 @@ FAST_PAIRS = {"rnn": (TanhRNN, FastRNN), "gru": (GRU, FastGRU), "lstm": (LSTM, F
 @pytest.mark.parametrize("per_step", [True, False])
 @pytest.mark.parametrize("distinct", [True, False])
 def test_fast_cell_equals_the_textbook_cell(cell, rows, masked, per_step, distinct):
-    """States, dx, dh0, weight gradients and ||dL/dh_t|| of each fast cell and its
-    textbook cell, with a start state, twice in a row (kept buffers); the input as
-    every position's vector or as distinct tokens (B > 1)."""
+    """States, dx, dh0, weight gradients, ||dL/dh_t||, the gates (and the LSTM's c_t and
+    ||dL/dc_t||) of each fast cell and its textbook cell, with a start state, twice in a
+    row (kept buffers); the input as every position's vector or as distinct tokens."""
     if distinct and rows == 1:
         pytest.skip("one row takes the per-position path")
     from rnnviz.layers import DistinctTokens
@@ -160,12 +160,17 @@ def test_fast_cell_equals_the_textbook_cell(cell, rows, masked, per_step, distin
             else:
                 hs = layer.forward(x, mask, h0).copy()
             final = layer.final_state().copy()
+            views = [] if cell == "rnn" else [np.array(layer.gate_values)]  # the Gates view
+            if cell == "lstm":
+                views.append(np.array(layer.cs))  # c_t, for the Network view
             dx, dh0 = layer.backward(dh_seq=dh_seq, dh_last=dh_last)
+            if cell == "lstm":
+                views.append(layer.cell_grad_norms.copy())
             if layer is fast and distinct:  # dL/dvector per token: sum dx back per token
                 per_token = np.zeros((5, D))
                 np.add.at(per_token, index.reshape(-1), results[0][2].reshape(-1, D))
                 results[0][2] = per_token
-            results.append([hs, final, dx.copy(), dh0, layer.state_grad_norms.copy()])
+            results.append([hs, final, dx.copy(), dh0, layer.state_grad_norms.copy(), *views])
         for expected, got in zip(*results, strict=True):
             np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
         for name in params:
