@@ -1,7 +1,8 @@
 """The GRU's fast path: the same maths as rnnviz.cells.gru.GRU, tuned for speed.
 
 What it adds to the textbook cell (tests/test_cells.py checks it equal):
-- states as columns: inside the layer h_t is (H, B) and a step's gates (3H, B), so that
+- states as columns (B > 1; one sequence takes the textbook's rows, fewer NumPy calls
+  at the interactive size): inside the layer h_t is (H, B) and a step's gates (3H, B), so that
   each gate is a contiguous block of rows. A ufunc on an (H, B) block of a (B, 3H)
   array loops over B rows of H; on a contiguous block it runs once, ~2.5x faster at
   B = 64, H = 128. The step's matmul is W_h^T (3H, H+1) @ [h; 1] (H+1, B), as fast.
@@ -33,8 +34,11 @@ class FastGRU(GRU):
     def forward(self, x, mask=None, h0=None, tokens: DistinctTokens | None = None) -> np.ndarray:
         """x (T, B, D) or `tokens`, mask (T, B) bool (True = real token), h0 (B, H)
         -> states hs (T+1, B, H), a transposed view of the (H+1, T+1, B) columns."""
-        W, W_h, b_h, b_hn = (self.params[k] for k in ("W", "W_h", "b_h", "b_hn"))
         T, B = tokens.index.shape if tokens is not None else x.shape[:2]
+        self.columns = None
+        if B == 1:  # one sequence: the textbook's rows make fewer NumPy calls
+            return super().forward(x, mask, h0)
+        W, W_h, b_h, b_hn = (self.params[k] for k in ("W", "W_h", "b_h", "b_hn"))
         H, dtype = self.hidden_size, W.dtype
         # s(a) = (1 + tanh(a / 2)) / 2: r and z's rows halved in the weight copies
         scale = np.ones((3 * H, 1), dtype)
@@ -95,6 +99,8 @@ class FastGRU(GRU):
     def backward(self, dh_seq=None, dh_last=None) -> tuple[np.ndarray, np.ndarray]:
         """dh_seq (T, B, H) and/or dh_last (B, H) -> (dx (T, B, D), dh0 (B, H)); after a
         forward on distinct tokens, their dL/dvector (U, D) in place of dx."""
+        if self.columns is None:
+            return super().backward(dh_seq, dh_last)  # after a one-sequence forward
         W, W_h = self.params["W"], self.params["W_h"]
         h_one, gates, hn = self.h_one, self.columns, self.hn  # (H+1, T+1, B), (T, 3H, B)
         T, H, B = gates.shape[0], self.hidden_size, gates.shape[2]
