@@ -91,10 +91,11 @@ def test_language_model_gradients_match_finite_differences(cell, mask_padding):
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_one_sequence_gradients_match_finite_differences(cell):
-    """B = 1 (the interactive size; the tanh RNN's one-row path), leading [PAD] steps."""
+@pytest.mark.parametrize("leading_pads", [True, False])
+def test_one_sequence_gradients_match_finite_differences(cell, leading_pads):
+    """B = 1 (the interactive size; the one-row paths), with leading [PAD] steps or none."""
     model = randomise(RNNClassifier(V, D, H, C, dtype=np.float64, cell=cell))
-    ids = np.array([[0, 0, 3, 4, 5, 6, 2]])
+    ids = np.array([[0, 0, 3, 4, 5, 6, 2]] if leading_pads else [[7, 3, 4, 5, 6, 2]])
     _, grads = model.loss_and_grads(ids, [1])
     check_all_grads(model, lambda: model.loss_and_grads(ids, [1])[0], grads)
 
@@ -224,8 +225,9 @@ def test_fast_lstm_equals_the_textbook_lstm(
                 np.testing.assert_allclose(fast[name], all_grads[0][name], rtol=1e-10, atol=1e-12)
 
 
-def test_fast_lstm_keeps_its_buffers_but_never_under_a_caller():
-    model = RNNClassifier(V, D, H, C, cell="lstm")
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_one_row_paths_keep_their_buffers_but_never_under_a_caller(cell):
+    model = RNNClassifier(V, D, H, C, cell=cell)
     ids = np.array([[3, 4, 5, 6]])
     model.loss_and_grads(ids, [1])
     kept = model.rnn._one_row
@@ -236,6 +238,27 @@ def test_fast_lstm_keeps_its_buffers_but_never_under_a_caller():
     model.loss_and_grads(np.array([[7, 8, 9, 10]]), [0])
     np.testing.assert_array_equal(held, before)
     assert model.rnn._one_row is not kept
+
+
+def test_gru_one_row_path_without_step_maps(monkeypatch):
+    """Past MAX_MAP_SIZE the GRU's one-row forward is followed by the textbook backward."""
+    from rnnviz.cells import gru_one_row
+
+    monkeypatch.setattr(gru_one_row, "MAX_MAP_SIZE", 0)
+    rng = np.random.default_rng(11)
+    params, grads = layer_pair("gru")
+    fast_grads = {k: np.zeros_like(v) for k, v in params.items()}
+    x, dh_seq = rng.normal(size=(6, 1, D)), rng.normal(size=(6, 1, H))
+    fast = FastGRU(params, fast_grads)
+    results = []
+    for layer in (GRU(params, grads), fast):
+        hs = layer.forward(x, None, rng.normal(size=(1, H)) * 0).copy()
+        results.append((hs, *layer.backward(dh_seq=dh_seq)))
+    assert fast._rows is not None and fast._one_row.maps is None
+    for expected, got in zip(*results, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+    for name in params:
+        np.testing.assert_allclose(fast_grads[name], grads[name], rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("cell", CELLS)

@@ -1,8 +1,8 @@
 """The GRU's fast path: the same maths as rnnviz.cells.gru.GRU, tuned for speed.
 
 What it adds to the textbook cell (tests/test_cells.py checks it equal):
-- states as columns (B > 1; one sequence takes the textbook's rows, fewer NumPy calls
-  at the interactive size): inside the layer h_t is (H, B) and a step's gates (3H, B), so that
+- one sequence (B = 1, the interactive size): rnnviz.cells.gru_one_row's path;
+- states as columns (B > 1): inside the layer h_t is (H, B) and a step's gates (3H, B), so that
   each gate is a contiguous block of rows. A ufunc on an (H, B) block of a (B, 3H)
   array loops over B rows of H; on a contiguous block it runs once, ~2.5x faster at
   B = 64, H = 128. The step's matmul is W_h^T (3H, H+1) @ [h; 1] (H+1, B), as fast.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnviz.cells import gru_one_row as one_row
 from rnnviz.cells.gru import GRU
 from rnnviz.layers import DistinctTokens, scatter_add_rows
 
@@ -30,14 +31,43 @@ class FastGRU(GRU):
     """The GRU with its states as columns, biases in its matmuls, distinct-token input."""
 
     takes_tokens = True
+    _rows = _one_row = None  # the one-row path's rows, buffers (rnnviz.cells.gru_one_row)
+
+    def _forward_one_row(self, x, h0) -> np.ndarray:
+        T, _, D = x.shape
+        H, dtype = self.hidden_size, self.params["W"].dtype
+        buffers = self._one_row
+        if buffers is None or not buffers.fits(T, D, H, dtype) or buffers.in_use():
+            self._one_row = None
+            self._one_row = buffers = one_row.OneRowGRUBuffers(T, D, H, dtype)
+        start = None if h0 is None else self.start_state(h0, 1)[0][0]
+        one_row.forward(buffers, self.params, x, start)
+        act = buffers.act
+        self.x, self._rows = x, buffers.rows
+        self.hs = buffers.rows[:, None, D : D + H]  # (T+1, 1, H) views of the kept buffers
+        self.gate_values = np.concatenate([act[:, H : 3 * H], buffers.n], axis=1)[:, None]
+        self.hn = act[:, None, 3 * H :]  # (T, 1, H)
+        return self.hs
+
+    def _backward_one_row(self, dh_seq, dh_last) -> tuple[np.ndarray, np.ndarray]:
+        buffers = self._one_row
+        if buffers.maps is None:  # too big for the step maps: the textbook's backward
+            return super().backward(dh_seq, dh_last)
+        dx, dh0 = one_row.backward(buffers, self.params, self.grads, dh_seq, dh_last)
+        if self.track_state_grads:
+            H = self.hidden_size
+            self._record(buffers.grad[1:, None, :H].copy())  # dL/dh_t at hs[t + 1]
+        return dx, dh0
 
     def forward(self, x, mask=None, h0=None, tokens: DistinctTokens | None = None) -> np.ndarray:
         """x (T, B, D) or `tokens`, mask (T, B) bool (True = real token), h0 (B, H)
         -> states hs (T+1, B, H), a transposed view of the (H+1, T+1, B) columns."""
         T, B = tokens.index.shape if tokens is not None else x.shape[:2]
-        self.columns = None
-        if B == 1:  # one sequence: the textbook's rows make fewer NumPy calls
-            return super().forward(x, mask, h0)
+        self.columns = self._rows = self.hs = None  # (let go of the kept one-row buffers)
+        if B == 1 and tokens is None:
+            if mask is None or mask.all():
+                return self._forward_one_row(x, h0)
+            return super().forward(x, mask, h0)  # [PAD] in one sequence: the textbook's
         W, W_h, b_h, b_hn = (self.params[k] for k in ("W", "W_h", "b_h", "b_hn"))
         H, dtype = self.hidden_size, W.dtype
         # s(a) = (1 + tanh(a / 2)) / 2: r and z's rows halved in the weight copies
@@ -99,8 +129,10 @@ class FastGRU(GRU):
     def backward(self, dh_seq=None, dh_last=None) -> tuple[np.ndarray, np.ndarray]:
         """dh_seq (T, B, H) and/or dh_last (B, H) -> (dx (T, B, D), dh0 (B, H)); after a
         forward on distinct tokens, their dL/dvector (U, D) in place of dx."""
+        if self._rows is not None:
+            return self._backward_one_row(dh_seq, dh_last)
         if self.columns is None:
-            return super().backward(dh_seq, dh_last)  # after a one-sequence forward
+            return super().backward(dh_seq, dh_last)  # after the textbook's forward
         W, W_h = self.params["W"], self.params["W_h"]
         h_one, gates, hn = self.h_one, self.columns, self.hn  # (H+1, T+1, B), (T, 3H, B)
         T, H, B = gates.shape[0], self.hidden_size, gates.shape[2]
