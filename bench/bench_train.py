@@ -246,6 +246,9 @@ def main() -> int:
             print(f"  {name:32s} {took * 1e3:8.3f} ms")
         print(f"  {'step (sum of the parts)':32s} {step_total * 1e3:8.3f} ms; the cell's "
               f"matmuls alone {matmuls * 1e3:.3f} ms")  # fmt: skip
+        if torch:
+            (theirs,) = timed([torch_step(*SIZES[args.profile], cell=args.cell)], args.seconds)
+            print(f"  {'PyTorch step (for comparison)':32s} {theirs * 1e3:8.3f} ms")
         return 0
     rate = matmul_rate(args.seconds)  # the machine's rate: BLAS on all the threads
     # With several threads, let each library's idle threads park between blocks.
