@@ -131,8 +131,7 @@ class RecurrentModel:
             if ids.size and ids.min() < 0:
                 raise IndexError
             if not dropout and self.rnn.takes_tokens:
-                width = self.hidden_size * self.rnn.gates  # the input side's G*H columns
-                tokens = self.embedding.distinct(ids_tm, width)
+                tokens = self.embedding.distinct(ids_tm, self.hidden_size)
             if tokens is None:
                 x = self.embedding.forward(ids_tm)  # (T, B, D); both raise on ids >= V
         except IndexError:

@@ -36,7 +36,7 @@ def test_classifier_matches_torch(cell, head, rows, token_input):
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_language_model_matches_torch(cell, token_input):
+def test_language_model_matches_torch(cell):
     """With a start state (the LSTM's (h0, c0)), its gradient and the final state."""
     model = RNNLanguageModel(V, D, H, mask_padding=False, dtype=np.float64, cell=cell)
     randomise(model.params)

@@ -9,8 +9,6 @@ What it adds to the textbook cell (tests/test_cells.py checks it equal):
 - biases inside the matmuls: the input side [W; b_h]^T @ [x_t; 1], the recurrent side
   [W_h; 0 0 b_hn]^T @ [h; 1], so h W_hn + b_hn comes out of the step's one matmul, and
   the weight gradients come with the bias gradients in one product each;
-- the input as the batch's distinct tokens (rnnviz.layers.Embedding.distinct): x W + b_h
-  a lookup in a (U, 3H) table, the weight gradients from per-token sums of dL/da;
 - a backward whose step is three NumPy calls and a matmul: every step's local
   derivatives lie in one (T, 4, H, B) array, blocks [n's recurrent side, r, z, n's input
   side], so one multiply by dL/dh' gives all four of a step's gradients; dL/da is kept
@@ -24,13 +22,11 @@ import numpy as np
 
 from rnnviz.cells import gru_one_row as one_row
 from rnnviz.cells.gru import GRU
-from rnnviz.layers import DistinctTokens, scatter_add_rows
 
 
 class FastGRU(GRU):
     """The GRU with its states as columns, biases in its matmuls, distinct-token input."""
 
-    takes_tokens = True
     _rows = _one_row = None  # the one-row path's rows, buffers (rnnviz.cells.gru_one_row)
 
     def _forward_one_row(self, x, h0) -> np.ndarray:
@@ -59,12 +55,12 @@ class FastGRU(GRU):
             self._record(buffers.grad[1:, None, :H].copy())  # dL/dh_t at hs[t + 1]
         return dx, dh0
 
-    def forward(self, x, mask=None, h0=None, tokens: DistinctTokens | None = None) -> np.ndarray:
-        """x (T, B, D) or `tokens`, mask (T, B) bool (True = real token), h0 (B, H)
+    def forward(self, x, mask=None, h0=None, tokens=None) -> np.ndarray:
+        """x (T, B, D), mask (T, B) bool (True = real token), h0 (B, H)
         -> states hs (T+1, B, H), a transposed view of the (H+1, T+1, B) columns."""
-        T, B = tokens.index.shape if tokens is not None else x.shape[:2]
+        T, B, D = x.shape
         self.columns = self._rows = self.hs = None  # (let go of the kept one-row buffers)
-        if B == 1 and tokens is None:
+        if B == 1:
             if mask is None or mask.all():
                 return self._forward_one_row(x, h0)
             return super().forward(x, mask, h0)  # [PAD] in one sequence: the textbook's
@@ -73,22 +69,14 @@ class FastGRU(GRU):
         # s(a) = (1 + tanh(a / 2)) / 2: r and z's rows halved in the weight copies
         scale = np.ones((3 * H, 1), dtype)
         scale[: 2 * H] = 0.5
-        if tokens is None:
-            D = x.shape[2]
-            x_one = np.empty((T * B, D + 1), dtype)  # rows [x_t, 1]
-            x_one[:, :D] = x.reshape(T * B, D)
-            x_one[:, D] = 1.0
-            W_b = np.empty((3 * H, D + 1), dtype)  # [W; b_h]^T, halved where r, z
-            np.multiply(W.T, scale, out=W_b[:, :D])
-            np.multiply(b_h[:, None], scale, out=W_b[:, D:])
-            # (T, 3H, B): the input side of every step, [W; b_h]^T @ [x_t, 1]^T
-            a_x = np.matmul(W_b, x_one.reshape(T, B, D + 1).transpose(0, 2, 1))
-        else:
-            x_one = None
-            table = np.dot(tokens.vectors, W)  # (U, 3H): each distinct token's x W
-            table += b_h
-            table *= scale[:, 0]
-            a_x = np.ascontiguousarray(table.take(tokens.index, axis=0).transpose(0, 2, 1))
+        x_one = np.empty((T * B, D + 1), dtype)  # rows [x_t, 1]
+        x_one[:, :D] = x.reshape(T * B, D)
+        x_one[:, D] = 1.0
+        W_b = np.empty((3 * H, D + 1), dtype)  # [W; b_h]^T, halved where r, z
+        np.multiply(W.T, scale, out=W_b[:, :D])
+        np.multiply(b_h[:, None], scale, out=W_b[:, D:])
+        # (T, 3H, B): the input side of every step, [W; b_h]^T @ [x_t, 1]^T
+        a_x = np.matmul(W_b, x_one.reshape(T, B, D + 1).transpose(0, 2, 1))
         W_h_one = np.zeros((3 * H, H + 1), dtype)  # [W_h; 0 0 b_hn]^T, r and z halved
         np.multiply(W_h.T, scale, out=W_h_one[:, :H])
         W_h_one[2 * H :, H] = b_hn
@@ -120,15 +108,14 @@ class FastGRU(GRU):
             if partial is not None and partial[t]:
                 rz[H:, pad[t]] = 1.0  # a [PAD] step: keep the state, exactly
                 np.copyto(h, hs[:, t], where=pad[t])
-        self.x_one, self.tokens, self.h_one, self.columns = x_one, tokens, h_one, gates
+        self.x_one, self.h_one, self.columns = x_one, h_one, gates
         self.hs = hs.transpose(1, 2, 0)  # (T+1, B, H)
         self.gate_values = gates.transpose(0, 2, 1)  # (T, B, 3H)
         self.hn = a_h[:, 2 * H :]  # (T, H, B)
         return self.hs
 
     def backward(self, dh_seq=None, dh_last=None) -> tuple[np.ndarray, np.ndarray]:
-        """dh_seq (T, B, H) and/or dh_last (B, H) -> (dx (T, B, D), dh0 (B, H)); after a
-        forward on distinct tokens, their dL/dvector (U, D) in place of dx."""
+        """dh_seq (T, B, H) and/or dh_last (B, H) -> (dx (T, B, D), dh0 (B, H))."""
         if self._rows is not None:
             return self._backward_one_row(dh_seq, dh_last)
         if self.columns is None:
@@ -180,13 +167,6 @@ class FastGRU(GRU):
         self.grads["W_h"][:, 2 * H :] = W_h_b[:H, :H]
         self.grads["b_hn"][...] = W_h_b[H, :H]
         dh0 = dh.T  # (B, H)
-        if self.tokens is not None:
-            tokens = self.tokens
-            per_token = np.zeros((len(tokens.ids), 3 * H), dtype)
-            scatter_add_rows(per_token, tokens.index.reshape(-1), da_x)
-            np.dot(tokens.vectors.T, per_token, out=self.grads["W"])
-            np.add.reduce(per_token, axis=0, out=self.grads["b_h"])
-            return np.dot(per_token, W.T), dh0  # (U, D), (B, H)
         D = W.shape[0]
         W_b = np.dot(self.x_one.T, da_x)  # [dW; db_h] = [x, 1]^T da_x, (D+1, 3H)
         self.grads["W"][...] = W_b[:D]

@@ -8,9 +8,8 @@ What it adds to the textbook cell (tests/test_cells.py checks it equal):
   sigmoids are one block; dL/da in PyTorch's [i, f, g, o], W_h's own order, kept as
   (4H, T, B) and h as (H, T+1, B), so that the weight gradients are plain products over
   all T*B columns (no transposing copy);
-- the input side with its bias in one matmul, [W; b_h]^T @ [x_t; 1], or from the
-  batch's distinct tokens (rnnviz.layers.Embedding.distinct) a lookup in a (U, 4H)
-  table; [dW; db_h] in one product (or per-token sums first).
+- the input side with its bias in one matmul, [W; b_h]^T @ [x_t; 1]; [dW; db_h] in
+  one product.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 
 from rnnviz.cells.lstm import LSTM
-from rnnviz.layers import DistinctTokens, scatter_add_rows
 
 
 def _column_order(H: int) -> np.ndarray:
@@ -28,8 +26,6 @@ def _column_order(H: int) -> np.ndarray:
 
 class BatchLSTM(LSTM):
     """The LSTM with its states as columns; `gate_values` is made (T, B, 4H) on demand."""
-
-    takes_tokens = True
 
     _gate_values = _gate_columns = None
 
@@ -46,29 +42,22 @@ class BatchLSTM(LSTM):
     def gate_values(self, value) -> None:
         self._gate_values, self._gate_columns = value, None
 
-    def forward(self, x, mask=None, h0=None, tokens: DistinctTokens | None = None) -> np.ndarray:
-        """x (T, B, D) or `tokens`, mask (T, B) bool (True = real token), h0 (B, 2H)
+    def forward(self, x, mask=None, h0=None, tokens=None) -> np.ndarray:
+        """x (T, B, D), mask (T, B) bool (True = real token), h0 (B, 2H)
         -> states hs (T+1, B, H), a transposed view of the (H, T+1, B) columns."""
         W, W_h, b_h = self.params["W"], self.params["W_h"], self.params["b_h"]
-        T, B = tokens.index.shape if tokens is not None else x.shape[:2]
+        T, B, D = x.shape
         H, dtype = self.hidden_size, W.dtype
         order = _column_order(H)  # [i, f, o, g]
         half = np.ones((4 * H, 1), dtype)  # s(a) = (1 + tanh(a / 2)) / 2: i, f, o halved
         half[: 3 * H] = 0.5
-        self.x_one, self.tokens = None, tokens
-        if tokens is None:
-            D = x.shape[2]
-            self.x_one = x_one = np.empty((T * B, D + 1), dtype)  # rows [x_t, 1]
-            x_one[:, :D] = x.reshape(T * B, D)
-            x_one[:, D] = 1.0
-            W_b = np.empty((4 * H, D + 1), dtype)  # [W; b_h]^T, rows [i, f, o, g], halved
-            np.multiply(W.T[order], half, out=W_b[:, :D])
-            np.multiply(b_h[order, None], half, out=W_b[:, D:])
-            a_x = np.matmul(W_b, x_one.reshape(T, B, D + 1).transpose(0, 2, 1))  # (T, 4H, B)
-        else:
-            table = np.dot(tokens.vectors, W[:, order] * half[:, 0])  # (U, 4H)
-            table += b_h[order] * half[:, 0]
-            a_x = np.ascontiguousarray(table.take(tokens.index, axis=0).transpose(0, 2, 1))
+        self.x_one = x_one = np.empty((T * B, D + 1), dtype)  # rows [x_t, 1]
+        x_one[:, :D] = x.reshape(T * B, D)
+        x_one[:, D] = 1.0
+        W_b = np.empty((4 * H, D + 1), dtype)  # [W; b_h]^T, rows [i, f, o, g], halved
+        np.multiply(W.T[order], half, out=W_b[:, :D])
+        np.multiply(b_h[order, None], half, out=W_b[:, D:])
+        a_x = np.matmul(W_b, x_one.reshape(T, B, D + 1).transpose(0, 2, 1))  # (T, 4H, B)
         W_h_T = np.multiply(W_h.T[order], half)  # (4H, H), rows [i, f, o, g]
         hs = np.empty((H, T + 1, B), dtype)  # hs[:, t + 1] = h after step t, as columns
         cs = np.empty((T + 1, H, B), dtype)
@@ -109,8 +98,7 @@ class BatchLSTM(LSTM):
         return np.concatenate([self.hs[-1], self.cs[-1]], axis=1)  # (B, 2H)
 
     def backward(self, dh_seq=None, dh_last=None) -> tuple[np.ndarray, np.ndarray]:
-        """dh_seq (T, B, H) and/or dh_last (B, H) -> (dx (T, B, D), d[h0, c0] (B, 2H));
-        after a forward on distinct tokens, their dL/dvector (U, D) in place of dx."""
+        """dh_seq (T, B, H) and/or dh_last (B, H) -> (dx (T, B, D), d[h0, c0] (B, 2H))."""
         W, W_h, pad = self.params["W"], self.params["W_h"], self.pad
         hs, cs, tc, gates = self.h_columns, self.c_columns, self.tanh_c_columns, self._gate_columns
         T, H, B = tc.shape
@@ -169,15 +157,6 @@ class BatchLSTM(LSTM):
         da_rows = da.reshape(4 * H, T * B).T  # (T*B, 4H), rows t*B + b as x_one's
         np.dot(hs[:, :T].reshape(H, T * B), da_rows, out=self.grads["W_h"])
         d_state = np.concatenate([dh.T, dc.T], axis=1)  # (B, 2H)
-        if self.tokens is not None:
-            # Summed per distinct token first: dW, db_h and the vectors' gradients are
-            # then (U, .) products instead of (T*B, .) ones.
-            tokens = self.tokens
-            per_token = np.zeros((len(tokens.ids), 4 * H), dtype)
-            scatter_add_rows(per_token, tokens.index.reshape(-1), da_rows)
-            np.dot(tokens.vectors.T, per_token, out=self.grads["W"])
-            np.add.reduce(per_token, axis=0, out=self.grads["b_h"])
-            return np.dot(per_token, W.T), d_state  # (U, D), (B, 2H)
         D = W.shape[0]
         W_b = np.dot(self.x_one.T, da_rows)  # [dW; db_h] = [x, 1]^T da, (D+1, 4H)
         self.grads["W"][...] = W_b[:D]

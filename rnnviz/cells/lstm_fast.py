@@ -24,7 +24,6 @@ import numpy as np
 
 from rnnviz.cells.lstm import LSTM
 from rnnviz.cells.lstm_batch import BatchLSTM
-from rnnviz.layers import DistinctTokens
 from rnnviz.params import ParamDict
 
 MAX_MAP_SIZE = 1 << 21  # numbers in the backward's step maps (8 MB in float32)
@@ -92,10 +91,10 @@ class FastLSTM(BatchLSTM):
         self._one_row: OneRowLSTMBuffers | None = None
         self._rows = None  # set while the last forward took the one-row path
 
-    def forward(self, x, mask=None, h0=None, tokens: DistinctTokens | None = None) -> np.ndarray:
-        """x (T, B, D) or `tokens` (B > 1), mask (T, B) bool (True = real token), h0
-        (B, 2H) -> states hs (T+1, B, H); c_t in `cs`, the gates in `gate_values`."""
-        T, B = tokens.index.shape if tokens is not None else x.shape[:2]
+    def forward(self, x, mask=None, h0=None, tokens=None) -> np.ndarray:
+        """x (T, B, D), mask (T, B) bool (True = real token), h0 (B, 2H) -> states hs
+        (T+1, B, H); c_t in `cs`, the gates in `gate_values`."""
+        T, B = x.shape[:2]
         start = 0
         if mask is not None and B == 1 and not mask.all():
             real = mask[:, 0]
@@ -103,8 +102,8 @@ class FastLSTM(BatchLSTM):
             if not real[start:].all():
                 start = -1  # a [PAD] after a real token: the batch path
         self._rows = self.hs = self.cs = self.gate_values = None  # let go of kept buffers
-        if B != 1 or start < 0 or tokens is not None:
-            return super().forward(x, mask, h0, tokens)  # the batch path
+        if B != 1 or start < 0:
+            return super().forward(x, mask, h0)  # the batch path
         return self._forward_one_row(x, h0, start, mask)
 
     def _forward_one_row(self, x, h0, start: int, mask) -> np.ndarray:
@@ -155,8 +154,7 @@ class FastLSTM(BatchLSTM):
         return self.hs
 
     def backward(self, dh_seq=None, dh_last=None) -> tuple[np.ndarray, np.ndarray]:
-        """dh_seq (T, B, H) and/or dh_last (B, H) -> (dx (T, B, D), d[h0, c0] (B, 2H));
-        after a forward on distinct tokens, their dL/dvector (U, D) in place of dx."""
+        """dh_seq (T, B, H) and/or dh_last (B, H) -> (dx (T, B, D), d[h0, c0] (B, 2H))."""
         if self._rows is None:
             return super().backward(dh_seq, dh_last)  # the batch path
         if self._one_row.maps is None:
