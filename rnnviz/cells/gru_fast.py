@@ -2,8 +2,8 @@
 
 What it adds to the textbook cell (tests/test_cells.py checks it equal):
 - one sequence (B = 1, the interactive size): rnnviz.cells.gru_one_row's path;
-- states as columns (B > 1): inside the layer h_t is (H, B) and a step's gates (3H, B), so that
-  each gate is a contiguous block of rows. A ufunc on an (H, B) block of a (B, 3H)
+- states as columns (B > 1): inside the layer h_t is (H, B) and a step's gates (3H, B),
+  so that each gate is a contiguous block of rows. A ufunc on an (H, B) block of a (B, 3H)
   array loops over B rows of H; on a contiguous block it runs once, ~2.5x faster at
   B = 64, H = 128. The step's matmul is W_h^T (3H, H+1) @ [h; 1] (H+1, B), as fast.
 - biases inside the matmuls: the input side [W; b_h]^T @ [x_t; 1], the recurrent side
@@ -25,7 +25,8 @@ from rnnviz.cells.gru import GRU
 
 
 class FastGRU(GRU):
-    """The GRU with its states as columns, biases in its matmuls, distinct-token input."""
+    """The GRU with its states as columns and biases in its matmuls (B > 1), and the
+    one-row path (B = 1, no [PAD] step)."""
 
     _rows = _one_row = None  # the one-row path's rows, buffers (rnnviz.cells.gru_one_row)
 
