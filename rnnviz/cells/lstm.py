@@ -88,30 +88,23 @@ class LSTM(Cell):
         self.cs: np.ndarray | None = None
 
     def forward(self, x, mask=None, h0=None, tokens=None) -> np.ndarray:
-        W, b_h = self.params["W"], self.params["b_h"]
+        W, W_h, b_h = self.params["W"], self.params["W_h"], self.params["b_h"]
         T, B, D = x.shape
         H = self.hidden_size
+        hs = np.empty((T + 1, B, H), W.dtype)  # hs[t + 1] = h after step t
+        cs = np.empty((T + 1, B, H), W.dtype)  # cs[t + 1] = c after step t
+        hs[0], cs[0] = self.start_state(h0, B)
         # s(a) = (1 + tanh(a / 2)) / 2: all four gates with one tanh a step, the halving
         # of i, f, o's pre-activations folded into the input side and a copy of W_h
         scale = np.full(4 * H, 0.5, W.dtype)
         scale[2 * H : 3 * H] = 1.0  # g: tanh itself
+        shift = 1.0 - scale  # 0.5 for i, f, o; 0 for g
         a_x = np.dot(x.reshape(T * B, D), W).reshape(T, B, 4 * H)  # input side, all steps
         a_x += b_h
         a_x *= scale
-        self.x = x
-        return self._recur(a_x, mask, h0, scale)
-
-    def _recur(self, a_x, mask, h0, scale) -> np.ndarray:
-        """The steps, from every step's input side a_x = (x W + b_h) * scale (T, B, 4H)."""
-        W_h = self.params["W_h"]
-        T, B, H = a_x.shape[0], a_x.shape[1], self.hidden_size
-        hs = np.empty((T + 1, B, H), W_h.dtype)  # hs[t + 1] = h after step t
-        cs = np.empty((T + 1, B, H), W_h.dtype)  # cs[t + 1] = c after step t
-        hs[0], cs[0] = self.start_state(h0, B)
-        shift = 1.0 - scale  # 0.5 for i, f, o; 0 for g
         W_h_scaled = W_h * scale
-        gates = np.empty((T, B, 4 * H), W_h.dtype)  # i, f, g, o of every step
-        tanh_c = np.empty((T, B, H), W_h.dtype)
+        gates = np.empty((T, B, 4 * H), W.dtype)  # i, f, g, o of every step
+        tanh_c = np.empty((T, B, H), W.dtype)
         if mask is not None and np.count_nonzero(mask) == mask.size:
             mask = None  # no [PAD] in this batch
         pad = None if mask is None else ~mask  # (T, B)
@@ -133,7 +126,7 @@ class LSTM(Cell):
             np.multiply(o, tanh_c[t], out=hs[t + 1])  # h' = o * tanh(c')
             if partial is not None and partial[t]:
                 np.copyto(hs[t + 1], hs[t], where=pad[t][:, None])
-        self.pad, self.hs, self.cs = pad, hs, cs
+        self.x, self.pad, self.hs, self.cs = x, pad, hs, cs
         self.gate_values, self.tanh_c = gates, tanh_c
         return hs
 
@@ -141,65 +134,41 @@ class LSTM(Cell):
         return np.concatenate([self.hs[-1], self.cs[-1]], axis=1)  # (B, 2H)
 
     def backward(self, dh_seq=None, dh_last=None) -> tuple[np.ndarray, np.ndarray]:
-        W = self.params["W"]
-        x, hs = self.x, self.hs
-        da, dh, dc = self._through_time(dh_seq, dh_last)  # (T, B, 4H), (B, H), (B, H)
+        W, W_h = self.params["W"], self.params["W_h"]
+        x, pad, hs, cs, gates, tc = (
+            self.x,
+            self.pad,
+            self.hs,
+            self.cs,
+            self.gate_values,
+            self.tanh_c,
+        )
         T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
-        da_flat = da.reshape(T * B, 4 * H)
-        np.dot(x.reshape(T * B, -1).T, da_flat, out=self.grads["W"])
-        np.dot(hs[:-1].reshape(T * B, H).T, da_flat, out=self.grads["W_h"])
-        np.add.reduce(da_flat, axis=0, out=self.grads["b_h"])
-        return np.dot(da_flat, W.T).reshape(T, B, -1), np.concatenate([dh, dc], axis=1)
-
-    def _through_time(self, dh_seq, dh_last) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Backpropagation through the steps: (dL/da (T, B, 4H), a the pre-activations;
-        dL/dh_0, dL/dc_0 (B, H) each); records ||dL/dh_t|| and ||dL/dc_t|| when asked."""
-        W_h, pad, hs, cs, gates = (self.params["W_h"], self.pad, self.hs, self.cs,
-                                   self.gate_values)  # fmt: skip
-        T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
-        dtype = W_h.dtype
+        i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) each
         # Every step's local derivatives at once (they need no gradient yet); the loop
-        # then only chains them. On contiguous (T, B, H) copies: a ufunc on (T, B, H)
-        # blocks of a wider array loops over T*B rows and is ~3x slower.
-        i, f, g, o = (np.ascontiguousarray(gates[..., k * H : (k + 1) * H]) for k in range(4))
-        tc = np.ascontiguousarray(self.tanh_c)
-        local = np.empty((T, B, 4, H), dtype)  # da per unit of dc' (i, f, g), of dh' (o)
-        slope = np.subtract(1.0, f)
-        slope *= f
-        slope *= cs[:-1]
-        local[:, :, 1] = slope  # c f (1 - f)
-        np.multiply(g, g, out=slope)
-        np.subtract(1.0, slope, out=slope)
-        slope *= i
-        local[:, :, 2] = slope  # i (1 - g^2)
-        np.subtract(1.0, i, out=slope)
-        slope *= i
-        slope *= g
-        local[:, :, 0] = slope  # g i (1 - i)
-        np.subtract(1.0, o, out=slope)
-        slope *= o
-        slope *= tc
-        local[:, :, 3] = slope  # tanh(c') o (1 - o)
-        dc_per_dh = np.multiply(tc, tc, out=tc)
-        np.subtract(1.0, dc_per_dh, out=dc_per_dh)
-        dc_per_dh *= o  # dc' += dh' * o (1 - tanh^2 c')
+        # then only chains them.
+        dc_per_dh = o * (1.0 - tc**2)  # dc' += dh' * o (1 - tanh^2 c')
+        local = np.empty((T, B, 4, H), W.dtype)  # da per unit of dc' (i, f, g), of dh' (o)
+        local[:, :, 0] = g * i * (1.0 - i)
+        local[:, :, 1] = cs[:-1] * f * (1.0 - f)
+        local[:, :, 2] = i * (1.0 - g**2)
+        local[:, :, 3] = tc * o * (1.0 - o)
         partial = None
         if pad is not None:  # [PAD] rows: i = 0 and f = 1 already pass dc on; dh skips o
             real = (~pad)[:, :, None]
             dc_per_dh *= real
             local[:, :, 3] *= real
             partial = pad.any(axis=1)
-        dh = np.zeros((B, H), dtype) if dh_last is None else dh_last.astype(dtype, copy=True)
-        dc = np.zeros((B, H), dtype)
-        da = np.empty((T, B, 4 * H), dtype)  # dL/da of every step, a the pre-activations
-        seen = np.zeros((T, B, H), dtype) if self.track_state_grads else None
-        seen_c = np.zeros((T, B, H), dtype) if self.track_state_grads else None
+        dh = np.zeros((B, H), W.dtype) if dh_last is None else dh_last.astype(W.dtype)
+        dc = np.zeros((B, H), W.dtype)
+        da = np.empty((T, B, 4 * H), W.dtype)  # dL/da of every step, a the pre-activations
+        seen = np.zeros((T, B, H), W.dtype) if self.track_state_grads else None
+        seen_c = np.zeros((T, B, H), W.dtype) if self.track_state_grads else None
         W_h_T = np.ascontiguousarray(W_h.T) if B > 1 else W_h.T
-        through = np.empty((B, H), dtype)
         for t in reversed(range(T)):
             if dh_seq is not None:
                 dh += dh_seq[t]
-            dc += np.multiply(dh, dc_per_dh[t], out=through)
+            dc += dh * dc_per_dh[t]
             if seen is not None:
                 seen[t], seen_c[t] = dh, dc
             da_t = da[t].reshape(B, 4, H)
@@ -209,8 +178,12 @@ class LSTM(Cell):
             if partial is not None and partial[t]:
                 dh = np.dot(da[t], W_h_T) + dh * pad[t][:, None]  # [PAD] rows carry h
             else:
-                np.dot(da[t], W_h_T, out=dh)  # through the gates
+                dh = np.dot(da[t], W_h_T)  # through the gates
+        da_flat = da.reshape(T * B, 4 * H)
+        np.dot(x.reshape(T * B, -1).T, da_flat, out=self.grads["W"])
+        np.dot(hs[:-1].reshape(T * B, H).T, da_flat, out=self.grads["W_h"])
+        np.add.reduce(da_flat, axis=0, out=self.grads["b_h"])
         self._record(seen)
         if seen_c is not None:
             self.cell_grad_norms = np.sqrt(np.einsum("tbh,tbh->t", seen_c, seen_c))
-        return da, dh, dc
+        return np.dot(da_flat, W.T).reshape(T, B, -1), np.concatenate([dh, dc], axis=1)
