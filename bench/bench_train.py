@@ -160,8 +160,9 @@ def torch_step(V, D, H, B, T, seed=0, cell="rnn"):
 
 
 def profile(V, D, H, B, T, cell: str, seconds: float) -> list[tuple[str, float]]:
-    """Seconds of each part of the NumPy step (median over blocks of steps), and the
-    matmuls the cell does, each timed alone at the same shapes: what BLAS alone needs."""
+    """CPU seconds of each part of the NumPy step (median over steps), and of the matmuls
+    the cell does, each timed alone at the same shapes: what BLAS alone needs. CPU time
+    (time.process_time), not wall time: on a shared machine it leaves out the waits."""
     from rnnviz.losses import softmax_cross_entropy
 
     step = numpy_step(V, D, H, B, T, cell=cell)
@@ -170,7 +171,7 @@ def profile(V, D, H, B, T, cell: str, seconds: float) -> list[tuple[str, float]]
     rng = np.random.default_rng(0)
     ids, labels = rng.integers(1, V, size=(B, T)), rng.integers(0, NUM_CLASSES, size=B)
     parts: dict[str, list[float]] = {}
-    clock = time.perf_counter
+    clock = time.process_time
     deadline = clock() + seconds
     while clock() < deadline or len(parts.get("optimiser", ())) < 20:
         marks = [clock()]
@@ -204,9 +205,20 @@ def profile(V, D, H, B, T, cell: str, seconds: float) -> list[tuple[str, float]]
     }
     rows = [(name, float(np.median(times))) for name, times in parts.items()]
     for name, product in products.items():
-        (took,) = timed([product], seconds / 10)
-        rows.append((name, took))
+        rows.append((name, cpu_seconds(product, seconds / 10)))
     return rows
+
+
+def cpu_seconds(step, seconds: float) -> float:
+    """CPU seconds per call of step (median of blocks of calls)."""
+    n, blocks = block_size(step, 0.01), []
+    deadline = time.process_time() + seconds
+    while time.process_time() < deadline or len(blocks) < 5:
+        t0 = time.process_time()
+        for _ in range(n):
+            step()
+        blocks.append((time.process_time() - t0) / n)
+    return float(np.median(blocks))
 
 
 def main() -> int:
@@ -241,13 +253,13 @@ def main() -> int:
         step_total = sum(took for name, took in rows if not name.startswith("matmul"))
         matmuls = sum(took for name, took in rows if name.startswith("matmul"))
         print(f"cell {args.cell}, size {args.profile} {SIZES[args.profile]}, load "
-              f"{os.getloadavg()[0]:.2f}: median times of the step's parts")  # fmt: skip
+              f"{os.getloadavg()[0]:.2f}: median CPU times of the step's parts")  # fmt: skip
         for name, took in rows:
             print(f"  {name:32s} {took * 1e3:8.3f} ms")
         print(f"  {'step (sum of the parts)':32s} {step_total * 1e3:8.3f} ms; the cell's "
               f"matmuls alone {matmuls * 1e3:.3f} ms")  # fmt: skip
         if torch:
-            (theirs,) = timed([torch_step(*SIZES[args.profile], cell=args.cell)], args.seconds)
+            theirs = cpu_seconds(torch_step(*SIZES[args.profile], cell=args.cell), args.seconds)
             print(f"  {'PyTorch step (for comparison)':32s} {theirs * 1e3:8.3f} ms")
         return 0
     rate = matmul_rate(args.seconds)  # the machine's rate: BLAS on all the threads
