@@ -122,17 +122,23 @@ def layer_pair(cell_class, seed=0):
 FAST_PAIRS = {"rnn": (TanhRNN, FastRNN), "gru": (GRU, FastGRU), "lstm": (LSTM, FastLSTM)}
 
 
-@pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("rows", [1, 4])
+# only the tanh RNN takes distinct tokens, and only for B > 1
+INPUT_PATHS = [
+    (cell, rows, distinct)
+    for cell in CELLS
+    for rows in (1, 4)
+    for distinct in (True, False)
+    if not distinct or (rows > 1 and cell == "rnn")
+]
+
+
+@pytest.mark.parametrize(("cell", "rows", "distinct"), INPUT_PATHS)
 @pytest.mark.parametrize("masked", [True, False])
 @pytest.mark.parametrize("per_step", [True, False])
-@pytest.mark.parametrize("distinct", [True, False])
 def test_fast_cell_equals_the_textbook_cell(cell, rows, masked, per_step, distinct):
     """States, dx, dh0, weight gradients, ||dL/dh_t||, the gates (and the LSTM's c_t and
     ||dL/dc_t||) of each fast cell and its textbook cell, with a start state, twice in a
     row (kept buffers); the tanh RNN's input also as distinct tokens."""
-    if distinct and (rows == 1 or cell != "rnn"):
-        pytest.skip("only the tanh RNN takes distinct tokens, and only for B > 1")
     from rnnviz.layers import DistinctTokens
 
     rng = np.random.default_rng(5)
