@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QImageReader
 
 from gui.movie import qimage_to_rgb, write_gif
+from gui.point_hover import nearest_point
 
 pytestmark = pytest.mark.gui
 
@@ -134,8 +135,17 @@ def test_projection_plots_words_and_lists_neighbours(qtbot, make_window):
     assert np.ptp(panel.coords, axis=0).min() > 0
     assert_meaningful(panel)
     first = panel.coords.copy()
-    panel.show_neighbours(0)
-    assert "nearest by cosine" in panel.hover_label.text()
+    # Hover a word with the mouse (gui/point_hover.py, shared with the state space).
+    vb = panel.plot.vb
+    where = panel.graphics.mapFromScene(vb.mapViewToScene(QPointF(*panel.coords[0])))
+    qtbot.mouseMove(panel.graphics.viewport(), where)
+    qtbot.waitUntil(lambda: "nearest by cosine" in panel.hover_label.text(), timeout=5000)
+    assert len(panel.marker.data) == 1
+    # Over the plot, far from every word: the marker goes.
+    corner = vb.sceneBoundingRect().topLeft() + QPointF(2, 2)
+    assert nearest_point(vb, panel.coords, corner)[1] > panel.hover.radius  # 15% padding
+    qtbot.mouseMove(panel.graphics.viewport(), panel.graphics.mapFromScene(corner))
+    qtbot.waitUntil(lambda: len(panel.marker.data) == 0, timeout=5000)
     train(qtbot, window, 30)
     qtbot.wait(600)  # the projection refreshes at most twice a second
     step(qtbot, window)
