@@ -21,20 +21,23 @@ from PySide6.QtWidgets import (
 
 from gui.help_notes import CURVES_NOTE, help_button
 from gui.history import DecimatedHistory, ema
+from gui.reference_axis import ReferenceAxis
 
 TRAIN_COLOUR = (31, 119, 180)
 VAL_COLOUR = (255, 127, 14)
 MAX_MARKED_POINTS = 60  # validation points drawn with markers up to this many
 RAW_COLOUR = (190, 212, 232)  # the unsmoothed curve, faint behind the smoothed one
+LOSS_TOPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.5)  # finer: less empty room on top
+REFERENCE_LABEL_PX = 24  # the height the "ln C" label needs above its line
 BASELINE_COLOURS = {"majority class": (120, 120, 120), "bag of words": (44, 160, 44)}
 
 
-def nice_step(value: float) -> float:
-    """The smallest 1, 1.5, 2, 3, 5 or 7.5 x 10^k at or above `value`."""
+def nice_step(value: float, mantissas: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 5.0, 7.5)) -> float:
+    """The smallest 1, 1.5, 2, 3, 5 or 7.5 (or `mantissas`) x 10^k at or above `value`."""
     if not math.isfinite(value) or value <= 0:
         return 1.0
     exp = math.floor(math.log10(value))
-    for m in (1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0):
+    for m in (*mantissas, 10.0):
         if m * 10**exp >= value:
             return m * 10**exp
     return 10.0 ** (exp + 1)
@@ -80,7 +83,10 @@ class CurvesPanel(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         self.loss_plot = self.graphics.addPlot(row=0, col=0, title="Loss")
-        self.acc_plot = self.graphics.addPlot(row=0, col=1, title="Accuracy")
+        self.reference_axis = ReferenceAxis()  # names the baselines beside the plot
+        self.acc_plot = self.graphics.addPlot(
+            row=0, col=1, title="Accuracy", axisItems={"right": self.reference_axis}
+        )
         self.acc_plot.setXLink(self.loss_plot)
         self.acc_plot.setYRange(0, 1, padding=0.02)
         self.curves: dict[str, dict[str, pg.PlotDataItem]] = {}
@@ -118,6 +124,9 @@ class CurvesPanel(QWidget):
             plot.addItem(cursor, ignoreBounds=True)
             self.curves[key]["cursor"] = cursor
             legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+            # The title's row as tall as the legend: its box reached into the plot and
+            # covered the top of the curves and the "ln C" line's label.
+            plot.layout.setRowMinimumHeight(0, legend.boundingRect().height())
             plot.titleLabel.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.chance_line = pg.InfiniteLine(
             angle=0,
@@ -133,15 +142,10 @@ class CurvesPanel(QWidget):
         self.chance_line.setVisible(False)
         self.loss_plot.addItem(self.chance_line, ignoreBounds=True)
         # Reference accuracies (majority class, bag of words): does the RNN beat them?
+        # Named on the right-hand axis, not on the line: a label there covered the curve.
         self.baseline_lines: dict[str, pg.InfiniteLine] = {}
-        for i, (name, colour) in enumerate(BASELINE_COLOURS.items()):
-            line = pg.InfiniteLine(
-                angle=0,
-                pen=pg.mkPen(colour, width=1, style=Qt.DashLine),
-                label=name,
-                labelOpts={"position": 0.12 + 0.3 * i, "color": colour,
-                           "anchors": [(0, 1), (0, 1)]},
-            )  # fmt: skip
+        for name, colour in BASELINE_COLOURS.items():
+            line = pg.InfiniteLine(angle=0, pen=pg.mkPen(colour, width=1, style=Qt.DashLine))
             line.setVisible(False)
             self.acc_plot.addItem(line, ignoreBounds=True)
             self.baseline_lines[name] = line
@@ -169,12 +173,15 @@ class CurvesPanel(QWidget):
     def set_baselines(self, accuracies: dict[str, float]) -> None:
         """Dashed, labelled lines at these validation accuracies ({name: accuracy};
         names as in BASELINE_COLOURS); the others are hidden."""
+        references = []
         for name, line in self.baseline_lines.items():
             value = accuracies.get(name)
             line.setVisible(value is not None)
             if value is not None:
                 line.setValue(value)
-                line.label.setFormat(f"{name} {value:.3f}")
+                references.append((value, f"{name} {value:.3f}", BASELINE_COLOURS[name]))
+        self.reference_axis.set_references(references)
+        self.acc_plot.showAxis("right", bool(references))
 
     def set_units(
         self,
@@ -260,14 +267,16 @@ class CurvesPanel(QWidget):
         finite = np.concatenate(losses)
         finite = finite[np.isfinite(finite)]
         top = float(finite.max()) if finite.size else 1.0
-        if self._chance is not None:
-            top = max(top, self._chance)
+        if self._chance is not None:  # room above the line for its label, inside the plot
+            height = self.loss_plot.vb.height()  # 0 before the first layout: no room yet
+            room = min(REFERENCE_LABEL_PX / height, 0.5) if height > 3 * REFERENCE_LABEL_PX else 0.0
+            top = max(top, self._chance / (1.0 - room))
         if self.log_scale.isChecked():
             low = float(finite[finite > 0].min()) if (finite > 0).any() else 1e-3
             y = (math.floor(math.log10(low)), math.ceil(math.log10(max(top, 1e-12))))
         else:
             old = self._ranges.get("loss_y")
-            y = (0.0, nice_step(top * 1.05))
+            y = (0.0, nice_step(top * 1.05, LOSS_TOPS))
             if old is not None and old[1] >= top and old[1] <= 2.5 * y[1]:
                 y = old  # still fits and not far too tall: keep it
         self._set_range("x", self.loss_plot, x=(0.0, x_max))
