@@ -102,8 +102,10 @@ class CurvesPanel(QWidget):
             plot.vb.sigRangeChangedManually.connect(self._on_manual_range)
             # One row in the title's line, right-aligned: never over a curve or the ln C line.
             legend = plot.addLegend(colCount=4, verSpacing=-4)
-            legend.setParentItem(plot)
-            legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 0))
+            # Its box (40 px, taller than the 30 px title row) ends where the title row
+            # ends: anchored to the plot's top it reached 9 px into the curves.
+            legend.setParentItem(plot.titleLabel)
+            legend.anchor(itemPos=(1, 1), parentPos=(1, 1), offset=(-4, 0))
             plot.titleLabel.opts["justify"] = "left"  # the title left, the legend right
             plot.setTitle(plot.titleLabel.text)
             raw = plot.plot(pen=pg.mkPen(RAW_COLOUR, width=1), skipFiniteCheck=True)
@@ -124,9 +126,6 @@ class CurvesPanel(QWidget):
             plot.addItem(cursor, ignoreBounds=True)
             self.curves[key]["cursor"] = cursor
             legend.setBrush(pg.mkBrush(255, 255, 255, 200))
-            # The title's row as tall as the legend: its box reached into the plot and
-            # covered the top of the curves and the "ln C" line's label.
-            plot.layout.setRowMinimumHeight(0, legend.boundingRect().height())
             plot.titleLabel.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.chance_line = pg.InfiniteLine(
             angle=0,
