@@ -100,13 +100,15 @@ class CurvesPanel(QWidget):
             plot.disableAutoRange()
             plot.hideButtons()
             plot.vb.sigRangeChangedManually.connect(self._on_manual_range)
-            # One row in the title's line, right-aligned: never over a curve or the ln C line.
-            legend = plot.addLegend(colCount=4, verSpacing=-4)
-            # Its box (40 px, taller than the 30 px title row) ends where the title row
-            # ends: anchored to the plot's top it reached 9 px into the curves.
-            legend.setParentItem(plot.titleLabel)
-            legend.anchor(itemPos=(1, 1), parentPos=(1, 1), offset=(-4, 0))
-            plot.titleLabel.opts["justify"] = "left"  # the title left, the legend right
+            if key == "loss":  # (the accuracy plot's curves have the same colours: its
+                # legend would only cover its title, the plot being narrower)
+                # One row in the title's line, right-aligned: never over a curve or the ln
+                # C line. Its box (40 px, taller than the 30 px title row) ends where the
+                # title row ends: anchored to the plot's top it reached 9 px into the curves.
+                legend = plot.addLegend(colCount=4, verSpacing=-4)
+                legend.setParentItem(plot.titleLabel)
+                legend.anchor(itemPos=(1, 1), parentPos=(1, 1), offset=(-4, 0))
+                plot.titleLabel.opts["justify"] = "left"  # the title left, the legend right
             plot.setTitle(plot.titleLabel.text)
             raw = plot.plot(pen=pg.mkPen(RAW_COLOUR, width=1), skipFiniteCheck=True)
             smooth = plot.plot(
@@ -125,7 +127,6 @@ class CurvesPanel(QWidget):
             cursor.setVisible(False)
             plot.addItem(cursor, ignoreBounds=True)
             self.curves[key]["cursor"] = cursor
-            legend.setBrush(pg.mkBrush(255, 255, 255, 200))
             plot.titleLabel.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.chance_line = pg.InfiniteLine(
             angle=0,

@@ -68,6 +68,8 @@ def test_the_ln_c_label_stays_inside_the_plot_clear_of_the_legend(qtbot, make_wi
     label = curves.chance_line.label.sceneBoundingRect()
     assert curves.loss_plot.vb.sceneBoundingRect().contains(label), label
     assert not label.intersects(curves.loss_plot.legend.sceneBoundingRect())
-    for plot in (curves.loss_plot, curves.acc_plot):  # the legends stay in the title's row
-        legend, area = plot.legend.sceneBoundingRect(), plot.vb.sceneBoundingRect()
-        assert legend.bottom() <= area.top() + 0.5, (legend, area)
+    legend, area = (
+        curves.loss_plot.legend.sceneBoundingRect(),
+        curves.loss_plot.vb.sceneBoundingRect(),
+    )
+    assert legend.bottom() <= area.top() + 0.5, (legend, area)  # the legend in the title's row
