@@ -41,7 +41,7 @@ class ReferenceAxis(pg.AxisItem):
             p.setFont(self.style["tickFont"])
         placed: list[QRectF] = []
         for rect, flags, text in sorted(textSpecs, key=lambda spec: spec[0].top()):
-            rect = QRectF(rect)
+            rect = p.boundingRect(QRectF(rect), int(flags), text)  # all its lines
             if placed and rect.top() < placed[-1].bottom() + GAP:
                 rect.moveTop(placed[-1].bottom() + GAP)  # below the name above it
             placed.append(rect)

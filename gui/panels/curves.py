@@ -179,7 +179,7 @@ class CurvesPanel(QWidget):
             line.setVisible(value is not None)
             if value is not None:
                 line.setValue(value)
-                references.append((value, f"{name} {value:.3f}", BASELINE_COLOURS[name]))
+                references.append((value, f"{name}\n{value:.3f}", BASELINE_COLOURS[name]))
         self.reference_axis.set_references(references)
         self.acc_plot.showAxis("right", bool(references))
 

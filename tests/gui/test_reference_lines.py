@@ -20,7 +20,7 @@ def test_baselines_drawn_and_status_bar_names_both_losses(qtbot, make_window):
         assert line.isVisible() and line.value() == pytest.approx(baselines[name])
     # Named beside the plot (a label on the line covered the accuracy curve), with values.
     names = window.curves.reference_axis.names()
-    assert names == [f"{name} {baselines[name]:.3f}" for name in lines]
+    assert names == [f"{name}\n{baselines[name]:.3f}" for name in lines]
     assert window.curves.reference_axis.isVisible()
     plot_area = window.curves.acc_plot.vb.sceneBoundingRect()
     assert window.curves.reference_axis.sceneBoundingRect().left() >= plot_area.right() - 1
