@@ -236,7 +236,7 @@ def test_switching_lessons_switches_the_task(qtbot, make_window):
 def test_exploding_gradients_lesson_pauses_then_clipping_runs_on(qtbot, make_window):
     """The lesson in the window: Train pauses with the divergence message; Clipping: norm,
     Reset, Train runs past that step without the pause (the headless halves over the whole
-    run: tests/test_lessons.py)."""
+    run: tests/test_lesson_claims.py)."""
     window = make_window(load=False)
     window.experiments.open_lesson("exploding-gradients")
     qtbot.waitUntil(lambda: window.info is not None, timeout=15000)
