@@ -28,6 +28,7 @@ VAL_COLOUR = (255, 127, 14)
 MAX_MARKED_POINTS = 60  # validation points drawn with markers up to this many
 RAW_COLOUR = (190, 212, 232)  # the unsmoothed curve, faint behind the smoothed one
 LOSS_TOPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.5)  # finer: less empty room on top
+LEGEND_RISE_PX = 9  # the legend's box (40 px) up into the layout's margin: it ends at the plot
 REFERENCE_LABEL_PX = 24  # the height the "ln C" label needs above its line
 BASELINE_COLOURS = {"majority class": (120, 120, 120), "bag of words": (44, 160, 44)}
 
@@ -106,8 +107,8 @@ class CurvesPanel(QWidget):
                 # C line. Its box (40 px, taller than the 30 px title row) ends where the
                 # title row ends: anchored to the plot's top it reached 9 px into the curves.
                 legend = plot.addLegend(colCount=4, verSpacing=-4)
-                legend.setParentItem(plot.titleLabel)
-                legend.anchor(itemPos=(1, 1), parentPos=(1, 1), offset=(-4, 0))
+                legend.setParentItem(plot)
+                legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, -LEGEND_RISE_PX))
                 plot.titleLabel.opts["justify"] = "left"  # the title left, the legend right
             plot.setTitle(plot.titleLabel.text)
             raw = plot.plot(pen=pg.mkPen(RAW_COLOUR, width=1), skipFiniteCheck=True)

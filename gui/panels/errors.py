@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,6 +34,7 @@ MAX_SHOWN = 30  # the matrix shows this many most frequent classes, the rest as 
 CHUNK = 512
 NAME_CHARS = 12  # longer class names are cut, with an ellipsis
 LABEL_GAP = 6  # pixels between two axis labels or around a count
+RELABEL_MS = 50  # after a resize, once the plot is laid out
 LEFT_AXIS_EXTRA = 34  # the left axis beside its tick labels: ticks and "true class"
 
 
@@ -75,7 +76,13 @@ class ErrorsPanel(ModelView):
         for name in ("left", "bottom"):  # ticks outside: inside they ran into the counts
             self.plot.getAxis(name).setStyle(tickLength=4)
         self._labels_key: tuple | None = None  # what _place_labels last chose
-        self.plot.vb.sigResized.connect(self._place_labels)
+        # Labels are re-placed after the plot is resized (window, splitter): by a timer
+        # that dies with the panel (a slot on the view box's own resize signal ran while
+        # the window was being destroyed, and crashed it).
+        self._relabel = QTimer(self)
+        self._relabel.setSingleShot(True)
+        self._relabel.setInterval(RELABEL_MS)
+        self._relabel.timeout.connect(self._place_labels)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.bar = pg.ColorBarItem(
@@ -95,6 +102,7 @@ class ErrorsPanel(ModelView):
             header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
         self.table.setToolTip("Click a text to load it into the prediction box")
 
+        self.graphics.installEventFilter(self)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.graphics)
         split.addWidget(self.table)
@@ -140,6 +148,11 @@ class ErrorsPanel(ModelView):
             self.summary.setText("<i>This run has no validation split (validation share 0).</i>")
 
     # -- internals --------------------------------------------------------------------
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.graphics and event.type() == QEvent.Resize:
+            self._relabel.start()
+        return super().eventFilter(watched, event)
+
     def _place_labels(self, *_args) -> None:
         """Class names on the axes, or numbers under the columns when the names do not fit
         their width (then the rows say "3 cooking"); every k-th label when even those
@@ -163,6 +176,7 @@ class ErrorsPanel(ModelView):
         )
         key = (C, as_names, every_x, every_y, counts)
         if key == self._labels_key:
+            self._keep_whole()
             return
         self._labels_key = key
         rows = names if as_names else [f"{i + 1} {n}" for i, n in enumerate(names)]
@@ -177,7 +191,7 @@ class ErrorsPanel(ModelView):
         # whole plot needs is known: the splitter must not clip the colour bar's labels.
         widest = max(metrics.horizontalAdvance(r) for r in rows)
         self.plot.getAxis("left").setWidth(widest + LEFT_AXIS_EXTRA)
-        QTimer.singleShot(0, self._keep_whole)
+        self._relabel.start()  # once laid out with that width: _keep_whole
 
     def _keep_whole(self) -> None:
         """No narrower than the plot with its axes and colour bar (else their right
