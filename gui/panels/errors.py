@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -76,9 +76,10 @@ class ErrorsPanel(ModelView):
         for name in ("left", "bottom"):  # ticks outside: inside they ran into the counts
             self.plot.getAxis(name).setStyle(tickLength=4)
         self._labels_key: tuple | None = None  # what _place_labels last chose
-        # Labels are re-placed after the plot is resized (window, splitter): by a timer
-        # that dies with the panel (a slot on the view box's own resize signal ran while
-        # the window was being destroyed, and crashed it).
+        # Labels are re-placed after the plot is resized (panel, splitter): by a timer
+        # that dies with the panel (a Python slot on the view box's resize signal, or an
+        # event filter on the plot's widget, ran while the window was being destroyed
+        # and crashed it).
         self._relabel = QTimer(self)
         self._relabel.setSingleShot(True)
         self._relabel.setInterval(RELABEL_MS)
@@ -102,11 +103,11 @@ class ErrorsPanel(ModelView):
             header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
         self.table.setToolTip("Click a text to load it into the prediction box")
 
-        self.graphics.installEventFilter(self)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.graphics)
         split.addWidget(self.table)
         split.setSizes([380, 620])
+        split.splitterMoved.connect(self._relabel.start)  # (a C++ slot: safe at teardown)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.summary)
@@ -148,10 +149,9 @@ class ErrorsPanel(ModelView):
             self.summary.setText("<i>This run has no validation split (validation share 0).</i>")
 
     # -- internals --------------------------------------------------------------------
-    def eventFilter(self, watched, event) -> bool:
-        if watched is self.graphics and event.type() == QEvent.Resize:
-            self._relabel.start()
-        return super().eventFilter(watched, event)
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._relabel.start()
 
     def _place_labels(self, *_args) -> None:
         """Class names on the axes, or numbers under the columns when the names do not fit
