@@ -1,6 +1,7 @@
 """Training-step throughput of the NumPy core, side by side with PyTorch CPU.
 
     python bench/bench_train.py [--seconds 3] [--sizes small,large,interactive] [--cell gru]
+    python bench/bench_train.py --cell lstm --profile small   # where the step's time goes
 
 For each size it times full training steps (forward, BPTT, Adam update with global
 norm clipping) of rnnviz's RNNClassifier and of the same model in PyTorch (nn.Embedding
@@ -122,7 +123,10 @@ def input_note(name, step, sizes) -> str | None:
     if tokens is None:
         return None
     positions = sizes[3] * sizes[4]  # B * T
-    done = step_flops(*sizes, input_rows=len(tokens.ids)) / step_flops(*sizes)
+    gates = step.model.rnn.gates
+    done = step_flops(*sizes, input_rows=len(tokens.ids), gates=gates) / step_flops(
+        *sizes, gates=gates
+    )
     return (f"  {name}: input as {len(tokens.ids):,} distinct tokens of {positions:,} "
             f"positions (rnnviz.layers.Embedding.distinct): {done:.0%} of the counted "
             "FLOPs done")  # fmt: skip
@@ -155,6 +159,68 @@ def torch_step(V, D, H, B, T, seed=0, cell="rnn"):
     return step
 
 
+def profile(V, D, H, B, T, cell: str, seconds: float) -> list[tuple[str, float]]:
+    """CPU seconds of each part of the NumPy step (median over steps), and of the matmuls
+    the cell does, each timed alone at the same shapes: what BLAS alone needs. CPU time
+    (time.process_time), not wall time: on a shared machine it leaves out the waits."""
+    from rnnviz.losses import softmax_cross_entropy
+
+    step = numpy_step(V, D, H, B, T, cell=cell)
+    model, G = step.model, GATES[cell]
+    opt = Adam(lr=1e-3, clip_norm=5.0)
+    rng = np.random.default_rng(0)
+    ids, labels = rng.integers(1, V, size=(B, T)), rng.integers(0, NUM_CLASSES, size=B)
+    parts: dict[str, list[float]] = {}
+    clock = time.process_time
+    deadline = clock() + seconds
+    while clock() < deadline or len(parts.get("optimiser", ())) < 20:
+        marks = [clock()]
+        ids_tm, x, tokens = model._inputs(ids)
+        marks.append(clock())
+        hs = model.rnn.forward(x, ids_tm != 0, tokens=tokens)
+        marks.append(clock())
+        _, dz, _ = softmax_cross_entropy(model.dense.forward(hs[-1]), labels)
+        dh = model.dense.backward(dz.astype(hs.dtype))
+        marks.append(clock())
+        d_input, _ = model.rnn.backward(dh_last=dh)
+        marks.append(clock())
+        model.embedding.backward(d_input)
+        marks.append(clock())
+        opt.step(model.params, model.grads)
+        marks.append(clock())
+        names = ("embedding", "cell forward", "head and loss", "cell backward",
+                 "embedding backward", "optimiser")  # fmt: skip
+        for name, t0, t1 in zip(names, marks, marks[1:], strict=False):
+            parts.setdefault(name, []).append(t1 - t0)
+    f32 = np.float32
+    a, b = np.ones((B, H), f32), np.ones((H, G * H), f32)
+    wide, tall = np.ones((B * T, G * H), f32), np.ones((B * T, D), f32)
+    products = {  # the cell's matmuls, as PyTorch does them too
+        "matmul: h W_h, every step": lambda: [np.dot(a, b) for _ in range(T)],
+        "matmul: da W_h^T, every step": lambda: [np.dot(wide[:B], b.T) for _ in range(T)],
+        "matmul: x W": lambda: np.dot(tall, b[:D] if D <= H else np.ones((D, G * H), f32)),
+        "matmul: dW = x^T da": lambda: np.dot(tall.T, wide),
+        "matmul: dW_h = h^T da": lambda: np.dot(np.ones((B * T, H), f32).T, wide),
+        "matmul: dx = da W^T": lambda: np.dot(wide, np.ones((G * H, D), f32)),
+    }
+    rows = [(name, float(np.median(times))) for name, times in parts.items()]
+    for name, product in products.items():
+        rows.append((name, cpu_seconds(product, seconds / 10)))
+    return rows
+
+
+def cpu_seconds(step, seconds: float) -> float:
+    """CPU seconds per call of step (median of blocks of calls)."""
+    n, blocks = block_size(step, 0.01), []
+    deadline = time.process_time() + seconds
+    while time.process_time() < deadline or len(blocks) < 5:
+        t0 = time.process_time()
+        for _ in range(n):
+            step()
+        blocks.append((time.process_time() - t0) / n)
+    return float(np.median(blocks))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="timing per measurement")
@@ -168,6 +234,9 @@ def main() -> int:
     )  # fmt: skip
     parser.add_argument("--cell", choices=CELLS, default="rnn", help="recurrent cell")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--profile", choices=SIZES, help="time the parts of the NumPy step at this size instead"
+    )
     args = parser.parse_args()
     blas.set_threads(args.threads)
     memory.keep_freed_memory()  # as the trainers do; it serves PyTorch's allocations too
@@ -179,6 +248,20 @@ def main() -> int:
     except ImportError:
         torch = None
         torch_version = None
+    if args.profile:
+        rows = profile(*SIZES[args.profile], args.cell, args.seconds)
+        step_total = sum(took for name, took in rows if not name.startswith("matmul"))
+        matmuls = sum(took for name, took in rows if name.startswith("matmul"))
+        print(f"cell {args.cell}, size {args.profile} {SIZES[args.profile]}, load "
+              f"{os.getloadavg()[0]:.2f}: median CPU times of the step's parts")  # fmt: skip
+        for name, took in rows:
+            print(f"  {name:32s} {took * 1e3:8.3f} ms")
+        print(f"  {'step (sum of the parts)':32s} {step_total * 1e3:8.3f} ms; the cell's "
+              f"matmuls alone {matmuls * 1e3:.3f} ms")  # fmt: skip
+        if torch:
+            theirs = cpu_seconds(torch_step(*SIZES[args.profile], cell=args.cell), args.seconds)
+            print(f"  {'PyTorch step (for comparison)':32s} {theirs * 1e3:8.3f} ms")
+        return 0
     rate = matmul_rate(args.seconds)  # the machine's rate: BLAS on all the threads
     # With several threads, let each library's idle threads park between blocks.
     settle = SETTLE_SECONDS if args.threads > 1 else 0.0

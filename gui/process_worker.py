@@ -1,4 +1,4 @@
-"""The training worker in a child process, behind the same interface as `WorkerThread`.
+"""The training session in a child process, behind the same interface as `WorkerThread`.
 
 Why a process: at the sizes people watch, a training step is a few hundred
 microseconds of mostly Python, so a trainer on a QThread needs the GIL nearly all the
@@ -6,61 +6,51 @@ time, and every millisecond the GUI thread spends drawing (pyqtgraph is Python t
 a millisecond the trainer waits, and the other way round. In a child process the two
 share no GIL: the trainer keeps one core, the window the other.
 
-The child runs the very same `TrainingWorker` (gui/worker.py) under a QCoreApplication;
-commands arrive over one pipe, the worker's signals leave over another, pickled (our
-own two processes; checkpoint files are still never unpickled). In the window a
-`WorkerProxy` re-emits them as Qt signals on the GUI thread, so the window and panels
-cannot tell the two apart.
+The child runs the very same `Session` (rnnviz/session.py) with no Qt at all
+(rnnviz/session_process.py): commands arrive over one pipe, the session's events leave
+over another. In the window a `WorkerProxy` re-emits them as Qt signals on the GUI
+thread, so the window and panels cannot tell the two hosts apart.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import socket
-import struct
 import subprocess
 import sys
-import threading
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from PySide6.QtCore import QMetaMethod, QObject, QThread, QTimer, Signal
+import numpy as np
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
-from gui.worker import COMMANDS, TrainingWorker, WorkerCommands, WorkerThread
+from gui.history import COLUMNS, DecimatedHistory
+from gui.worker import COMMANDS, WorkerCommands, WorkerThread
+from rnnviz.session import EVENTS
+from rnnviz.session_process import (  # noqa: F401 (child_entry: the child's entry point)
+    PARENT_ENV,
+    PARENT_POLL_SECONDS,
+    UP_EVENT,
+    child_entry,
+    receive_event,
+    send_event,
+    watch_parent,
+)
 
 RESTART_LIMIT = 3  # children that die before they are up, in a row: give up
 BACKOFF_SECONDS = 0.25  # wait before the n-th restart in a row: this x 2**(n-1) ...
 MAX_BACKOFF_SECONDS = 8.0  # ... at most this
 STABLE_SECONDS = 20.0  # a child that lived this long resets the count of deaths in a row
-PARENT_POLL_SECONDS = 0.1  # how often a child checks that the window's process lives
-PARENT_ENV = "RNNVIZ_PARENT_PID"  # the window's process id, as the child is told
-UP_EVENT = "_up"  # the child's first message: its imports worked, commands are read
-_PY_TYPES = {"bool": bool, "double": float, "int": int, "QString": str}
 
-
-def _worker_signals() -> dict[str, tuple[type, ...]]:
-    """The TrainingWorker's signals and their argument types, read from its metaobject."""
-    meta = TrainingWorker.staticMetaObject
-    out = {}
-    for i in range(meta.methodOffset(), meta.methodCount()):
-        method = meta.method(i)
-        if method.methodType() == QMetaMethod.MethodType.Signal:
-            name = bytes(method.name()).decode()
-            types = [_PY_TYPES.get(bytes(t).decode(), object) for t in method.parameterTypes()]
-            out[name] = tuple(types)
-    return out
-
-
-SIGNALS = _worker_signals()
-# The proxy carries exactly the worker's signals (declared at class creation, as Qt needs).
+SIGNALS = EVENTS
+# The proxy carries exactly the session's events (declared at class creation, as Qt needs).
 _ProxyBase = type("_ProxyBase", (QObject,), {n: Signal(*t) for n, t in SIGNALS.items()})
 
 
 class WorkerProxy(_ProxyBase):
-    """Stands in the window for the TrainingWorker that lives in the child process."""
+    """Stands in the window for the session's host that lives in the child process."""
 
     def __init__(self, owner: ProcessWorkerThread) -> None:
         super().__init__()
@@ -85,36 +75,6 @@ class WorkerProxy(_ProxyBase):
 
     def _on_frame(self, frame) -> None:
         self._steps_done += len(frame.rows)
-
-
-def send_event(connection: Connection, name: str, args: tuple) -> None:
-    """Pickle (name, args) with its arrays' memory out of band: a header (how many
-    buffers, their sizes, then the pickle), then each buffer as it is."""
-    buffers: list[pickle.PickleBuffer] = []
-    data = pickle.dumps((name, args), protocol=5, buffer_callback=buffers.append)
-    views = [b.raw() for b in buffers]
-    sizes = struct.pack(f"!I{len(views)}Q", len(views), *(v.nbytes for v in views))
-    connection.send_bytes(sizes + data)
-    for view in views:
-        connection.send_bytes(view)
-
-
-def receive_event(connection: Connection) -> tuple[str, tuple]:
-    """The other end of `send_event`. Arrays land in writable memory received straight
-    into place, so unpickling copies no array data: a frame carrying a 146k-row
-    embedding and its gradient (37 MB) no longer holds the GIL for tens of ms."""
-    message = connection.recv_bytes()
-    (count,) = struct.unpack_from("!I", message)
-    sizes = struct.unpack_from(f"!{count}Q", message, 4)
-    buffers = []
-    for size in sizes:
-        buffer = bytearray(size)
-        if size:
-            connection.recv_bytes_into(buffer)
-        else:
-            connection.recv_bytes()
-        buffers.append(buffer)
-    return pickle.loads(memoryview(message)[4 + 8 * count :], buffers=buffers)
 
 
 class _Reader(QThread):
@@ -144,8 +104,10 @@ class ProcessWorkerThread(WorkerCommands):
     Commands are the same signals; `worker` is a WorkerProxy carrying the worker's
     signals. If the child dies (a crash, the OOM killer, kill -9), a new one is started
     after a back-off that grows with each death in a row, the last corpus is loaded
-    again with the latest settings, and the weights of the last captured snapshot are
-    put back: a crash loses at most the steps since that snapshot. A child that dies
+    again with the latest settings, and the run goes on where it was: the weights of the
+    last captured snapshot, the optimiser's moments of the child's last resume state
+    (at most RESUME_SECONDS older), and the curves drawn so far (kept here, decimated).
+    A crash loses at most the steps since that snapshot. A child that dies
     before it says it is up, RESTART_LIMIT times in a row, cannot start: that is
     reported and every later command is answered with that message.
     """
@@ -161,8 +123,15 @@ class ProcessWorkerThread(WorkerCommands):
         self._loading = False  # a load was sent and has not been answered yet
         self._last_load: tuple | None = None  # (source, config) to replay in a new child
         self._weights: tuple | None = None  # (params, step, epoch) of the last captured frame
+        self._resume: dict | None = None  # the child's last trainer.resume_state()
+        self._curves = (DecimatedHistory(), DecimatedHistory())  # train, validation rows
+        self._restore: tuple | None = None  # (state, rows, val_rows) sent to a new child ...
+        self._restore_infos = 0  # ... confirmed after this many more info_ready events
+        self.child_qt_modules: list[str] | None = None  # Qt modules the child loaded
         self.worker = WorkerProxy(self)
         self.worker.snapshot_ready.connect(self._remember_weights)
+        self.worker.info_ready.connect(self._on_info)
+        self.worker.resume_ready.connect(self._remember_resume)
         for name in ("info_ready", "load_failed", "plain_text_found"):
             getattr(self.worker, name).connect(self._on_load_answered)
         self._spawn()
@@ -181,7 +150,7 @@ class ProcessWorkerThread(WorkerCommands):
         fds = (cmd_child.fileno(), evt_child.fileno())
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", f"import gui.process_worker as m; m.child_entry{fds}"],
+                [sys.executable, "-c", f"import rnnviz.session_process as m; m.child_entry{fds}"],
                 pass_fds=fds,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -213,17 +182,18 @@ class ProcessWorkerThread(WorkerCommands):
 
     def _remember(self, command: str, args: tuple) -> None:
         """Keep what a replacement child needs: the corpus and the latest settings."""
+        if command in ("load", "reset", "load_checkpoint"):
+            self._weights = self._resume = None  # a new run: nothing of the last to keep
+            self._restore, self._restore_infos = None, 0
         if command == "load":
-            self._last_load, self._loading, self._weights = tuple(args), True, None
+            self._last_load, self._loading = tuple(args), True
         elif command == "reset" and self._last_load is not None:
-            self._last_load, self._weights = (self._last_load[0], args[0]), None
-        elif command == "update_config" and self._last_load is not None:
+            self._last_load = (self._last_load[0], args[0])
+        elif command == "update" and self._last_load is not None:
             source, config = self._last_load
             with contextlib.suppress(Exception):  # a refused value stays refused
-                known = {k: v for k, v in args[0].items() if hasattr(config, k)}
+                known = {k: v for k, v in args[0].items() if k in config.live_fields()}
                 self._last_load = (source, config.replace(**known))
-        elif command == "load_checkpoint":
-            self._weights = None  # its weights are not the last frame's
 
     def _refuse(self, command: str) -> None:
         """No child can run: answer the command so that no control waits for it."""
@@ -236,13 +206,42 @@ class ProcessWorkerThread(WorkerCommands):
     def _dispatch(self, name: str, args: tuple) -> None:
         if name == UP_EVENT:
             self._up = True
+            self.child_qt_modules = list(args[0])
             return
         getattr(self.worker, name).emit(*args)
+
+    def _on_info(self, _info) -> None:
+        for curve in self._curves:  # as the window does: a new run's curves start empty
+            curve.clear()
+        if self._restore_infos:
+            self._restore_infos -= 1
+            if not self._restore_infos:  # the restore's frame (with the curves) comes next
+                self._restore = None
+
+    def _remember_resume(self, state: dict) -> None:
+        self._resume = state
+
+    def _recovery(self) -> dict | None:
+        """What a new child goes on from: the newest weights (the last captured frame's or
+        the last resume state's) with the resume state's optimiser moments."""
+        state, weights = self._resume, self._weights
+        if weights is not None and (state is None or weights[1] > state["step"]):
+            params, step, epoch = weights
+            moments = state["optimizer"] if state is not None else None
+            state = {"params": params, "optimizer": moments, "step": step, "epoch": epoch}
+        return state
 
     def _remember_weights(self, frame) -> None:
         snap = frame.snapshot
         if frame.captured and snap.params:
             self._weights = (snap.params, int(snap.step), int(snap.epoch))
+        train, val = self._curves
+        if len(frame.rows):
+            train.append(frame.rows)
+        if len(frame.val_rows):
+            val.append(frame.val_rows)
+        if time.monotonic() - self._spawned_at > STABLE_SECONDS:
+            self._deaths = self._silent_deaths = 0  # this child is well: forget old deaths
         if time.monotonic() - self._spawned_at > STABLE_SECONDS:
             self._deaths = self._silent_deaths = 0  # this child is well: forget old deaths
 
@@ -267,7 +266,8 @@ class ProcessWorkerThread(WorkerCommands):
         delay = min(BACKOFF_SECONDS * 2 ** (self._deaths - 1), MAX_BACKOFF_SECONDS)
         self._closed = True  # until the new child is there: commands are dropped
         again = " and the corpus loaded again" if self._last_load else ""
-        kept = f", with the weights of step {self._weights[1]:,}" if self._weights else ""
+        state = self._restore[0] if self._restore else self._recovery()
+        kept = f", from step {state['step']:,}" if state else ""
         self.worker.error.emit(
             f"The training process ended unexpectedly (exit status {code}); a new one is "
             f"started{again}{kept}."
@@ -284,11 +284,13 @@ class ProcessWorkerThread(WorkerCommands):
             self._give_up(str(exc))
             return
         if self._last_load is not None:
-            weights = self._weights  # sending the load forgets them (a new corpus would)
-            self.send("load", self._last_load)
-            if weights is not None:
-                self._weights = weights
-                self.send("restore_weights", weights)
+            restore = self._restore  # an earlier restore that never took effect, or:
+            if restore is None and (state := self._recovery()) is not None:
+                restore = (state, *(_rows(curve) for curve in self._curves))
+            self.send("load", self._last_load)  # (forgets the last run's state here)
+            if restore is not None:
+                self._restore, self._restore_infos = restore, 2  # the load's info, the restore's
+                self.send("restore", restore)
 
     def _give_up(self, reason: str) -> None:
         self._closed = True
@@ -322,72 +324,10 @@ class ProcessWorkerThread(WorkerCommands):
         return ended
 
 
-def child_entry(commands_fd: int, events_fd: int) -> None:
-    """Entry point of the child interpreter (see ProcessWorkerThread)."""
-    child_main(Connection(commands_fd), Connection(events_fd))
-
-
-def child_main(commands: Connection, events: Connection) -> None:
-    """The child process: a TrainingWorker under a QCoreApplication, driven by a pipe."""
-    from PySide6.QtCore import QCoreApplication, QSocketNotifier
-
-    app = QCoreApplication(sys.argv[:1])
-    worker = TrainingWorker()
-
-    def forward(name: str, *args) -> None:
-        try:
-            send_event(events, name, args)
-        except (BrokenPipeError, OSError):  # the window is gone: stop quietly
-            worker.request_stop()
-            app.quit()
-
-    for name in SIGNALS:
-        getattr(worker, name).connect(lambda *args, _name=name: forward(_name, *args))
-    watch_parent(worker)
-
-    def on_commands() -> None:
-        while commands.poll():
-            try:
-                command, args = commands.recv()
-            except (EOFError, OSError):
-                command, args = "quit", ()
-            if command == "quit":
-                worker.request_stop()
-                app.quit()
-                return
-            if command == "set_attribute":
-                setattr(worker, args[0], args[1])
-            else:
-                getattr(worker, command)(*args)
-
-    notifier = QSocketNotifier(commands.fileno(), QSocketNotifier.Type.Read)
-    notifier.activated.connect(on_commands)
-    forward(UP_EVENT)
-    app.exec()
-    notifier.setEnabled(False)
-    events.close()
-
-
-def watch_parent(worker: TrainingWorker) -> None:
-    """End this child as soon as the window's process is gone, whatever it is doing (a
-    load or a long step does not read the command pipe until it is over)."""
-    parent = int(os.environ.get(PARENT_ENV) or os.getppid())
-    with contextlib.suppress(Exception):  # Linux: the kernel signals us when it dies
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # it died before the line above took effect
-        os._exit(0)
-
-    def poll() -> None:  # elsewhere (and as a second line): a re-parented child polls
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL_SECONDS)
-        worker.request_stop()
-        os._exit(0)  # nothing of ours is half-written: checkpoints are saved atomically
-
-    threading.Thread(target=poll, name="rnnviz-parent-watch", daemon=True).start()
+def _rows(curve: DecimatedHistory) -> np.ndarray:
+    """A history's points as (N, 4) rows (decimated: a point per bin)."""
+    columns = curve.arrays()
+    return np.column_stack([columns[c] for c in COLUMNS]).reshape(-1, len(COLUMNS))
 
 
 def make_worker_thread(parent: QObject, mode: str | None = None) -> QObject:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import math
 
-from rnnviz.config import Config
+from rnnviz.config import LM_DEFAULTS, Config
+from rnnviz.vocab_table import VISIBLE, visible_token, visible_words  # noqa: F401
 
 TASK_NAMES = {"classify": "Classify", "lm": "Language model"}
 _KEEP = ("task", "epochs")  # the window trains until paused, whatever the task
-VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍"}
 
 
 # The app trains on one BLAS thread beside its own window: there the "fast" preset
@@ -22,12 +22,8 @@ APP_LM_PRESET = "fast"
 
 
 def task_defaults(task: str) -> Config:
-    """The defaults of `task`: Config() for classify, `lm_defaults(APP_LM_PRESET)` for lm."""
-    if task == "lm":
-        from rnnviz.lm_trainer import lm_defaults
-
-        return lm_defaults(APP_LM_PRESET)
-    return Config()
+    """The defaults of `task`: Config() for classify, the APP_LM_PRESET for lm."""
+    return Config.for_task(task, APP_LM_PRESET)
 
 
 def config_for_task(config: Config, task: str) -> Config:
@@ -36,24 +32,10 @@ def config_for_task(config: Config, task: str) -> Config:
     model)."""
     if config.task == task:
         return config
-    from rnnviz.lm_trainer import LM_DEFAULTS
-
     old, new = task_defaults(config.task), task_defaults(task)
     fields = [f for f in LM_DEFAULTS if f not in _KEEP]  # where the two tasks' defaults differ
     changes = {f: getattr(new, f) for f in fields if getattr(config, f) == getattr(old, f)}
     return config.replace(task=task, **changes)
-
-
-def visible_token(token: str) -> str:
-    """A token as shown on screen: space as '␣', newline as '⏎', tab as '⇥'."""
-    if len(token) == 1:
-        return VISIBLE.get(token, token)
-    return "".join(VISIBLE.get(c, c) for c in token)
-
-
-def visible_words(words: list[str]) -> list[str]:
-    """`visible_token` of every vocabulary entry."""
-    return [visible_token(w) for w in words]
 
 
 def loss_unit(config: Config, vocab_size: int) -> tuple[float, str, float]:

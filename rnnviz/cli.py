@@ -14,9 +14,8 @@ from dataclasses import replace
 import numpy as np
 
 from rnnviz import checkpoint, experiment
-from rnnviz.config import DEFAULT_WEIGHT_DECAY, Config, default_lr
+from rnnviz.config import DEFAULT_WEIGHT_DECAY, LM_DEFAULTS, LM_PRESETS, Config, default_lr
 from rnnviz.data import CorpusError, TerminalProgress, load_corpus
-from rnnviz.lm_trainer import LM_DEFAULTS, LM_PRESETS
 from rnnviz.options import add_experiment_options, add_setting_options, given_settings
 
 SUBCOMMANDS = ("train", "predict", "samples", "generate", "dynamics")
@@ -82,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args) -> Config:
     """A Config from the train options; unset options keep the defaults (for --task lm,
-    the language model's: `rnnviz.lm_trainer.LM_DEFAULTS`, char level)."""
+    the language model's: `rnnviz.config.LM_DEFAULTS`, char level)."""
     given = given_settings(args)
     task = given.get("task", "classify")
     values = dict(LM_DEFAULTS, **LM_PRESETS[args.preset]) if task == "lm" else {}
@@ -148,13 +147,13 @@ def cmd_train(args) -> int:
     what = f"{len(corpus.texts):,} texts" if config.task != "lm" else "the text"
     progress.phase(f"building the vocabulary and encoding {what}…")
     if config.task == "lm":
-        from rnnviz.language_model import LanguageModelTrainer
+        from rnnviz.lm_trainer import LanguageModelTrainer
 
-        trainer = LanguageModelTrainer(corpus, config)
+        trainer = LanguageModelTrainer(corpus, config, progress=progress.share)
     else:
         from rnnviz.trainer import Trainer
 
-        trainer = Trainer(corpus, config)
+        trainer = Trainer(corpus, config, progress=progress.share)
         cut = truncation_note(trainer)
         if cut:
             print(f"note: {cut}", file=sys.stderr)

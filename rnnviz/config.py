@@ -39,6 +39,67 @@ GAIN_MAX = 100.0  # recurrent_gain
 WEIGHT_DECAY_MAX = 100.0  # (decoupled: a step multiplies the weights by 1 - lr * decay)
 SIZE_MAX = 1_000_000  # embed_dim, hidden_size, batch_size, bptt, maxlen (memory is
 #                       checked separately, from the corpus: rnnviz/budget.py)
+LR_SCHEDULES = ("constant", "plateau", "exponential")  # lm: Config.lr_schedule
+
+# The settings a run takes between two steps, and the tasks that take each (every other
+# field needs a Reset). Declared once: both trainers' `update`, the session and the
+# GUI's controls read it through `live_fields(task)`.
+LIVE = {
+    "lr": TASKS,
+    "clip": TASKS,
+    "clip_value": TASKS,
+    "batch_size": TASKS,  # lm: from the next epoch (the lanes are laid out per epoch)
+    "mask_padding": TASKS,
+    "weight_decay": TASKS,
+    "momentum": TASKS,
+    "epochs": TASKS,
+    "patience": TASKS,
+    "weight_average": TASKS,
+    "eval_every": TASKS,
+    "word_dropout": ("classify",),
+    "embed_dropout": TASKS,
+    "output_dropout": TASKS,
+    "early_stop_metric": ("classify",),
+    "keep_best": ("classify",),
+    "lr_schedule": ("lm",),
+    "lr_decay": ("lm",),
+}
+
+
+def live_fields(task: str) -> tuple[str, ...]:
+    """The Config fields a run of `task` may change between two steps."""
+    return tuple(name for name, tasks in LIVE.items() if task in tasks)
+
+
+# The char-level language model's defaults, tuned on tinyshakespeare within a wall-clock
+# budget on 2 cores (bench/bench_lm.py; figures in bench/README.md, "Language model").
+LM_DEFAULTS = dict(
+    task="lm",
+    level="char",
+    embed_dim=64,
+    hidden_size=512,
+    batch_size=64,
+    bptt=32,  # twice the updates per token of bptt 64: much faster early progress
+    lr=3e-3,  # 5e-3 diverges at H=512
+    recurrent_gain=1.0,  # (the classifier's default is 0.5)
+    lr_schedule="plateau",  # halve lr when validation stalls (floor: lr/32)
+    output_dropout=0.2,  # on the states feeding the head (the non-recurrent path)
+    embed_dropout=0.0,
+    weight_decay=0.0,
+    word_dropout=0.0,  # (the classifier's)
+    keep_best=False,  # ends on the averaged weights of the last step
+    early_stop_metric="loss",
+    weight_average=0.999,  # evaluate the average of the last ~1000 steps' weights
+    epochs=10,
+    val_fraction=0.1,
+    eval_every=200,
+)
+# Presets on top of LM_DEFAULTS. "default": the above. "fast": a state half as wide,
+# ~2.5x more steps a second (for a quick look, or a slower machine).
+LM_PRESETS = {
+    "default": {},
+    "fast": dict(hidden_size=256, lr=5e-3, output_dropout=0.0),
+}
 
 
 @dataclass(frozen=True)
@@ -80,7 +141,7 @@ class Config:
     dtype: str = "float32"  # "float32" (fast) or "float64" (exact checks)
     # Classifier options (issue 12). The regularisers' defaults were chosen by measured
     # runs across seeds and corpora (bench/bench_defaults.py, figures in bench/README.md);
-    # the language model sets its own in rnnviz/lm_trainer.LM_DEFAULTS.
+    # the language model sets its own in LM_DEFAULTS (below the class).
     label_names: str = ""  # class names in label order, "negative,positive"; "" = the data's
     min_count: int = 1  # words seen fewer times in training become [UNK]
     word_dropout: float = 0.3  # classify: share of training tokens replaced by [UNK] per batch
@@ -90,6 +151,22 @@ class Config:
     output_dropout: float = 0.5  # dropout on the state(s) feeding the output head, 0..1
     weight_average: float = 0.0  # decay of a moving average of the weights that evaluation
     #                              and checkpoints use (e.g. 0.999); 0 = off
+
+    @classmethod
+    def for_task(cls, task: str, preset: str = "default", **overrides) -> Config:
+        """The defaults of `task` ("classify": Config(); "lm": LM_DEFAULTS with `preset`
+        from LM_PRESETS), then `overrides`."""
+        if task == "lm":
+            if preset not in LM_PRESETS:
+                raise ValueError(f"preset must be one of {', '.join(LM_PRESETS)}; got {preset!r}")
+            return cls(**{**LM_DEFAULTS, **LM_PRESETS[preset], **overrides})
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+        return cls(**{"task": task, **overrides})
+
+    def live_fields(self) -> tuple[str, ...]:
+        """The fields this run may change between two steps (see LIVE)."""
+        return live_fields(self.task)
 
     def replace(self, **changes) -> Config:
         """A copy with some fields changed (validated)."""
@@ -147,6 +224,10 @@ class Config:
         for name in ("embed_dropout", "output_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1); got {getattr(self, name)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}; got {self.lr_schedule!r}"
+            )
         if not 0.0 < self.lr_decay <= 1.0:
             raise ValueError(f"lr_decay must be in (0, 1]; got {self.lr_decay}")
         for name in ("maxlen", "epochs", "patience", "eval_every"):
@@ -191,3 +272,8 @@ class Config:
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
         raise ValueError(f"{name} must be between {low:g} and {high:g}; got {value:g}")
+
+
+def lm_defaults(preset: str = "default", **overrides) -> Config:
+    """A Config with the language model's defaults (char level), a preset, then `overrides`."""
+    return Config.for_task("lm", preset, **overrides)

@@ -148,12 +148,28 @@ class TerminalProgress:
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._shown = -1
+        self._spoke = False  # something was written
         self._quiet_until = time.monotonic() + quiet  # a quick load prints nothing
+
+    def _quiet(self) -> bool:
+        return not self._spoke and time.monotonic() < self._quiet_until
+
+    def share(self, text: str, fraction: float) -> None:
+        """A later phase's share, as the trainers report building the vocabulary and
+        encoding (`progress(text, fraction)`): a line of its own, like the read's."""
+        label = text.rstrip("…")
+        label = label[:1].lower() + label[1:]
+        if label != self.label:
+            if self.tty and 0 <= self._shown < 100:
+                self.stream.write("\n")  # end the last phase's unfinished line
+            self.label, self._shown = label, -1
+        self(fraction)
 
     def __call__(self, fraction: float) -> None:
         percent = int(fraction * 100)
-        if percent == self._shown or (self._shown < 0 and time.monotonic() < self._quiet_until):
+        if percent == self._shown or self._quiet():
             return
+        self._spoke = True
         if self.tty:
             end = "\n" if percent >= 100 else ""
             self.stream.write(f"\r{self.label}: {percent:3d}%{end}")
@@ -164,7 +180,7 @@ class TerminalProgress:
 
     def phase(self, text: str) -> None:
         """Say what comes next (a phase without a share to show), after a slow read."""
-        if self._shown < 0 and time.monotonic() < self._quiet_until:
+        if self._quiet():
             return
         self.stream.write(f"{text}\n")
         self.stream.flush()

@@ -64,9 +64,7 @@ def base_config(settings: dict) -> Config:
     """The defaults that fields missing from a file take: the task's own, and for a
     classifier the optimiser's learning rate and decay (as `train` picks them)."""
     if settings.get("task") == "lm":
-        from rnnviz.lm_trainer import lm_defaults
-
-        return lm_defaults()
+        return Config.for_task("lm")
     optimizer = settings.get("optimizer", "adam")
     if optimizer not in DEFAULT_LR:
         return Config()  # the bad name is reported by the settings' own check

@@ -10,80 +10,32 @@ zero at the start of each epoch. Validation is the last `val_fraction` of the te
 from __future__ import annotations
 
 import math
-import time
 from collections import deque
 from functools import partial
+from itertools import chain
 
 import numpy as np
 
 from rnnviz import blas, budget, checkpoint
-from rnnviz.config import Config
+from rnnviz.config import (  # noqa: F401 (LM_DEFAULTS, LM_PRESETS, lm_defaults: re-exported)
+    LM_DEFAULTS,
+    LM_PRESETS,
+    LR_SCHEDULES,
+    Config,
+    live_fields,
+    lm_defaults,
+)
 from rnnviz.language_model import RNNLanguageModel
 from rnnviz.parallel import BatchSplit, even_slices
-from rnnviz.snapshot import Snapshot
 from rnnviz.tokenizer import Tokenizer
-from rnnviz.training import TrainingRun, tune_process
+from rnnviz.training import Batch, TrainingRun, in_pieces, tune_process
 
-LIVE_FIELDS = (
-    "lr",
-    "clip",
-    "clip_value",
-    "batch_size",  # applies from the next epoch (the lanes are laid out per epoch)
-    "mask_padding",
-    "weight_decay",
-    "momentum",
-    "epochs",
-    "patience",
-    "weight_average",
-    "eval_every",
-    "embed_dropout",
-    "output_dropout",
-    "lr_schedule",
-    "lr_decay",
-)
-LR_SCHEDULES = ("constant", "plateau", "exponential")
+LIVE_FIELDS = live_fields("lm")  # (declared in rnnviz/config.py)
 PLATEAU_FLOOR = 1 / 32  # the plateau schedule never takes lr below config.lr / 32
 EVAL_LANES = 16  # the validation tail runs as this many parallel streams
 EVAL_ELEMENTS = 2_000_000  # logits per evaluation chunk (lanes * window * V)
 PROBE_WINDOWS, PROBE_LENGTH = 4, 64
 PROBE_PROBA_LIMIT = 1_000_000  # larger (P, T, V) probabilities are left out of snapshots
-
-# The char-level language model's defaults, tuned on tinyshakespeare within a wall-clock
-# budget on 2 cores (bench/bench_lm.py; figures in bench/README.md, "Language model").
-LM_DEFAULTS = dict(
-    task="lm",
-    level="char",
-    embed_dim=64,
-    hidden_size=512,
-    batch_size=64,
-    bptt=32,  # twice the updates per token of bptt 64: much faster early progress
-    lr=3e-3,  # 5e-3 diverges at H=512
-    recurrent_gain=1.0,  # (the classifier's default is 0.5)
-    lr_schedule="plateau",  # halve lr when validation stalls (floor: lr/32)
-    output_dropout=0.2,  # on the states feeding the head (the non-recurrent path)
-    embed_dropout=0.0,
-    weight_decay=0.0,
-    word_dropout=0.0,  # (the classifier's)
-    keep_best=False,  # ends on the averaged weights of the last step
-    early_stop_metric="loss",
-    weight_average=0.999,  # evaluate the average of the last ~1000 steps' weights
-    epochs=10,
-    val_fraction=0.1,
-    eval_every=200,
-)
-# Presets on top of LM_DEFAULTS. "default": the above. "fast": a state half as wide,
-# ~2.5x more steps a second (for a quick look, or a slower machine).
-LM_PRESETS = {
-    "default": {},
-    "fast": dict(hidden_size=256, lr=5e-3, output_dropout=0.0),
-}
-
-
-def lm_defaults(preset: str = "default", **overrides) -> Config:
-    """A Config with the language model's defaults (char level), a preset, then `overrides`."""
-    if preset not in LM_PRESETS:
-        raise ValueError(f"preset must be one of {', '.join(LM_PRESETS)}; got {preset!r}")
-    return Config(**{**LM_DEFAULTS, **LM_PRESETS[preset], **overrides})
 
 
 def check_lm_config(config: Config) -> None:
@@ -97,6 +49,22 @@ def check_lm_config(config: Config) -> None:
             raise ValueError(f"{name} must be in [0, 1); got {getattr(config, name)}")
     if not 0.0 < config.lr_decay <= 1.0:
         raise ValueError(f"lr_decay must be in (0, 1]; got {config.lr_decay}")
+
+
+PIECE_CHARS = 1 << 18  # a long text is tokenized in pieces of about this many characters
+
+
+def text_pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
+    """`text` cut into consecutive pieces of about `size` characters that tokenize to
+    the same tokens as the whole, at either level: each cut is before a whitespace."""
+    pieces, start = [], 0
+    while start < len(text):
+        cut = min(start + size, len(text))
+        while cut < len(text) and not text[cut].isspace():
+            cut += 1
+        pieces.append(text[start:cut])
+        start = cut
+    return pieces or [text]
 
 
 def split_text(text: str, val_fraction: float, level: str) -> tuple[str, str]:
@@ -116,12 +84,15 @@ class LanguageModelTrainer(TrainingRun):
     corpus : a Corpus whose texts are joined (with newlines) into one stream.
     config : task "lm" settings; see `lm_defaults()` for the tuned char-level ones.
     tokenizer, model : reuse these (e.g. from a checkpoint) instead of new ones.
+    progress : called as progress(phase, fraction) while the vocabulary is built and the
+        text is encoded.
     """
 
-    live_fields = LIVE_FIELDS
     probe_proba_limit = PROBE_PROBA_LIMIT
 
-    def __init__(self, corpus, config: Config | None = None, tokenizer=None, model=None):
+    def __init__(
+        self, corpus, config: Config | None = None, tokenizer=None, model=None, progress=None
+    ):
         self.config = config = config or lm_defaults()
         if config.task != "lm":
             raise ValueError("LanguageModelTrainer trains language models (task 'lm')")
@@ -131,11 +102,13 @@ class LanguageModelTrainer(TrainingRun):
         self.label_names: list[str] = []
         text = "\n".join(corpus.texts)
         train_text, val_text = split_text(text, config.val_fraction, config.level)
-        self.tokenizer = tokenizer or Tokenizer(
-            config.level, split_punctuation=config.split_punctuation
-        ).fit([train_text])
-        self.train_ids = np.array(self.tokenizer.encode([train_text])[0], dtype=np.int64)
-        self.val_ids = np.array(self.tokenizer.encode([val_text])[0], dtype=np.int64)
+        pieces = text_pieces(train_text)
+        if tokenizer is None:
+            tokenizer = Tokenizer(config.level, split_punctuation=config.split_punctuation)
+            in_pieces(pieces, tokenizer.fit, progress, "Building the vocabulary…")
+        self.tokenizer = tokenizer
+        self.train_ids = self._encode_stream(pieces, progress)
+        self.val_ids = self._encode_stream(text_pieces(val_text))
         if len(self.train_ids) < 2:
             raise ValueError("the training text needs at least two tokens")
         V = self.tokenizer.vocab_size
@@ -162,6 +135,15 @@ class LanguageModelTrainer(TrainingRun):
         n = max(1, min(PROBE_LENGTH, len(source) // PROBE_WINDOWS))
         rows = max(1, min(PROBE_WINDOWS, len(source) // n))
         self.probe_ids = source[: rows * n].reshape(rows, n).copy()
+
+    def _encode_stream(self, pieces: list[str], progress=None) -> np.ndarray:
+        """The pieces of a text -> one (N,) stream of ids."""
+
+        def encode(part: list[str]) -> list[np.ndarray]:
+            return [np.array(ids, dtype=np.int64) for ids in self.tokenizer.encode(part)]
+
+        done = in_pieces(pieces, encode, progress, "Encoding the text…")
+        return np.concatenate([np.zeros(0, np.int64), *chain(*done)])
 
     # ------------------------------------------------------------------ layout
     def _lanes(self) -> tuple[int, int]:
@@ -194,37 +176,30 @@ class LanguageModelTrainer(TrainingRun):
         return self.tokenizer.padding(seqs, max([1, *map(len, seqs)]))
 
     # ------------------------------------------------------------------ training
-    def _step(self, capture: bool) -> Snapshot:
-        started = time.perf_counter()
+    def _next_batch(self) -> Batch:
         T, pos = self.config.bptt, self._pos
-        x, y = self._x[:, pos : pos + T], self._y[:, pos : pos + T]
-        lr = self.optimizer.lr = self.config.lr * self.lr_scale
-        self.model.rnn.track_state_grads = capture  # gradient flow: ||dL/dh_t|| per step
-        # (a captured step runs on the model itself: the snapshot reads its caches)
-        run = self.model if capture or self._split is None else self._split
-        loss, grads, proba = run.loss_and_grads(
-            x, y, h0=self.state, dropout=self.config.embed_dropout,
-            output_dropout=self.config.output_dropout, return_output=True,
-        )  # fmt: skip
-        accuracy = float(np.mean(proba.argmax(axis=1) == y.T.reshape(-1)))
-        self.state = self.model.last_state
-        grad_norms = grads.norms()
-        grad_norm, clipped = self._apply_gradients(loss, grads, grad_norms, lr)
-        self.step_count += 1
-        self._recent_losses.append(float(loss))
+        x, y = self._x[:, pos : pos + T], self._y[:, pos : pos + T]  # (B, T) each
         self._pos += T
-        epoch_done = self._pos >= self._x.shape[1]
-        if epoch_done:
+        options = dict(h0=self.state, dropout=self.config.embed_dropout,
+                       output_dropout=self.config.output_dropout)  # fmt: skip
+        return Batch(x, y, self._pos >= self._x.shape[1], options)
+
+    def _after_backward(self, batch: Batch, capture: bool) -> None:
+        self.state = self.model.last_state  # the next window starts where this one ended
+
+    def _accuracy(self, output: np.ndarray, batch: Batch) -> float:
+        return float(np.mean(output.argmax(axis=1) == batch.targets.T.reshape(-1)))  # (T*B, V)
+
+    def _end_batch(self, loss: float, batch: Batch) -> None:
+        self._recent_losses.append(float(loss))
+        if batch.epoch_done:
             self.epoch += 1
             self._start_epoch()
             if self.config.lr_schedule == "exponential":
                 self.lr_scale *= self.config.lr_decay
-        self.seconds += time.perf_counter() - started
-        val_loss, val_accuracy = self._after_step(epoch_done)
-        return self._snapshot(
-            loss, accuracy, lr, grad_norms, grad_norm, clipped, int(np.count_nonzero(y)),
-            val_loss, val_accuracy, capture,
-        )  # fmt: skip
+
+    def _counted_tokens(self, batch: Batch) -> np.ndarray:
+        return batch.targets
 
     @property
     def epoch_progress(self) -> float:
@@ -314,14 +289,6 @@ class LanguageModelTrainer(TrainingRun):
             self.lr_scale = 1.0  # a new base rate (or schedule) starts undecayed
 
     # ------------------------------------------------------------------ files
-    def save(self, path) -> None:
-        """Checkpoint model + tokenizer + config (atomic .npz)."""
-        meta = {"step": self.step_count, "epoch": self.epoch}
-        if self.last_val:
-            meta.update(val_loss=self.last_val[0], val_accuracy=self.last_val[1])
-        with self.averaged_weights():
-            checkpoint.save(path, self.model, self.tokenizer, self.config, [], meta)
-
     @classmethod
     def load(cls, path, corpus) -> LanguageModelTrainer:
         """Continue training a saved language model on `corpus`."""

@@ -78,6 +78,28 @@ class Optimizer:
         self.parallel = None
 
     slot_names: tuple[str, ...] = ()  # per-parameter state arrays, allocated like it
+    kept_slots: tuple[str, ...] = ()  # ... of them, those carried from step to step
+
+    def state_dict(self) -> dict:
+        """Copies of what the optimiser carries from step to step: its step count and
+        moments (a run that goes on elsewhere, e.g. after its process was killed)."""
+        slots = {
+            name: {"shape": slot["shape"], **{k: slot[k].copy() for k in self.kept_slots}}
+            for name, slot in self.state.items()
+        }
+        return {"t": self.t, "slots": slots}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Go on from a `state_dict()` of an optimiser of the same kind."""
+        self.t = int(state["t"])
+        self.state = {}
+        for name, saved in state["slots"].items():
+            like = next((saved[k] for k in self.kept_slots if k in saved), None)
+            if like is None:
+                continue
+            slot = self.state[name] = {"shape": tuple(saved["shape"])}
+            for k in self.slot_names:
+                slot[k] = np.array(saved[k]) if k in saved else np.zeros_like(like)
 
     def step(self, params: dict, grads: dict) -> None:
         """Clip `grads` (in place) if configured, then update `params` in place."""
@@ -146,6 +168,7 @@ class Momentum(Optimizer):
         self.momentum = momentum
 
     slot_names = ("v",)
+    kept_slots = ("v",)
 
     def _update(self, p, g, slot):
         v = slot["v"]
@@ -164,6 +187,7 @@ class Adam(Optimizer):
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
     slot_names = ("m", "v", "tmp")
+    kept_slots = ("m", "v")  # (tmp is scratch space)
 
     def _update(self, p, g, slot):
         m, v, tmp = slot["m"], slot["v"], slot["tmp"]

@@ -19,10 +19,10 @@ from rnnviz.config import (
     HEADS,
     INITS,
     LEVELS,
+    LR_SCHEDULES,
     OPTIMIZERS,
     TASKS,
 )
-from rnnviz.lm_trainer import LR_SCHEDULES
 
 # (flags, Config field, argparse keywords); the first flag is the one --help shows first.
 SETTING_OPTIONS: tuple[tuple[tuple[str, ...], str, dict], ...] = (

@@ -72,8 +72,7 @@ class Tokenizer:
         if isinstance(texts, str):
             raise TypeError("fit() takes a list of texts, not one string")
         if self.min_count > 1:
-            for text in texts:
-                self.counts.update(self.tokenize(text))
+            self.count(texts)
             # A Counter keeps its keys in order of first appearance.
             frequent = [t for t, n in self.counts.items() if n >= self.min_count]
             self._add(t for t in frequent if t not in self.vocab)
@@ -82,6 +81,14 @@ class Tokenizer:
             tokens = self.tokenize(text)
             self.counts.update(tokens)
             self._add(t for t in tokens if t not in self.vocab)
+        return self
+
+    def count(self, texts: Iterable[str]) -> Tokenizer:
+        """Count the tokens of `texts` without adding any to the vocabulary: with
+        min_count > 1, `fit([])` then adds those counted often enough (so a corpus can
+        be counted in pieces and get the same vocabulary as one `fit`)."""
+        for text in texts:
+            self.counts.update(self.tokenize(text))
         return self
 
     def _add(self, tokens: Iterable[str]) -> None:

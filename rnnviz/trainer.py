@@ -8,42 +8,24 @@ read-only copies, so a watcher on another thread never sees live model memory.
 from __future__ import annotations
 
 import math
-import time
+from itertools import chain
 
 import numpy as np
 
 from rnnviz import budget, checkpoint
 from rnnviz.baselines import Baselines, compute_baselines
-from rnnviz.config import Config
+from rnnviz.config import Config, live_fields
 from rnnviz.data import Corpus, rename_labels, stratified_split
 from rnnviz.dropout import word_dropout
 from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
 from rnnviz.model import RNNClassifier
-from rnnviz.snapshot import Snapshot
 from rnnviz.tokenizer import Tokenizer
-from rnnviz.training import TrainingRun, sample_indices, tune_process
+from rnnviz.training import Batch, TrainingRun, in_pieces, sample_indices, tune_process
 
 # maxlen=0 means the longest training text, but at most this for a real corpus (a
 # synthetic task's texts are never cut: its answer may sit in the first token)
 AUTO_MAXLEN_CAP = 100
-LIVE_FIELDS = (
-    "lr",
-    "clip",
-    "clip_value",
-    "batch_size",
-    "mask_padding",
-    "weight_decay",
-    "momentum",
-    "epochs",
-    "patience",
-    "weight_average",
-    "eval_every",
-    "word_dropout",
-    "embed_dropout",
-    "output_dropout",
-    "early_stop_metric",
-    "keep_best",
-)
+LIVE_FIELDS = live_fields("classify")  # (declared in rnnviz/config.py)
 EVAL_CHUNK = 512  # rows per forward pass when evaluating
 
 
@@ -55,9 +37,9 @@ class Trainer(TrainingRun):
     corpus : texts and integer labels (at least two classes).
     config : hyper-parameters; `config.seed` fixes the split, init and batch order.
     tokenizer, model : reuse these (e.g. from a checkpoint) instead of building new ones.
+    progress : called as progress(phase, fraction) while the vocabulary is built and the
+        texts are encoded (the app's progress bar, the command line's percentages).
     """
-
-    live_fields = LIVE_FIELDS
 
     def __init__(
         self,
@@ -65,6 +47,7 @@ class Trainer(TrainingRun):
         config: Config | None = None,
         tokenizer: Tokenizer | None = None,
         model: RNNClassifier | None = None,
+        progress=None,
     ) -> None:
         self.config = config = config or Config()
         if config.task != "classify":
@@ -80,10 +63,17 @@ class Trainer(TrainingRun):
         train_idx, val_idx = stratified_split(labels, config.val_fraction, config.seed)
         train_texts = [corpus.texts[i] for i in train_idx]
         val_texts = [corpus.texts[i] for i in val_idx]
-        self.tokenizer = tokenizer or Tokenizer(
-            config.level, split_punctuation=config.split_punctuation, min_count=config.min_count
-        ).fit(train_texts)
-        train_seqs = self.tokenizer.encode(train_texts)
+        if tokenizer is None:
+            tokenizer = Tokenizer(config.level, split_punctuation=config.split_punctuation,
+                                  min_count=config.min_count)  # fmt: skip
+            # In pieces, the same vocabulary as one fit: with min_count > 1 the pieces are
+            # only counted, and the last fit adds what was seen often enough.
+            work = tokenizer.count if config.min_count > 1 else tokenizer.fit
+            in_pieces(train_texts, work, progress, "Building the vocabulary…")
+            tokenizer.fit([])
+        self.tokenizer = tokenizer
+        encode = self.tokenizer.encode
+        train_seqs = list(chain(*in_pieces(train_texts, encode, progress, "Encoding the texts…")))
         longest = max((len(s) for s in train_seqs), default=1)
         cap = longest if corpus.format == "synthetic" else AUTO_MAXLEN_CAP
         self.maxlen = config.maxlen or max(1, min(longest, cap))
@@ -175,47 +165,32 @@ class Trainer(TrainingRun):
         batches = [order[i : i + size] for i in range(0, len(order), size)]
         return [batches[i] for i in self._rng.permutation(len(batches))]
 
-    def _next_batch(self) -> tuple[np.ndarray, bool]:
-        batch = self._batches[self._cursor]
+    def _next_batch(self) -> Batch:
+        rows = self._batches[self._cursor]
         self._cursor += 1
         epoch_done = self._cursor >= len(self._batches)
         if epoch_done:
             self._batches = self._plan_epoch()
             self._cursor = 0
-        return batch, epoch_done
-
-    def _step(self, capture: bool) -> Snapshot:
-        started = time.perf_counter()
-        batch, epoch_done = self._next_batch()
         config = self.config
-        labels = self.train_labels[batch]
-        ids = word_dropout(self._word_rng, self.train_ids[batch], config.word_dropout)  # (B, T)
-        self.model.rnn.track_state_grads = capture
-        dropouts = dict(dropout=config.embed_dropout, output_dropout=config.output_dropout)
-        if self._split is not None and not capture:  # capture reads the model's own caches
-            run = self._split.loss_and_grads
-        else:
-            run = self.model.loss_and_grads
-        loss, grads, output = run(ids, labels, return_output=True, **dropouts)
+        ids = word_dropout(self._word_rng, self.train_ids[rows], config.word_dropout)  # (B, T)
+        options = dict(dropout=config.embed_dropout, output_dropout=config.output_dropout)
+        return Batch(ids, self.train_labels[rows], epoch_done, options)
+
+    def _after_backward(self, batch: Batch, capture: bool) -> None:
         if capture:
-            real_token_grad_norms(self.model.rnn, ids)
-        accuracy = float(np.mean(output.argmax(axis=1) == labels))
-        grad_norms = grads.norms()
-        lr = self.optimizer.lr
-        grad_norm, clipped = self._apply_gradients(loss, grads, grad_norms, lr)
-        self.step_count += 1
-        self.seconds += time.perf_counter() - started
+            real_token_grad_norms(self.model.rnn, batch.inputs)
+
+    def _accuracy(self, output: np.ndarray, batch: Batch) -> float:
+        return float(np.mean(output.argmax(axis=1) == batch.targets))  # output (B, C)
+
+    def _end_batch(self, loss: float, batch: Batch) -> None:
         self._epoch_loss_sum += loss
         self._epoch_batches += 1
-        if epoch_done:
+        if batch.epoch_done:
             self.epoch += 1
             self.last_epoch_train_loss = self._epoch_loss_sum / self._epoch_batches
             self._epoch_loss_sum, self._epoch_batches = 0.0, 0
-        val_loss, val_accuracy = self._after_step(epoch_done)
-        return self._snapshot(
-            loss, accuracy, lr, grad_norms, grad_norm, clipped, int(np.count_nonzero(ids)),
-            val_loss, val_accuracy, capture,
-        )  # fmt: skip
 
     @property
     def epoch_progress(self) -> float:
@@ -299,17 +274,8 @@ class Trainer(TrainingRun):
             ]
 
     # ------------------------------------------------------------------ files
-    def save(self, path) -> None:
-        """Checkpoint model + tokenizer + config (atomic .npz)."""
-        meta = {"maxlen": self.maxlen, "step": self.step_count, "epoch": self.epoch}
-        if self.holds_best:
-            best = self.best
-            meta.update(weights="best", weights_step=best["step"], val_loss=best["val_loss"],
-                        val_accuracy=best["val_accuracy"])  # fmt: skip
-        elif self.last_val:
-            meta.update(weights="last", val_loss=self.last_val[0], val_accuracy=self.last_val[1])
-        with self.averaged_weights():
-            checkpoint.save(path, self.model, self.tokenizer, self.config, self.label_names, meta)
+    def _checkpoint_meta(self) -> dict:
+        return {"maxlen": self.maxlen}
 
     @classmethod
     def load(cls, path, corpus: Corpus) -> Trainer:

@@ -1,19 +1,23 @@
 """What the classifier's and the language model's trainers share.
 
-The update with its divergence check, validation bookkeeping with early stopping,
-settings changed while a run goes on, and the immutable snapshot of each step. A
-subclass brings its data and batches (`_step`), `evaluate`, and `epoch_progress`.
+One step skeleton (`_step`: batch, loss and gradients, update, bookkeeping, snapshot),
+the update with its divergence check, validation bookkeeping with early stopping,
+settings changed while a run goes on, and the one routine that captures a snapshot's
+arrays. A subclass brings its data: `_next_batch`, `_accuracy`, `_end_batch`,
+`evaluate` and `epoch_progress`.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from rnnviz import blas, memory
+from rnnviz import blas, checkpoint, memory
 from rnnviz.config import Config
 from rnnviz.optim import make_optimizer
 from rnnviz.parallel import BatchSplit
@@ -35,6 +39,24 @@ def tune_process(config: Config) -> None:
 # EXPLOSION_WINDOW steps, has exploded even if it is still finite: pause as for NaN.
 EXPLOSION_FACTOR = 10.0
 EXPLOSION_WINDOW = 10
+
+
+PROGRESS_PIECES = 50  # a load phase reports its share this many times
+
+
+def in_pieces(items: list, work, progress, text: str) -> list:
+    """[work(part) for consecutive parts of `items`], saying after each part how far
+    it got: progress(text, fraction) (the vocabulary and encoding phases of a load)."""
+    if progress is None:
+        return [work(items)]
+    n = len(items)
+    size = max(1, -(-n // PROGRESS_PIECES))
+    out = []
+    progress(text, 0.0)
+    for start in range(0, n, size):
+        out.append(work(items[start : start + size]))
+        progress(text, min(1.0, (start + size) / n))
+    return out
 
 
 REPORT_MIN_UNITS = 64  # a sampled closing evaluation still sees at least this many
@@ -59,6 +81,16 @@ def cell_arrays(model) -> dict:
     return arrays
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One step's data, as a trainer's `_next_batch` lays it out."""
+
+    inputs: np.ndarray  # (B, T) token ids
+    targets: np.ndarray  # (B,) labels (classify) or (B, T) next tokens (lm)
+    epoch_done: bool  # the last batch of an epoch
+    options: dict = field(default_factory=dict)  # more keywords of loss_and_grads (h0, ...)
+
+
 class TrainingRun:
     """Base of `Trainer` and `LanguageModelTrainer`; knows nothing of threads or Qt.
 
@@ -66,7 +98,6 @@ class TrainingRun:
     `_start_run()` in their constructor.
     """
 
-    live_fields: tuple[str, ...] = ()  # settings `update` may change during a run
     updating = False  # True while the weights change: a step must not be cut off there
     probe_proba_limit: int | None = None  # larger probe probabilities stay out of snapshots
 
@@ -109,7 +140,47 @@ class TrainingRun:
             return self._step(capture)
 
     def _step(self, capture: bool) -> Snapshot:
+        """The step skeleton both trainers share."""
+        started = time.perf_counter()
+        batch = self._next_batch()
+        lr = self.optimizer.lr = self._current_lr()
+        self.model.rnn.track_state_grads = capture  # gradient flow: ||dL/dh_t|| per step
+        # A captured step runs on the model itself: the snapshot reads its caches.
+        run = self.model if capture or self._split is None else self._split
+        loss, grads, output = run.loss_and_grads(
+            batch.inputs, batch.targets, return_output=True, **batch.options
+        )
+        self._after_backward(batch, capture)
+        accuracy = self._accuracy(output, batch)
+        grad_norms = grads.norms()
+        grad_norm, clipped = self._apply_gradients(loss, grads, grad_norms, lr)
+        self.step_count += 1
+        self._end_batch(loss, batch)
+        self.seconds += time.perf_counter() - started
+        val_loss, val_accuracy = self._after_step(batch.epoch_done)
+        tokens = int(np.count_nonzero(self._counted_tokens(batch)))
+        return self._snapshot(
+            loss, accuracy, lr, grad_norms, grad_norm, clipped, tokens,
+            val_loss, val_accuracy, capture,
+        )  # fmt: skip
+
+    def _next_batch(self) -> Batch:
+        """The next step's data (and the epoch's end)."""
         raise NotImplementedError
+
+    def _after_backward(self, batch: Batch, capture: bool) -> None:
+        """What a trainer reads from the model's caches right after the backward pass."""
+
+    def _accuracy(self, output: np.ndarray, batch: Batch) -> float:
+        """The batch's accuracy from the model's output."""
+        raise NotImplementedError
+
+    def _end_batch(self, loss: float, batch: Batch) -> None:
+        """Bookkeeping after the update (the epoch's end, a carried state)."""
+
+    def _counted_tokens(self, batch: Batch) -> np.ndarray:
+        """The ids whose non-[PAD] entries the snapshot counts as tokens."""
+        return batch.inputs
 
     @property
     def epoch_progress(self) -> float:
@@ -286,6 +357,25 @@ class TrainingRun:
             rate = float(units_per_step)  # not one step yet: keep it small
         return max(REPORT_MIN_UNITS, int(seconds * rate / 2))  # two splits share the time
 
+    # ------------------------------------------------------------------ files
+    def save(self, path) -> None:
+        """Checkpoint model + tokenizer + config (atomic .npz), with the weights the model
+        holds (averaged when config.weight_average is on) and the evaluation that
+        describes them in its metadata."""
+        meta = {**self._checkpoint_meta(), "step": self.step_count, "epoch": self.epoch}
+        if self.holds_best:
+            best = self.best
+            meta.update(weights="best", weights_step=best["step"], val_loss=best["val_loss"],
+                        val_accuracy=best["val_accuracy"])  # fmt: skip
+        elif self.last_val:
+            meta.update(weights="last", val_loss=self.last_val[0], val_accuracy=self.last_val[1])
+        with self.averaged_weights():
+            checkpoint.save(path, self.model, self.tokenizer, self.config, self.label_names, meta)
+
+    def _checkpoint_meta(self) -> dict:
+        """What a trainer adds to its checkpoint's metadata (the classifier: maxlen)."""
+        return {}
+
     # ------------------------------------------------------------------ control
     def _check_config(self, config: Config) -> None:
         """Reject settings this kind of run cannot take (raises ValueError)."""
@@ -295,6 +385,11 @@ class TrainingRun:
 
     def _on_config_change(self, old: Config) -> None:
         """Hook for subclasses: `self.config` just replaced `old`."""
+
+    @property
+    def live_fields(self) -> tuple[str, ...]:
+        """The settings `update` may change during a run (rnnviz/config.py: LIVE)."""
+        return self.config.live_fields()
 
     def update(self, **changes) -> None:
         """Change settings that do not alter shapes, between steps (live)."""
@@ -317,31 +412,71 @@ class TrainingRun:
         if self.stop_reason == "epochs" and (not config.epochs or self.epoch < config.epochs):
             self.finished, self.stop_reason = False, ""
 
+    def resume_state(self) -> dict:
+        """Copies of what it takes to go on from here in a fresh trainer on the same data
+        (`resume`): the weights, the optimiser's moments, the step and the epoch."""
+        return {
+            "params": {k: v.copy() for k, v in self.model.params.items()},
+            "optimizer": self.optimizer.state_dict(),
+            "step": int(self.step_count),
+            "epoch": int(self.epoch),
+        }
+
+    def resume(self, state: dict) -> None:
+        """Go on from a `resume_state()` (its "optimizer" may be missing: a fresh one).
+        Raises ValueError when the weights do not fit this model."""
+        own, params = self.model.params, state["params"]
+        if set(params) != set(own) or any(own[k].shape != params[k].shape for k in own):
+            raise ValueError("the weights do not fit this model")
+        for name, value in params.items():
+            np.copyto(own[name], value)
+        if state.get("optimizer") is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
+        self.step_count, self.epoch = int(state["step"]), int(state["epoch"])
+
     def set_probe(self, ids: np.ndarray) -> None:
         """The batch whose hidden states `step(capture=True)` records."""
         self.probe_ids = np.array(ids, dtype=np.int64, copy=True)
 
     # ------------------------------------------------------------------ snapshots
+    def capture_arrays(self, state_grads: bool = True) -> dict:
+        """Read-only copies of the weights, gradients and the probe batch's states and
+        probabilities (the one capture routine: a captured step's and `capture`'s);
+        with `state_grads`, the last backward pass's ||dL/dh_t|| when it tracked them."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            probe = self.model.forward(self.probe_ids)
+        limit = self.probe_proba_limit
+        keep_proba = limit is None or probe.proba.size <= limit
+        arrays = dict(
+            params={k: frozen_copy(v) for k, v in self.model.params.items()},
+            grads={k: frozen_copy(v) for k, v in self.model.grads.items()},
+            probe_ids=frozen_copy(self.probe_ids),
+            probe_hidden=frozen_copy(probe.hidden),
+            probe_proba=frozen_copy(probe.proba) if keep_proba else None,
+            **cell_arrays(self.model),
+        )
+        cell = self.model.rnn
+        if state_grads and getattr(cell, "track_state_grads", False):
+            for name in ("state_grad_norms", "cell_grad_norms"):
+                if getattr(cell, name, None) is not None:
+                    arrays[name] = frozen_copy(getattr(cell, name))
+        return arrays
+
+    def capture(self, latest: Snapshot | None = None) -> Snapshot:
+        """A captured snapshot of the run as it is, without training: `latest` (the last
+        step's snapshot) with the arrays filled, or a zero-step one before any step."""
+        base = latest
+        if base is None or base.step != self.step_count:  # nothing trained yet (a new run)
+            base = Snapshot(
+                step=self.step_count, epoch=self.epoch, epoch_progress=0.0,
+                loss=float("nan"), accuracy=float("nan"), lr=self._current_lr(),
+                grad_norms={}, grad_norm=0.0, clipped=False, tokens=0, seconds=self.seconds,
+            )  # fmt: skip
+        return replace(base, cell=getattr(self.model, "cell", "rnn"), **self.capture_arrays(False))
+
     def _snapshot(self, loss, accuracy, lr, grad_norms, grad_norm, clipped, tokens,
                   val_loss, val_accuracy, capture) -> Snapshot:  # fmt: skip
-        arrays = {}
-        if capture:
-            probe = self.model.forward(self.probe_ids)
-            limit = self.probe_proba_limit
-            keep_proba = limit is None or probe.proba.size <= limit
-            arrays = dict(
-                params={k: frozen_copy(v) for k, v in self.model.params.items()},
-                grads={k: frozen_copy(v) for k, v in self.model.grads.items()},
-                probe_ids=frozen_copy(self.probe_ids),
-                probe_hidden=frozen_copy(probe.hidden),
-                probe_proba=frozen_copy(probe.proba) if keep_proba else None,
-                **cell_arrays(self.model),
-            )
-            cell = self.model.rnn
-            if getattr(cell, "track_state_grads", False):
-                for name in ("state_grad_norms", "cell_grad_norms"):
-                    if getattr(cell, name, None) is not None:
-                        arrays[name] = frozen_copy(getattr(cell, name))
+        arrays = self.capture_arrays() if capture else {}
         return Snapshot(
             cell=getattr(self.model, "cell", "rnn"),
             step=self.step_count,

@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 
 from rnnviz import RNNClassifier
-from rnnviz.cells import CELLS, GRU, LSTM, FastRNN, TanhRNN, cell_module, cell_shapes, infer_cell
+from rnnviz.cells import (
+    CELLS,
+    GRU,
+    LSTM,
+    FastGRU,
+    FastRNN,
+    TanhRNN,
+    cell_module,
+    cell_shapes,
+    infer_cell,
+)
 from rnnviz.cells.lstm_fast import FastLSTM
 from rnnviz.language_model import RNNLanguageModel, generate
 from rnnviz.tokenizer import PAD_ID, Tokenizer
@@ -81,10 +91,11 @@ def test_language_model_gradients_match_finite_differences(cell, mask_padding):
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_one_sequence_gradients_match_finite_differences(cell):
-    """B = 1 (the interactive size; the tanh RNN's one-row path), leading [PAD] steps."""
+@pytest.mark.parametrize("leading_pads", [True, False])
+def test_one_sequence_gradients_match_finite_differences(cell, leading_pads):
+    """B = 1 (the interactive size; the one-row paths), with leading [PAD] steps or none."""
     model = randomise(RNNClassifier(V, D, H, C, dtype=np.float64, cell=cell))
-    ids = np.array([[0, 0, 3, 4, 5, 6, 2]])
+    ids = np.array([[0, 0, 3, 4, 5, 6, 2]] if leading_pads else [[7, 3, 4, 5, 6, 2]])
     _, grads = model.loss_and_grads(ids, [1])
     check_all_grads(model, lambda: model.loss_and_grads(ids, [1])[0], grads)
 
@@ -108,32 +119,68 @@ def layer_pair(cell_class, seed=0):
     return params, grads
 
 
-@pytest.mark.parametrize("rows", [1, 4])
+FAST_PAIRS = {"rnn": (TanhRNN, FastRNN), "gru": (GRU, FastGRU), "lstm": (LSTM, FastLSTM)}
+
+
+# only the tanh RNN takes distinct tokens, and only for B > 1
+INPUT_PATHS = [
+    (cell, rows, distinct)
+    for cell in CELLS
+    for rows in (1, 4)
+    for distinct in (True, False)
+    if not distinct or (rows > 1 and cell == "rnn")
+]
+
+
+@pytest.mark.parametrize(("cell", "rows", "distinct"), INPUT_PATHS)
 @pytest.mark.parametrize("masked", [True, False])
 @pytest.mark.parametrize("per_step", [True, False])
-def test_fast_rnn_equals_the_textbook_rnn(rows, masked, per_step):
-    """States, dx, dh0, weight gradients and ||dL/dh_t|| of FastRNN and TanhRNN."""
+def test_fast_cell_equals_the_textbook_cell(cell, rows, masked, per_step, distinct):
+    """States, dx, dh0, weight gradients, ||dL/dh_t||, the gates (and the LSTM's c_t and
+    ||dL/dc_t||) of each fast cell and its textbook cell, with a start state, twice in a
+    row (kept buffers); the tanh RNN's input also as distinct tokens."""
+    from rnnviz.layers import DistinctTokens
+
     rng = np.random.default_rng(5)
-    params, grads = layer_pair("rnn")
+    params, grads = layer_pair(cell)
     fast_grads = {k: np.zeros_like(v) for k, v in params.items()}
-    T = 7
-    x = rng.normal(size=(T, rows, D))
-    mask = rng.random((T, rows)) > 0.3 if masked else None
-    if masked:
-        mask[:2] = False  # leading all-[PAD] steps (the fast path skips them)
-    h0 = rng.normal(size=(rows, H))
-    dh_seq = rng.normal(size=(T, rows, H)) if per_step else None
-    dh_last = rng.normal(size=(rows, H))
-    results = []
-    for layer in (TanhRNN(params, grads), FastRNN(params, fast_grads)):
-        layer.track_state_grads = True
-        hs = layer.forward(x, mask, h0).copy()
-        dx, dh0 = layer.backward(dh_seq=dh_seq, dh_last=dh_last)
-        results.append((hs, dx, dh0, layer.state_grad_norms.copy()))
-    for textbook, fast in zip(*results, strict=True):
-        np.testing.assert_allclose(fast, textbook, rtol=1e-10, atol=1e-12)
-    for name in params:
-        np.testing.assert_allclose(fast_grads[name], grads[name], rtol=1e-10, atol=1e-12)
+    textbook_class, fast_class = FAST_PAIRS[cell]
+    textbook, fast = textbook_class(params, grads), fast_class(params, fast_grads)
+    T, S = 7, H * textbook.state_parts
+    for _ in range(2):
+        vectors = rng.normal(size=(5, D))  # 5 distinct tokens
+        index = rng.integers(0, 5, size=(T, rows))
+        x = vectors[index]  # (T, B, D)
+        tokens = DistinctTokens(np.arange(5), index, vectors) if distinct else None
+        mask = rng.random((T, rows)) > 0.3 if masked else None
+        if masked:
+            mask[:2] = False  # leading all-[PAD] steps (the fast paths skip them)
+        h0 = rng.normal(size=(rows, S))
+        dh_seq = rng.normal(size=(T, rows, H)) if per_step else None
+        dh_last = rng.normal(size=(rows, H))
+        results = []
+        for layer in (textbook, fast):
+            layer.track_state_grads = True
+            if layer is fast and distinct:
+                hs = layer.forward(None, mask, h0, tokens).copy()
+            else:
+                hs = layer.forward(x, mask, h0).copy()
+            final = layer.final_state().copy()
+            views = [] if cell == "rnn" else [np.array(layer.gate_values)]  # the Gates view
+            if cell == "lstm":
+                views.append(np.array(layer.cs))  # c_t, for the Network view
+            dx, dh0 = layer.backward(dh_seq=dh_seq, dh_last=dh_last)
+            if cell == "lstm":
+                views.append(layer.cell_grad_norms.copy())
+            if layer is fast and distinct:  # dL/dvector per token: sum dx back per token
+                per_token = np.zeros((5, D))
+                np.add.at(per_token, index.reshape(-1), results[0][2].reshape(-1, D))
+                results[0][2] = per_token
+            results.append([hs, final, dx.copy(), dh0, layer.state_grad_norms.copy(), *views])
+        for expected, got in zip(*results, strict=True):
+            np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+        for name in params:
+            np.testing.assert_allclose(fast_grads[name], grads[name], rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("leading_pads", [0, 2, 7])
@@ -183,8 +230,9 @@ def test_fast_lstm_equals_the_textbook_lstm(
                 np.testing.assert_allclose(fast[name], all_grads[0][name], rtol=1e-10, atol=1e-12)
 
 
-def test_fast_lstm_keeps_its_buffers_but_never_under_a_caller():
-    model = RNNClassifier(V, D, H, C, cell="lstm")
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_one_row_paths_keep_their_buffers_but_never_under_a_caller(cell):
+    model = RNNClassifier(V, D, H, C, cell=cell)
     ids = np.array([[3, 4, 5, 6]])
     model.loss_and_grads(ids, [1])
     kept = model.rnn._one_row
@@ -195,6 +243,28 @@ def test_fast_lstm_keeps_its_buffers_but_never_under_a_caller():
     model.loss_and_grads(np.array([[7, 8, 9, 10]]), [0])
     np.testing.assert_array_equal(held, before)
     assert model.rnn._one_row is not kept
+
+
+def test_gru_one_row_path_without_step_maps(monkeypatch):
+    """Past MAX_MAP_SIZE the GRU's one-row forward is followed by the textbook backward."""
+    from rnnviz.cells import gru_one_row
+
+    monkeypatch.setattr(gru_one_row, "MAX_MAP_SIZE", 0)
+    rng = np.random.default_rng(11)
+    params, grads = layer_pair("gru")
+    fast_grads = {k: np.zeros_like(v) for k, v in params.items()}
+    x, dh_seq = rng.normal(size=(6, 1, D)), rng.normal(size=(6, 1, H))
+    h0 = rng.normal(size=(1, H))
+    fast = FastGRU(params, fast_grads)
+    results = []
+    for layer in (GRU(params, grads), fast):
+        hs = layer.forward(x, None, h0).copy()
+        results.append((hs, *layer.backward(dh_seq=dh_seq)))
+    assert fast._rows is not None and fast._one_row.maps is None
+    for expected, got in zip(*results, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+    for name in params:
+        np.testing.assert_allclose(fast_grads[name], grads[name], rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("cell", CELLS)

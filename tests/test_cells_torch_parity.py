@@ -1,5 +1,5 @@
-"""GRU and LSTM models equal PyTorch's Embedding + GRU / LSTM + Linear (float64): loss,
-every gradient, the states (the start state's too), when torch exists."""
+"""The models equal PyTorch's Embedding + RNN / GRU / LSTM + Linear (float64): loss, every
+gradient, the states (the start state's too), when torch exists."""
 
 from __future__ import annotations
 
@@ -7,61 +7,39 @@ import numpy as np
 import pytest
 
 from rnnviz import RNNClassifier
+from rnnviz.cells import CELLS
 from rnnviz.language_model import RNNLanguageModel
-from tests.torch_twin import torch_twin, twin_grads
+from tests.torch_twin import assert_grads_match, randomise, torch_twin, twin_classifier_loss
 
 torch = pytest.importorskip("torch", reason="PyTorch is optional; parity tests need it")
 
 V, D, H, C = 20, 6, 9, 4
 
 
-def randomise(model):
-    rng = np.random.default_rng(0)
-    for name, p in model.params.items():
-        if name != "embedding":
-            p[...] = rng.normal(0, 0.4, p.shape)
-    return model
-
-
-def assert_grads_equal(grads, emb, rnn, lin):
-    expected = twin_grads(emb, rnn, lin)
-    assert set(expected) == set(grads)
-    for name, value in expected.items():
-        np.testing.assert_allclose(grads[name], value, atol=1e-9, rtol=0, err_msg=name)
-
-
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("head", ["softmax", "tanh"])
 @pytest.mark.parametrize("rows", [5, 1])
-def test_classifier_matches_torch(cell, head, rows):
-    model = randomise(RNNClassifier(V, D, H, C, head=head, mask_padding=False,
-                                    dtype=np.float64, cell=cell))  # fmt: skip
+def test_classifier_matches_torch(cell, head, rows, token_input):
+    """Both input paths (every position's vector, or the batch's distinct tokens)."""
+    model = RNNClassifier(V, D, H, C, head=head, mask_padding=False, dtype=np.float64, cell=cell)
+    randomise(model.params)
     rng = np.random.default_rng(1)
     ids = rng.integers(1, V, size=(rows, 7))
     ids[:, :2] = 0  # pre-padding: torch runs through it, as the unmasked model does
     labels = rng.integers(0, C, size=rows)
     loss, grads = model.loss_and_grads(ids, labels)
 
-    emb, rnn, lin = torch_twin(torch, model.params, cell)
-    out, _ = rnn(emb(torch.from_numpy(ids)))
-    z = lin(out[:, -1])
-    target = torch.from_numpy(labels)
-    if head == "softmax":
-        t_loss = torch.nn.functional.cross_entropy(z, target)
-    else:
-        onehot = torch.nn.functional.one_hot(target, C).double()
-        t_loss = torch.nn.functional.mse_loss(torch.tanh(z), onehot)
-    t_loss.backward()
-
-    assert abs(loss - t_loss.item()) < 1e-9
-    assert_grads_equal(grads, emb, rnn, lin)
-    np.testing.assert_allclose(model.forward(ids).hidden, out.detach().numpy(), atol=1e-12)
+    t_loss, t_states, twin = twin_classifier_loss(torch, model.params, ids, labels, head, cell)
+    assert abs(loss - t_loss) < 1e-9
+    assert_grads_match(grads, twin)
+    np.testing.assert_allclose(model.forward(ids).hidden, t_states, atol=1e-12)
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_language_model_matches_torch(cell):
     """With a start state (the LSTM's (h0, c0)), its gradient and the final state."""
-    model = randomise(RNNLanguageModel(V, D, H, mask_padding=False, dtype=np.float64, cell=cell))
+    model = RNNLanguageModel(V, D, H, mask_padding=False, dtype=np.float64, cell=cell)
+    randomise(model.params)
     rng = np.random.default_rng(2)
     ids = rng.integers(1, V, size=(4, 9))
     ids[1, :3] = 0
@@ -80,7 +58,7 @@ def test_language_model_matches_torch(cell):
     t_loss.backward()
 
     assert abs(loss - t_loss.item()) < 1e-9
-    assert_grads_equal(grads, emb, rnn, lin)
+    assert_grads_match(grads, (emb, rnn, lin))
     t_dh0 = np.concatenate([p.grad.numpy()[0] for p in parts], axis=1)
     np.testing.assert_allclose(model.dh0, t_dh0, atol=1e-9, err_msg="start state")
     last = [last] if cell == "gru" else list(last)

@@ -68,3 +68,29 @@ def test_live_changes_are_validated_too():
 )
 def test_numbers_at_the_edges_are_accepted(changes):
     Config(**changes)
+
+
+def test_live_fields_are_declared_once_in_config_and_used_by_both_trainers():
+    from rnnviz.config import LIVE, live_fields
+    from rnnviz.lm_trainer import LIVE_FIELDS as LM_LIVE
+    from rnnviz.trainer import LIVE_FIELDS as CLASSIFY_LIVE
+
+    assert set(live_fields("classify")) | set(live_fields("lm")) == set(LIVE)
+    assert "word_dropout" in CLASSIFY_LIVE and "word_dropout" not in LM_LIVE
+    assert "lr_schedule" in LM_LIVE and "lr_schedule" not in CLASSIFY_LIVE
+    assert Config().live_fields() == CLASSIFY_LIVE
+    assert not set(LIVE) & set(Config.SHAPE_FIELDS)  # a live field never needs a reset
+
+
+def test_task_defaults_live_in_config():
+    from rnnviz.config import LM_DEFAULTS, lm_defaults
+    from rnnviz.lm_trainer import lm_defaults as lm_defaults_of_trainer
+
+    assert Config.for_task("classify") == Config()
+    lm = Config.for_task("lm")
+    assert lm == lm_defaults() == lm_defaults_of_trainer()
+    assert lm.task == "lm" and lm.hidden_size == LM_DEFAULTS["hidden_size"]
+    assert Config.for_task("lm", "fast").hidden_size == 256
+    assert Config.for_task("lm", epochs=0).epochs == 0
+    with pytest.raises(ValueError, match="preset"):
+        Config.for_task("lm", "huge")

@@ -7,6 +7,7 @@ import pytest
 
 import rnnviz.layers
 from rnnviz import RNNClassifier
+from rnnviz.cells import CELLS
 from rnnviz.language_model import RNNLanguageModel
 from rnnviz.layers import Embedding, distinct_pays
 
@@ -34,11 +35,13 @@ def copied(loss, grads):
     return loss, {k: v.copy() for k, v in grads.items()}
 
 
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("mask_padding", [True, False])
-def test_classifier_paths_agree(monkeypatch, mask_padding):
+def test_classifier_paths_agree(monkeypatch, mask_padding, cell):
     rng = np.random.default_rng(0)
-    model = RNNClassifier(V, D, H, C, mask_padding=mask_padding, dtype=np.float64, seed=1)
-    model.params["W_h"][...] = rng.normal(0, 0.5, (H, H))
+    model = RNNClassifier(V, D, H, C, mask_padding=mask_padding, dtype=np.float64, seed=1,
+                          cell=cell)  # fmt: skip
+    model.params["W_h"][...] = rng.normal(0, 0.5, model.params["W_h"].shape)
     ids, labels = padded_batch(rng), rng.integers(0, C, size=5)
 
     def run():
@@ -48,7 +51,8 @@ def test_classifier_paths_agree(monkeypatch, mask_padding):
     (loss_a, grads_a, tokens_a, hidden_a), (loss_b, grads_b, tokens_b, hidden_b) = run_both(
         monkeypatch, run
     )
-    assert tokens_a is None and tokens_b is not None  # both paths really ran
+    assert tokens_a is None  # both paths really ran (the gated cells take vectors only)
+    assert (tokens_b is not None) == model.rnn.takes_tokens == (cell == "rnn")
     assert abs(loss_a - loss_b) < 1e-12
     for name in grads_a:
         np.testing.assert_allclose(grads_b[name], grads_a[name], atol=1e-12, err_msg=name)
@@ -56,11 +60,13 @@ def test_classifier_paths_agree(monkeypatch, mask_padding):
     assert np.all(grads_b["embedding"][0] == 0)
 
 
-def test_language_model_paths_agree_and_dropout_uses_positions(monkeypatch):
+@pytest.mark.parametrize("cell", CELLS)
+def test_language_model_paths_agree_and_dropout_uses_positions(monkeypatch, cell):
     rng = np.random.default_rng(1)
-    model = RNNLanguageModel(V, D, H, dtype=np.float64, seed=2)
+    model = RNNLanguageModel(V, D, H, dtype=np.float64, seed=2, cell=cell)
     ids = padded_batch(rng)
-    h0 = rng.normal(0, 0.5, size=(5, H))
+    ids[1, 5] = 0  # a [PAD] inside a row too: the state is carried
+    h0 = rng.normal(0, 0.5, size=(5, model.state_size))
 
     def run():
         loss, grads = copied(*model.loss_and_grads(ids, h0=h0, output_dropout=0.0))

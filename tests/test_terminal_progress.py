@@ -39,3 +39,22 @@ def test_a_quick_load_prints_nothing():
     progress(1.0)
     progress.phase("building the vocabulary and encoding 10 texts…")
     assert out.getvalue() == ""
+
+
+def test_the_vocabulary_and_encoding_phases_show_their_shares():
+    """Issue 16: after the read, the trainer's phases report real percentages."""
+    from rnnviz.data import Corpus
+    from rnnviz.trainer import Trainer
+
+    out = Tty()
+    progress = TerminalProgress("reading big.tsv", out, quiet=0)
+    progress(1.0)
+    texts = [f"text number {i} with word{i % 97}" for i in range(2000)]
+    corpus = Corpus(texts, [i % 2 for i in range(2000)], ["a", "b"], "big.tsv")
+    Trainer(corpus, progress=progress.share)
+    lines = out.getvalue().split("\n")
+    assert lines[0] == "\rreading big.tsv: 100%"
+    assert lines[1].startswith("\rbuilding the vocabulary:   0%\rbuilding the vocabulary:   2%")
+    assert lines[1].endswith("\rbuilding the vocabulary: 100%")
+    assert lines[2].startswith("\rencoding the texts:   0%")
+    assert lines[2].endswith("\rencoding the texts: 100%")

@@ -3,6 +3,8 @@ so importing this module never needs it)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 
 def torch_twin(torch, params: dict, cell: str = "rnn"):
     """(nn.Embedding(padding_idx=0), nn.RNN(tanh) / nn.GRU / nn.LSTM (batch_first),
@@ -44,3 +46,36 @@ def twin_grads(emb, rnn, lin) -> dict:
         H = lin.weight.shape[1]
         grads["b_hn"] = rnn.bias_hh_l0.grad.numpy()[2 * H :]
     return grads
+
+
+def randomise(params: dict, seed: int = 0, scale: float = 0.4) -> None:
+    """Signed normal weights (all but the embedding), so every nonlinearity is in its curve."""
+    rng = np.random.default_rng(seed)
+    for name, p in params.items():
+        if name != "embedding":
+            p[...] = rng.normal(0, scale, p.shape)
+
+
+def twin_classifier_loss(torch, params: dict, ids, labels, head: str, cell: str = "rnn"):
+    """The classifier's loss in PyTorch with `params`, after backward(): (loss, states
+    (B, T, H), (emb, rnn, lin)). head "softmax" (cross-entropy) or "tanh" (squared error
+    of tanh(z) against one-hot targets)."""
+    emb, rnn, lin = torch_twin(torch, params, cell)
+    out, _ = rnn(emb(torch.from_numpy(ids)))
+    z = lin(out[:, -1])
+    target = torch.from_numpy(np.asarray(labels))
+    if head == "softmax":
+        loss = torch.nn.functional.cross_entropy(z, target)
+    else:
+        onehot = torch.nn.functional.one_hot(target, z.shape[1]).double()
+        loss = torch.nn.functional.mse_loss(torch.tanh(z), onehot)
+    loss.backward()
+    return loss.item(), out.detach().numpy(), (emb, rnn, lin)
+
+
+def assert_grads_match(grads: dict, twin: tuple) -> None:
+    """Our gradients equal the twin's (float64, 1e-9), every parameter of ours included."""
+    expected = twin_grads(*twin)
+    assert set(expected) == set(grads)
+    for name, value in expected.items():
+        np.testing.assert_allclose(grads[name], value, atol=1e-9, rtol=0, err_msg=name)

@@ -2,8 +2,9 @@
 
 `rnn`, `gru` and `lstm` hold each cell in textbook form (forward and backward side by
 side, the padding mask included) with the pure `step` / `step_jacobian` functions;
-`rnn_fast` is the tanh RNN tuned for speed and `lstm_fast` the LSTM's one-sequence
-path (B = 1), which the models train with; both are tested equal to the textbook cells.
+`rnn_fast`, `gru_fast` and `lstm_fast` (with `lstm_batch`, its batch path) hold the same
+cells tuned for speed, which the models train with; all are tested equal to the textbook
+cells.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from types import ModuleType
 from rnnviz.cells import gru, lstm, rnn
 from rnnviz.cells.base import Cell
 from rnnviz.cells.gru import GRU
+from rnnviz.cells.gru_fast import FastGRU
 from rnnviz.cells.lstm import LSTM
 from rnnviz.cells.lstm_fast import FastLSTM
 from rnnviz.cells.rnn import TanhRNN
@@ -21,7 +23,7 @@ from rnnviz.cells.rnn_fast import FastRNN
 CELLS = ("rnn", "gru", "lstm")
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}  # G: W is (D, G*H)
 GATE_NAMES = {"rnn": (), "gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o")}
-_CLASSES = {"rnn": FastRNN, "gru": GRU, "lstm": FastLSTM}
+_CLASSES = {"rnn": FastRNN, "gru": FastGRU, "lstm": FastLSTM}
 _MODULES = {"rnn": rnn, "gru": gru, "lstm": lstm}
 
 
@@ -61,6 +63,7 @@ def infer_cell(params: dict) -> str:
 
 
 __all__ = [
-    "CELLS", "GATES", "GATE_NAMES", "GRU", "LSTM", "Cell", "FastLSTM", "FastRNN", "TanhRNN",
+    "CELLS", "GATES", "GATE_NAMES", "GRU", "LSTM", "Cell", "FastGRU", "FastLSTM", "FastRNN",
+    "TanhRNN",
     "cell_module", "cell_shapes", "check_cell", "infer_cell", "make_cell",
 ]  # fmt: skip

@@ -1,7 +1,10 @@
-"""The LSTM's fast path: the same maths as rnnviz.cells.lstm.LSTM, tuned for one sequence.
+"""The LSTM's fast paths: the same maths as rnnviz.cells.lstm.LSTM, tuned for speed.
 
-At the interactive size (B = 1, H = 32) NumPy's per-call cost, not arithmetic, sets the
-time, so the one-row path (tests/test_cells.py checks it equal to the textbook cell):
+Batches (B > 1, or [PAD] after a real token) take rnnviz.cells.lstm_batch's path.
+
+One sequence: at the interactive size (B = 1, H = 32) NumPy's per-call cost, not
+arithmetic, sets the time, so the one-row path (tests/test_cells.py checks it equal to
+the textbook cell):
 - joins the input and bias to the recurrent matmul, a = [x_t, h_{t-1}, 1] @ [W; W_h; b_h]
   (the sigmoid's halving folded into a copy), and writes h_t into the next row directly;
 - lays each step's row out as [c_{t-1}, i, f, g, o], so that f * c and i * g are one
@@ -11,7 +14,6 @@ time, so the one-row path (tests/test_cells.py checks it equal to the textbook c
 - in backward, writes every step's local derivatives at once into per-step linear maps,
   [dc_{t-1}, da_t] = [dh_t, dc_t] @ maps[t], so that a step is two matmuls (through the
   map, then through W_h); the weight gradients are one matmul [x, h, 1]^T dL/da.
-Batches (B > 1) and [PAD] steps after a real one take the textbook path.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 import numpy as np
 
 from rnnviz.cells.lstm import LSTM
+from rnnviz.cells.lstm_batch import BatchLSTM
 from rnnviz.params import ParamDict
 
 MAX_MAP_SIZE = 1 << 21  # numbers in the backward's step maps (8 MB in float32)
@@ -77,8 +80,8 @@ class OneRowLSTMBuffers:
         return (sys.getrefcount(self.rows), sys.getrefcount(self.act)) != self._refs
 
 
-class FastLSTM(LSTM):
-    """The LSTM with the one-row path; batches run the textbook LSTM's forward/backward."""
+class FastLSTM(BatchLSTM):
+    """The LSTM with the batch path (rnnviz.cells.lstm_batch) and the one-row path."""
 
     def __init__(self, params: dict, grads: dict) -> None:
         super().__init__(params, grads)
@@ -89,16 +92,18 @@ class FastLSTM(LSTM):
         self._rows = None  # set while the last forward took the one-row path
 
     def forward(self, x, mask=None, h0=None, tokens=None) -> np.ndarray:
+        """x (T, B, D), mask (T, B) bool (True = real token), h0 (B, 2H) -> states hs
+        (T+1, B, H); c_t in `cs`, the gates in `gate_values`."""
         T, B = x.shape[:2]
         start = 0
-        if mask is not None and B == 1:
+        if mask is not None and B == 1 and not mask.all():
             real = mask[:, 0]
             start = int(real.argmax()) if real.any() else T
             if not real[start:].all():
-                start = -1  # a [PAD] after a real token: the textbook path
+                start = -1  # a [PAD] after a real token: the batch path
         self._rows = self.hs = self.cs = self.gate_values = None  # let go of kept buffers
         if B != 1 or start < 0:
-            return super().forward(x, mask, h0)
+            return super().forward(x, mask, h0)  # the batch path
         return self._forward_one_row(x, h0, start, mask)
 
     def _forward_one_row(self, x, h0, start: int, mask) -> np.ndarray:
@@ -149,8 +154,14 @@ class FastLSTM(LSTM):
         return self.hs
 
     def backward(self, dh_seq=None, dh_last=None) -> tuple[np.ndarray, np.ndarray]:
-        if self._rows is None or self._one_row.maps is None:
-            return super().backward(dh_seq, dh_last)
+        """dh_seq (T, B, H) and/or dh_last (B, H) -> (dx (T, B, D), d[h0, c0] (B, 2H))."""
+        if self._rows is None:
+            return super().backward(dh_seq, dh_last)  # the batch path
+        if self._one_row.maps is None:
+            return LSTM.backward(self, dh_seq, dh_last)  # the textbook's, on the kept buffers
+        return self._backward_one_row(dh_seq, dh_last)
+
+    def _backward_one_row(self, dh_seq, dh_last) -> tuple[np.ndarray, np.ndarray]:
         W, W_h = self.params["W"], self.params["W_h"]
         buffers, start = self._one_row, self._start
         T, H = buffers.tanh_c.shape

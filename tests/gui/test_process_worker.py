@@ -193,3 +193,36 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_child_killed_mid_run_keeps_the_curves_and_the_optimiser_moments(qtbot, window):
+    """Issue 16: a crash loses at most the steps since the last snapshot, and neither the
+    curves drawn so far nor Adam's moments (a fresh Adam would restart its step count)."""
+    workers = window.workers
+    click(qtbot, window.controls.train_button)
+    qtbot.waitUntil(lambda: steps(window) >= 150 and workers._resume is not None, timeout=20000)
+    first_step = window.train_history.arrays()["step"][0]
+    points = len(window.train_history)
+    old, first = workers.process, window.info
+    os.kill(old.pid, signal.SIGKILL)  # while it trains
+    qtbot.waitUntil(lambda: workers.process is not old, timeout=10000)
+    qtbot.waitUntil(lambda: window.info is not first and window.info.step > 0, timeout=20000)
+    kept = window.info.step
+    qtbot.waitUntil(lambda: captured_step(window) == kept, timeout=10000)
+    # The curves start where they started and have (at least) the points they had.
+    qtbot.waitUntil(lambda: len(window.train_history) >= points, timeout=5000)
+    assert window.train_history.arrays()["step"][0] == first_step
+    assert window.train_history.arrays()["step"][-1] == kept
+    workers._resume = None
+    click(qtbot, window.controls.step_button)
+    qtbot.waitUntil(lambda: workers._resume is not None, timeout=10000)
+    state = workers._resume
+    assert state["step"] == kept + 1
+    # Adam went on from the moments of the child's last resume state (at most
+    # RESUME_SECONDS older than the weights): a fresh Adam would be at its first step.
+    assert 1 < state["optimizer"]["t"] <= kept + 1
+    assert np.abs(state["optimizer"]["slots"]["__flat__"]["m"]).max() > 0
+
+
+def test_the_child_process_never_imports_qt(window):
+    assert window.workers.child_qt_modules == []

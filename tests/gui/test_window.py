@@ -59,7 +59,8 @@ def test_every_phase_of_a_load_is_shown(qtbot, make_window, tmp_path, monkeypatc
     def record(fraction, text=""):
         set_loading(fraction, text)
         bar = window.corpus_panel.progress
-        shown.append((text, not bar.isHidden(), bar.maximum(), window.status_state.text()))
+        shown.append((text, not bar.isHidden(), bar.maximum(), window.status_state.text(),
+                      bar.value() / max(bar.maximum(), 1)))  # fmt: skip
 
     monkeypatch.setattr(window.corpus_panel, "set_loading", record)
     first = window.info
@@ -69,9 +70,17 @@ def test_every_phase_of_a_load_is_shown(qtbot, make_window, tmp_path, monkeypatc
     reading = [i for i, t in enumerate(texts) if t.startswith("Reading")]
     building = [i for i, t in enumerate(texts) if "vocabulary and encoding 3,000 texts" in t]
     assert reading and building and reading[-1] < building[0], texts
-    _, visible, maximum, status = shown[building[0]]
+    _, visible, maximum, status, _ = shown[building[0]]
     assert visible and maximum == 0, "a phase of unknown length shows a busy bar"
     assert "vocabulary" in status  # seen from every tab
+    # Then the vocabulary and the encoding report their real shares (issue 16), in order.
+    for phase in ("Building the vocabulary…", "Encoding the texts…"):
+        at = [i for i, t in enumerate(texts) if t == phase]
+        assert at and at[0] > building[0], (phase, texts)
+        shares = [shown[i][4] for i in at]  # the bar's value / maximum
+        assert shares == sorted(shares) and shares[-1] > 0.9, shares
+        assert any(0 < s < 0.5 for s in shares), shares  # not a busy bar: a real share
+        assert all(shown[i][1] for i in at)  # the bar stays on screen
     assert window.corpus_panel.progress.isHidden()
 
 

@@ -1,0 +1,124 @@
+"""A training session in a child process, driven over a pipe (no Qt here).
+
+The window's process (gui/process_worker.py) starts a fresh interpreter on
+`child_entry` with two socket pairs: commands arrive on one as (name, args) tuples,
+the session's events leave on the other, pickled with their arrays out of band
+(`send_event`). Our own two processes: checkpoint files are still never unpickled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import struct
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+
+from rnnviz.session import Session, one_line
+
+PARENT_POLL_SECONDS = 0.1  # how often a child checks that the window's process lives
+PARENT_ENV = "RNNVIZ_PARENT_PID"  # the window's process id, as the child is told
+UP_EVENT = "_up"  # the child's first message: its imports worked, commands are read
+QT_MODULES = ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "shiboken6")
+
+
+def send_event(connection: Connection, name: str, args: tuple) -> None:
+    """Pickle (name, args) with its arrays' memory out of band: a header (how many
+    buffers, their sizes, then the pickle), then each buffer as it is."""
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle.dumps((name, args), protocol=5, buffer_callback=buffers.append)
+    views = [b.raw() for b in buffers]
+    sizes = struct.pack(f"!I{len(views)}Q", len(views), *(v.nbytes for v in views))
+    connection.send_bytes(sizes + data)
+    for view in views:
+        connection.send_bytes(view)
+
+
+def receive_event(connection: Connection) -> tuple[str, tuple]:
+    """The other end of `send_event`. Arrays land in writable memory received straight
+    into place, so unpickling copies no array data: a frame carrying a 146k-row
+    embedding and its gradient (37 MB) no longer holds the GIL for tens of ms."""
+    message = connection.recv_bytes()
+    (count,) = struct.unpack_from("!I", message)
+    sizes = struct.unpack_from(f"!{count}Q", message, 4)
+    buffers = []
+    for size in sizes:
+        buffer = bytearray(size)
+        if size:
+            connection.recv_bytes_into(buffer)
+        else:
+            connection.recv_bytes()
+        buffers.append(buffer)
+    return pickle.loads(memoryview(message)[4 + 8 * count :], buffers=buffers)
+
+
+def child_entry(commands_fd: int, events_fd: int) -> None:
+    """Entry point of the child interpreter."""
+    child_main(Connection(commands_fd), Connection(events_fd))
+
+
+def child_main(commands: Connection, events: Connection) -> None:
+    """The child's loop: read every waiting command, then train one slice while the
+    session runs (or wait for the next command while it does not)."""
+    done = threading.Event()
+
+    def emit(name: str, *args) -> None:
+        try:
+            send_event(events, name, args)
+        except OSError:  # the window is gone (a broken pipe): stop quietly
+            session.stop()
+            done.set()
+
+    session = Session(emit, keep_resume=True)
+    watch_parent(session)
+    # Its first word: it is up, and which Qt modules it loaded (none: a test checks).
+    emit(UP_EVENT, sorted(m for m in sys.modules if m.split(".")[0] in QT_MODULES))
+    while not done.is_set():
+        if commands.poll(0 if session.running else None):
+            while not done.is_set() and commands.poll(0):
+                _handle(session, commands, done)
+        if session.running and not done.is_set():
+            session.run_slice()
+    events.close()
+
+
+def _handle(session: Session, commands: Connection, done: threading.Event) -> None:
+    try:
+        command, args = commands.recv()
+    except (EOFError, OSError):
+        command, args = "quit", ()
+    if command == "quit":
+        session.stop()
+        done.set()
+    elif command == "set_attribute":
+        setattr(session, args[0], args[1])
+    else:
+        try:
+            getattr(session, command)(*args)
+        except Exception as exc:  # a bad command must not end the child (and the run)
+            session.emit("error", f"{command} failed: {one_line(exc)}")
+
+
+def watch_parent(session: Session) -> None:
+    """End this child as soon as the window's process is gone, whatever it is doing (a
+    load or a long step does not read the command pipe until it is over)."""
+    parent = int(os.environ.get(PARENT_ENV) or os.getppid())
+    with contextlib.suppress(Exception):  # Linux: the kernel signals us when it dies
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before the line above took effect
+        os._exit(0)
+
+    def poll() -> None:  # elsewhere (and as a second line): a re-parented child polls
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        session.stop()
+        os._exit(0)  # nothing of ours is half-written: checkpoints are saved atomically
+
+    threading.Thread(target=poll, name="rnnviz-parent-watch", daemon=True).start()
