@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import html
 import math
 import os
+import re
 import sys
 import time
 
 from rnnviz.config import Config
-from rnnviz.options import add_setting_options, given_settings
+from rnnviz.data import FORMATS
+from rnnviz.options import add_experiment_options, add_setting_options, given_settings
 
 PROCESS_T0 = time.perf_counter()
 SWITCH_INTERVAL = 0.0005  # seconds
@@ -58,15 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"Tabs (--panel): {panels}. Headless commands: `main.py train|predict|generate|"
         "samples|dynamics --help` (train takes the same settings as the app).",
     )
-    p.add_argument(
-        "--data", default=None, help="corpus: a file, a folder, or sample:NAME (default: the last "
-        "corpus used, else sample:sentiment)",
-    )  # fmt: skip
-    p.add_argument(
-        "--experiment", metavar="TOML", default=None,
-        help="open an experiment file (corpus, settings, live changes); options given beside "
-        "it override its settings",
-    )  # fmt: skip
+    add_experiment_options(p)  # --data, --format, --label-column, --experiment: as train's
     p.add_argument(
         "--lesson", metavar="NAME", default=None,
         help="open a lesson (corpus, settings, tab and a note); --lesson '?' lists them",
@@ -158,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         print(list_lessons_text())
         return 0
     try:
+        if args.format not in (None, *FORMATS):
+            raise ValueError(f"--format: unknown format {args.format!r}; use one of "
+                             f"{', '.join(FORMATS)}")  # fmt: skip
         opened = opened_experiment(args)
         config = config_from_args(args, opened.config if opened else None)
     except ValueError as exc:  # ExperimentError is one
@@ -166,7 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     if opened is not None:
         from dataclasses import replace
 
-        opened = replace(opened, config=config, source=args.data or opened.source)
+        opened = replace(
+            opened, config=config, source=args.data or opened.source,
+            format=args.format or opened.format,
+            label_column=args.label_column or opened.label_column,
+        )  # fmt: skip
     panel = args.panel or (opened.panel if opened and opened.panel else "network")
     headless_mode = args.screenshot or args.profile_ui or args.profile_load
     no_screen = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
@@ -193,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setDesktopFileName("rnnviz")  # matches rnnviz.desktop (its icon in the dock)
 
     from gui.window import MainWindow
+    from rnnviz.corpus_source import corpus_source
     from rnnviz.data import list_samples
 
     # Demo modes must not depend on (or change) the user's remembered state.
@@ -203,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.theme or headless_mode:  # screenshots: light unless asked, whatever was last
         window.theme.choose(args.theme or "light")
     source = args.data or (None if headless_mode or opened else settings.value("last_corpus"))
-    source = str(source or "sample:sentiment")
+    source = corpus_source(str(source or "sample:sentiment"), args.format or "auto",
+                           args.label_column)  # fmt: skip
     if headless_mode:
         window.resize(*args.size)
     if args.profile_ui:
@@ -238,6 +242,11 @@ def disposed(window, code: int) -> int:
     return code
 
 
+def plain_text(rich: str) -> str:
+    """A message label's rich text as a terminal shows it: no tags, no HTML escapes."""
+    return html.unescape(re.sub(r"<[^>]+>", "", rich))
+
+
 def run_screenshot(app, window, path: str, steps: int, panel: str, timeout: float = 120.0) -> int:
     """Train `steps` steps in the real worker, render the whole window to `path`."""
     from PySide6.QtCore import QTimer
@@ -252,7 +261,7 @@ def run_screenshot(app, window, path: str, steps: int, panel: str, timeout: floa
             print(f"rnnviz: screenshot timed out after {timeout:g} s", file=sys.stderr)
             return finish(1)
         if window.message.isVisible() and window.message.kind == "error" and window.info is None:
-            print(f"rnnviz: {window.message.label.text()}", file=sys.stderr)
+            print(f"rnnviz: {plain_text(window.message.label.text())}", file=sys.stderr)
             return finish(1)
         if window.info is None:
             return

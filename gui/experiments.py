@@ -19,6 +19,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from rnnviz import experiment
+from rnnviz.corpus_source import corpus_source, split_source
 from rnnviz.experiment import Experiment, ExperimentError, LiveChange
 from rnnviz.lessons import list_lessons, load_lesson
 
@@ -130,9 +131,10 @@ class ExperimentActions(QObject):
         steps = frame.snapshot.step if frame is not None else 0
         config = self.run_config or w.controls.config()
         base = self.opened if self.opened is not None else Experiment()
+        source, format, label_column = split_source(w.source or base.source)
         return replace(
-            base, source=w.source or base.source, config=config, steps=steps,
-            changes=tuple(c for c in self.recorded if c.step < steps or steps == 0),
+            base, source=source, format=format, label_column=label_column, config=config,
+            steps=steps, changes=tuple(c for c in self.recorded if c.step < steps or steps == 0),
         )  # fmt: skip
 
     def save(self, path: str) -> None:
@@ -146,13 +148,7 @@ class ExperimentActions(QObject):
         w.controls.set_config(exp.config, applied=False)
         w.diverged_message = ""
         w.task_switch.forget()  # its settings and task were chosen, not the command line's
-        if exp.format not in ("auto", "") or exp.label_column:
-            w.message.show_message(
-                f"{html.escape(path or 'This experiment')} names a format or label column; "
-                "the app detects them itself (the command line's train honours them).",
-                "warning",
-            )
-        w.load_source(exp.source)
+        w.load_source(corpus_source(exp.source, exp.format or "auto", exp.label_column))
         self.pending = list(exp.changes)
         if exp.panel:
             w.show_panel(exp.panel)

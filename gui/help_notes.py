@@ -117,7 +117,10 @@ CURVES_NOTE = (
     "of C classes starts: guessing 1/C for each class costs −ln(1/C) = ln C nats "
     "(ln 2 = 0.69 for 2 classes); the accuracy of a guess is 1/C (0.50, or 0.25 for 4). "
     "For a language model the loss is in bits per character and the line is log<sub>2</sub> "
-    "V. <b>Healthy:</b> both losses fall, validation a little above training. "
+    "V. The dashed lines named right of the accuracy plot are baselines on the same "
+    "validation texts: always answering the most frequent class, and a bag of words "
+    "(word counts, no order): a recurrent network should beat both. "
+    "<b>Healthy:</b> both losses fall, validation a little above training. "
     "<b>Overfitting:</b> training falls while validation rises. <b>Diverging:</b> jumps, "
     "then NaN (the window pauses)."
 )

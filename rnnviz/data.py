@@ -19,6 +19,7 @@ import stat
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import parse_qsl
@@ -27,6 +28,7 @@ import numpy as np
 
 from rnnviz import synthetic
 from rnnviz.corpus import Corpus, CorpusError, build_corpus, rename_labels
+from rnnviz.corpus_source import corpus_source, split_source
 from rnnviz.formats import (
     EXPECTED,
     NotDelimited,
@@ -96,7 +98,8 @@ def load_corpus(
 
     Parameters
     ----------
-    path: a file, a folder of class subfolders, or "sample:NAME[?key=value&...]".
+    path: a file, a folder of class subfolders, or "sample:NAME[?key=value&...]"; a
+        file or folder may carry format and label_column as a query (rnnviz/corpus_source.py).
     format: "auto" (detect), "tsv", "csv", "folder" or "text".
     label_column: the label's column, as a 0-based index (negative counts from the
         end) or a header name; None detects it.
@@ -112,16 +115,20 @@ def load_corpus(
     ------
     CorpusError with a one-line message saying what is wrong and where.
     """
+    text, given_format, given_column = split_source(os.fspath(path))  # "x.csv?format=csv"
+    format = given_format if format == "auto" else format
+    label_column = given_column if label_column is None else label_column
     if format not in FORMATS:
         raise CorpusError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
     if task not in ("classify", "lm"):
         raise CorpusError(f"unknown task {task!r}; use classify or lm")
     tracker = Progress(progress, cancel)
-    text = os.fspath(path)
     if text.startswith("sample:"):
         corpus = _load_sample(text, task, tracker)
     else:
         corpus = _load_path(Path(text), format, label_column, task, tracker)
+        if (given_format, given_column) != ("auto", None):  # the source keeps its options
+            corpus = replace(corpus, source=corpus_source(corpus.source, format, label_column))
     tracker.done()
     if task == "lm" and corpus.format != "text":
         corpus = Corpus(

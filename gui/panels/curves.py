@@ -22,27 +22,27 @@ from PySide6.QtWidgets import (
 from gui.help_notes import CURVES_NOTE, help_button
 from gui.history import DecimatedHistory, ema
 from gui.presentation import presentation_of
+from gui.reference_axis import ReferenceAxis
 
 TRAIN_COLOUR = (31, 119, 180)
 VAL_COLOUR = (255, 127, 14)
 MAX_MARKED_POINTS = 60  # validation points drawn with markers up to this many
 RAW_COLOUR = (190, 212, 232)  # the unsmoothed curve, faint behind the smoothed one
+LOSS_TOPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.5)  # finer: less empty room on top
+LEGEND_RISE_PX = 9  # the legend's box (40 px) up into the layout's margin: it ends at the plot
+REFERENCE_LABEL_PX = 24  # the height the "ln C" label needs above its line
 BASELINE_COLOURS = {"majority class": (120, 120, 120), "bag of words": (44, 160, 44)}
 
 
-def nice_step(value: float) -> float:
-    """The smallest 1, 1.5, 2, 3, 5 or 7.5 x 10^k at or above `value`."""
+def nice_step(value: float, mantissas: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 5.0, 7.5)) -> float:
+    """The smallest 1, 1.5, 2, 3, 5 or 7.5 (or `mantissas`) x 10^k at or above `value`."""
     if not math.isfinite(value) or value <= 0:
         return 1.0
     exp = math.floor(math.log10(value))
-    for m in (1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0):
+    for m in (*mantissas, 10.0):
         if m * 10**exp >= value:
             return m * 10**exp
     return 10.0 ** (exp + 1)
-
-
-BASELINE_LABEL_BELOW = 0.85  # a reference accuracy above this is labelled under its line
-BASELINE_LABEL_GAP = 0.08  # closer reference lines: the lower one's label goes under it
 
 
 class CurvesPanel(QWidget):
@@ -85,7 +85,10 @@ class CurvesPanel(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         self.loss_plot = self.graphics.addPlot(row=0, col=0, title="Loss")
-        self.acc_plot = self.graphics.addPlot(row=0, col=1, title="Accuracy")
+        self.reference_axis = ReferenceAxis()  # names the baselines beside the plot
+        self.acc_plot = self.graphics.addPlot(
+            row=0, col=1, title="Accuracy", axisItems={"right": self.reference_axis}
+        )
         self.acc_plot.setXLink(self.loss_plot)
         self.acc_plot.setYRange(0, 1, padding=0.02)
         self.curves: dict[str, dict[str, pg.PlotDataItem]] = {}
@@ -99,11 +102,15 @@ class CurvesPanel(QWidget):
             plot.disableAutoRange()
             plot.hideButtons()
             plot.vb.sigRangeChangedManually.connect(self._on_manual_range)
-            # One row in the title's line, right-aligned: never over a curve or the ln C line.
-            legend = plot.addLegend(colCount=4, verSpacing=-4)
-            legend.setParentItem(plot)
-            legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 0))
-            plot.titleLabel.opts["justify"] = "left"  # the title left, the legend right
+            if key == "loss":  # (the accuracy plot's curves have the same colours: its
+                # legend would only cover its title, the plot being narrower)
+                # One row in the title's line, right-aligned: never over a curve or the ln
+                # C line. Its box (40 px, taller than the 30 px title row) ends where the
+                # title row ends: anchored to the plot's top it reached 9 px into the curves.
+                legend = plot.addLegend(colCount=4, verSpacing=-4)
+                legend.setParentItem(plot)
+                legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, -LEGEND_RISE_PX))
+                plot.titleLabel.opts["justify"] = "left"  # the title left, the legend right
             plot.setTitle(plot.titleLabel.text)
             raw = plot.plot(pen=pg.mkPen(RAW_COLOUR, width=1), skipFiniteCheck=True)
             smooth = plot.plot(
@@ -122,7 +129,6 @@ class CurvesPanel(QWidget):
             cursor.setVisible(False)
             plot.addItem(cursor, ignoreBounds=True)
             self.curves[key]["cursor"] = cursor
-            legend.setBrush(pg.mkBrush(255, 255, 255, 200))
             plot.titleLabel.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.chance_line = pg.InfiniteLine(
             angle=0,
@@ -138,15 +144,10 @@ class CurvesPanel(QWidget):
         self.chance_line.setVisible(False)
         self.loss_plot.addItem(self.chance_line, ignoreBounds=True)
         # Reference accuracies (majority class, bag of words): does the RNN beat them?
+        # Named on the right-hand axis, not on the line: a label there covered the curve.
         self.baseline_lines: dict[str, pg.InfiniteLine] = {}
         for name, colour in BASELINE_COLOURS.items():
-            line = pg.InfiniteLine(
-                angle=0,
-                pen=pg.mkPen(colour, width=1, style=Qt.DashLine),
-                label=name,
-                # At the right end, where the followed view keeps room ahead of the curves.
-                labelOpts={"position": 0.98, "color": colour, "anchors": [(1, 1), (1, 1)]},
-            )  # fmt: skip
+            line = pg.InfiniteLine(angle=0, pen=pg.mkPen(colour, width=1, style=Qt.DashLine))
             line.setVisible(False)
             self.acc_plot.addItem(line, ignoreBounds=True)
             self.baseline_lines[name] = line
@@ -182,21 +183,15 @@ class CurvesPanel(QWidget):
     def set_baselines(self, accuracies: dict[str, float]) -> None:
         """Dashed, labelled lines at these validation accuracies ({name: accuracy};
         names as in BASELINE_COLOURS); the others are hidden."""
+        references = []
         for name, line in self.baseline_lines.items():
             value = accuracies.get(name)
             line.setVisible(value is not None)
             if value is not None:
                 line.setValue(value)
-                line.label.setFormat(f"{name} {value:.3f}")
-        # Labels above their lines, unless past the plot's top (accuracy near 1) or on
-        # the label of a line just above.
-        shown = sorted((v, n) for n, v in accuracies.items() if n in self.baseline_lines)
-        for i, (value, name) in enumerate(shown):
-            close_above = i + 1 < len(shown) and shown[i + 1][0] - value < BASELINE_LABEL_GAP
-            below = value > BASELINE_LABEL_BELOW or close_above
-            label = self.baseline_lines[name].label
-            label.anchors = [(1, 0), (1, 0)] if below else [(1, 1), (1, 1)]
-            label.updatePosition()
+                references.append((value, f"{name}\n{value:.3f}", BASELINE_COLOURS[name]))
+        self.reference_axis.set_references(references)
+        self.acc_plot.showAxis("right", bool(references))
 
     def set_units(
         self,
@@ -282,14 +277,16 @@ class CurvesPanel(QWidget):
         finite = np.concatenate(losses)
         finite = finite[np.isfinite(finite)]
         top = float(finite.max()) if finite.size else 1.0
-        if self._chance is not None:
-            top = max(top, self._chance)
+        if self._chance is not None:  # room above the line for its label, inside the plot
+            height = self.loss_plot.vb.height()  # 0 before the first layout: no room yet
+            room = min(REFERENCE_LABEL_PX / height, 0.5) if height > 3 * REFERENCE_LABEL_PX else 0.0
+            top = max(top, self._chance / (1.0 - room))
         if self.log_scale.isChecked():
             low = float(finite[finite > 0].min()) if (finite > 0).any() else 1e-3
             y = (math.floor(math.log10(low)), math.ceil(math.log10(max(top, 1e-12))))
         else:
             old = self._ranges.get("loss_y")
-            y = (0.0, nice_step(top * 1.05))
+            y = (0.0, nice_step(top * 1.05, LOSS_TOPS))
             if old is not None and old[1] >= top and old[1] <= 2.5 * y[1]:
                 y = old  # still fits and not far too tall: keep it
         self._set_range("x", self.loss_plot, x=(0.0, x_max))

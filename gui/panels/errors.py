@@ -7,9 +7,12 @@ emits `example_chosen` (the window loads it into the prediction box).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -29,6 +32,14 @@ MAX_ROWS = 200  # misclassified texts listed
 MAX_CLASSES = 20  # cells get a count label up to this many classes
 MAX_SHOWN = 30  # the matrix shows this many most frequent classes, the rest as "other"
 CHUNK = 512
+NAME_CHARS = 12  # longer class names are cut, with an ellipsis
+LABEL_GAP = 6  # pixels between two axis labels or around a count
+RELABEL_MS = 50  # after a resize, once the plot is laid out
+LEFT_AXIS_EXTRA = 34  # the left axis beside its tick labels: ticks and "true class"
+
+
+def short_name(name: str) -> str:
+    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
 
 
 class ErrorsPanel(ModelView):
@@ -53,7 +64,8 @@ class ErrorsPanel(ModelView):
         self.summary.setWordWrap(True)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
-        self.plot: pg.PlotItem = self.graphics.addPlot(title="Confusion (row share; counts)")
+        # Short: a longer title was clipped in the panel's narrow default width.
+        self.plot: pg.PlotItem = self.graphics.addPlot(title="Confusion (row share)")
         self.plot.invertY(True)
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
@@ -61,6 +73,17 @@ class ErrorsPanel(ModelView):
         self.plot.disableAutoRange()
         self.plot.setLabel("left", "true class")
         self.plot.setLabel("bottom", "predicted class")
+        for name in ("left", "bottom"):  # ticks outside: inside they ran into the counts
+            self.plot.getAxis(name).setStyle(tickLength=4)
+        self._labels_key: tuple | None = None  # what _place_labels last chose
+        # Labels are re-placed after the plot is resized (panel, splitter): by a timer
+        # that dies with the panel (a Python slot on the view box's resize signal, or an
+        # event filter on the plot's widget, ran while the window was being destroyed
+        # and crashed it).
+        self._relabel = QTimer(self)
+        self._relabel.setSingleShot(True)
+        self._relabel.setInterval(RELABEL_MS)
+        self._relabel.timeout.connect(self._place_labels)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.bar = pg.ColorBarItem(
@@ -84,6 +107,7 @@ class ErrorsPanel(ModelView):
         split.addWidget(self.graphics)
         split.addWidget(self.table)
         split.setSizes([380, 620])
+        split.splitterMoved.connect(self._relabel.start)  # (a C++ slot: safe at teardown)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.summary)
@@ -117,15 +141,68 @@ class ErrorsPanel(ModelView):
                     item.setPos(c + 0.5, r + 0.5)
                     self.plot.addItem(item)
                     self._cell_texts.append(item)
-        ticks = [[(i + 0.5, n[:12]) for i, n in enumerate(self._axis_names)], []]
-        self.plot.getAxis("left").setTicks(ticks)
-        self.plot.getAxis("bottom").setTicks(ticks)
+        self._labels_key = None
+        self._place_labels()
         self.plot.setRange(xRange=(0, max(C, 1)), yRange=(0, max(C, 1)), padding=0)
         self.table.setRowCount(0)
         if not len(self.labels):
             self.summary.setText("<i>This run has no validation split (validation share 0).</i>")
 
     # -- internals --------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._relabel.start()
+
+    def _place_labels(self, *_args) -> None:
+        """Class names on the axes, or numbers under the columns when the names do not fit
+        their width (then the rows say "3 cooking"); every k-th label when even those
+        crowd; counts in the cells only when they fit. Called again on every resize."""
+        C = len(self._axis_names)
+        if not C:
+            return
+        vb = self.plot.vb
+        laid_out = vb.width() > 10 and vb.height() > 10  # not yet shown: as if roomy
+        cell_w = vb.width() / C if laid_out else float("inf")
+        cell_h = vb.height() / C if laid_out else float("inf")
+        font = self.plot.getAxis("bottom").style["tickFont"] or QFont()
+        metrics = QFontMetrics(font)
+        names = [short_name(n) for n in self._axis_names]
+        as_names = max(metrics.horizontalAdvance(n) for n in names) + LABEL_GAP <= cell_w
+        number_w = metrics.horizontalAdvance(str(C)) + LABEL_GAP
+        every_x = 1 if as_names else max(1, math.ceil(number_w / cell_w))
+        every_y = max(1, math.ceil(metrics.height() / cell_h))
+        counts = metrics.horizontalAdvance("888") + LABEL_GAP <= cell_w and (
+            metrics.height() <= cell_h
+        )
+        key = (C, as_names, every_x, every_y, counts)
+        if key == self._labels_key:
+            self._keep_whole()
+            return
+        self._labels_key = key
+        rows = names if as_names else [f"{i + 1} {n}" for i, n in enumerate(names)]
+        columns = names if as_names else [str(i + 1) for i in range(C)]
+        self.plot.getAxis("left").setTicks([[(i + 0.5, rows[i]) for i in range(0, C, every_y)], []])
+        self.plot.getAxis("bottom").setTicks(
+            [[(i + 0.5, columns[i]) for i in range(0, C, every_x)], []]
+        )
+        for item in self._cell_texts:
+            item.setVisible(counts)
+        # The row names' width, fixed (not grown after a paint), so that the width the
+        # whole plot needs is known: the splitter must not clip the colour bar's labels.
+        widest = max(metrics.horizontalAdvance(r) for r in rows)
+        self.plot.getAxis("left").setWidth(widest + LEFT_AXIS_EXTRA)
+        self._relabel.start()  # once laid out with that width: _keep_whole
+
+    def _keep_whole(self) -> None:
+        """No narrower than the plot with its axes and colour bar (else their right
+        side, the colour bar's labels, is cut off)."""
+        need = self.graphics.ci.effectiveSizeHint(Qt.MinimumSize).width()
+        self.graphics.setMinimumWidth(math.ceil(need) + 2 * self.graphics.frameWidth() + 2)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._keep_whole()  # the theme may have widened the colour bar's text since
+
     def refresh(self) -> None:
         self._begin_refresh()
         model = self._model

@@ -24,6 +24,7 @@ from gui.widgets import cache_static_parts
 
 CAPACITY = 256  # rows kept; the buffer halves itself (every other row) when full
 RECENT = 50  # captured steps in the "recent" clipping share
+PARAMS_TITLE = "Parameter gradient norms"
 PARAM_COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
                  (148, 103, 189), (140, 86, 75))  # fmt: skip
 TINY = 1e-30
@@ -144,12 +145,11 @@ class GradientFlowPanel(QWidget):
             pen=pg.mkPen((150, 150, 150), width=1, style=pg.QtCore.Qt.DashLine),
             connect="finite",
         )
-        self.params_plot: pg.PlotItem = g.addPlot(row=0, col=1, title="Parameter gradient norms")
+        self.params_plot: pg.PlotItem = g.addPlot(row=0, col=1, title=PARAMS_TITLE)
         self.params_plot.setLogMode(y=True)
         self.params_plot.setLabel("bottom", "training step")
-        # The legend beside the plot, one name a row: inside it, it covered the curves.
-        self.params_legend = pg.LegendItem(labelTextSize="8pt", verSpacing=-6)
-        g.addItem(self.params_legend, row=0, col=2)
+        # The parameters are named in the title, in their colours: a legend inside the
+        # plot covered the curves.
         self.param_curves: dict[str, pg.PlotDataItem] = {}
 
         self.flow_plot: pg.PlotItem = g.addPlot(
@@ -245,8 +245,8 @@ class GradientFlowPanel(QWidget):
             if curve is None:
                 colour = PARAM_COLOURS[len(self.param_curves) % len(PARAM_COLOURS)]
                 curve = self.params_plot.plot(pen=pg.mkPen(colour, width=1.5))
-                self.params_legend.addItem(curve, name)
                 self.param_curves[name] = curve
+                self._name_parameters()
             curve.setData(steps, np.maximum(h.params[: h.n, j], TINY))
         self._set_decades("now", self.now_plot, (0.5 - T, 0.5), now, self._first, cell_now)
         x_top = float(nice_ceiling(max(last, 1.0)))
@@ -263,6 +263,18 @@ class GradientFlowPanel(QWidget):
             f"(<b>{word}</b>). Clipped: <b>{h.clipped_fraction:.0%}</b> of "
             f"{h.seen:,} sampled steps ({recent:.0%} of the last {len(h.recent)})."
         )
+
+    def _name_parameters(self) -> None:
+        """The title with a key line: each parameter's name in its curve's colour."""
+        key = "&nbsp; ".join(
+            f"<span style='color:{curve.opts['pen'].color().name()}'>━&nbsp;{name}</span>"
+            for name, curve in self.param_curves.items()
+        )
+        plot = self.params_plot
+        plot.setTitle(f"{PARAMS_TITLE}<br><span style='font-size:8pt'>{key}</span>")
+        height = plot.titleLabel.item.boundingRect().height()  # two lines: a taller row
+        plot.titleLabel.setMaximumHeight(height)
+        plot.layout.setRowFixedHeight(0, height)
 
     def _set_range(self, key: str, plot: pg.PlotItem, x: tuple, y: tuple) -> None:
         # Grow in coarse steps: re-laying an axis every frame is the costly part of a frame.

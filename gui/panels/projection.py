@@ -11,6 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from gui.point_hover import PointHover, hover_label
 from gui.vocabulary import most_frequent
 from gui.widgets import ModelView, cache_static_parts
 from rnnviz.projection import cosine_neighbours, pca_2d, unit_rows, word_lean
@@ -49,9 +50,7 @@ class ProjectionPanel(ModelView):
             "A word's colour is the class it leans to: the network's answer for the word "
             "alone as a one-word text; pale = undecided, strong = sure"
         )
-        self.hover_label = QLabel("Hover a word to see its nearest neighbours (cosine)")
-        self.hover_label.setStyleSheet("color: #333")
-        self.hover_label.setWordWrap(True)
+        self.hover_label = hover_label("Hover a word to see its nearest neighbours (cosine)")
         top = QHBoxLayout()
         top.addWidget(QLabel("Words"))
         top.addWidget(self.count_box)
@@ -83,9 +82,8 @@ class ProjectionPanel(ModelView):
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.hover_label)
         self.count_box.valueChanged.connect(self._on_count_changed)
-        self._mouse_proxy = pg.SignalProxy(
-            self.graphics.scene().sigMouseMoved, rateLimit=20, slot=self._on_mouse_moved
-        )
+        self.hover = PointHover(self.graphics, self.plot, self.marker, radius=12,
+                                points=self._hoverable, show=self.show_neighbours)  # fmt: skip
 
     # -- public API -------------------------------------------------------------------
     def set_vocabulary(self, words: list[str], counts: np.ndarray, class_names: list[str]) -> None:
@@ -173,24 +171,9 @@ class ProjectionPanel(ModelView):
             self.components, self._range = None, None
             self.refresh()
 
-    def _on_mouse_moved(self, event: tuple) -> None:
-        if not len(self.coords) or len(self.coords) != len(self.ids):
-            return
-        pos = event[0]
-        vb = self.plot.vb
-        if not vb.sceneBoundingRect().contains(pos):
-            return
-        p = vb.mapSceneToView(pos)
-        (x0, x1), (y0, y1) = vb.viewRange()
-        w, h = vb.width() or 1, vb.height() or 1
-        dx = (self.coords[:, 0] - p.x()) / (x1 - x0) * w
-        dy = (self.coords[:, 1] - p.y()) / (y1 - y0) * h
-        d = dx**2 + dy**2
-        i = int(d.argmin())
-        if d[i] > 12**2:
-            self.marker.setData([], [])
-            return
-        self.show_neighbours(i)
+    def _hoverable(self) -> np.ndarray | None:
+        """The shown words' points, once they match the words (None before)."""
+        return self.coords if len(self.coords) == len(self.ids) else None
 
     def show_neighbours(self, i: int) -> None:
         """Mark shown word i and list its nearest neighbours."""

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.panels.projection import CLASS_COLOURS
+from gui.point_hover import PointHover, hover_label
 from gui.widgets import ModelView, cache_static_parts
 from rnnviz.dynamics import StateSpace, analyse, step_functions, token_input, visited_states
 from rnnviz.tokenizer import PAD_ID
@@ -152,9 +153,7 @@ class StateSpacePanel(ModelView):
         self.token_edit.setMaximumWidth(160)
         self.effect_label = QLabel("")
         self.effect_label.setWordWrap(True)  # long lines must not widen the window
-        self.hover_label = QLabel("Hover a trajectory's point to see its token")
-        self.hover_label.setStyleSheet("color: #333")
-        self.hover_label.setWordWrap(True)
+        self.hover_label = hover_label("Hover a trajectory's point to see its token")
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
@@ -254,9 +253,9 @@ class StateSpacePanel(ModelView):
         self.point_box.valueChanged.connect(self._on_point_chosen)
         self.token_edit.editingFinished.connect(self._draw_effect)
         self.fixed.sigClicked.connect(self._on_fixed_clicked)
-        self._mouse_proxy = pg.SignalProxy(
-            self.graphics.scene().sigMouseMoved, rateLimit=20, slot=self._on_mouse_moved
-        )
+        self.hover = PointHover(self.graphics, self.plot, self.marker, radius=10,
+                                points=lambda: None if self.result is None else self.coords,
+                                show=self.show_token)  # fmt: skip
 
     @staticmethod
     def _setup_plot(plot: pg.PlotItem, bottom: str, left: str) -> None:
@@ -533,24 +532,6 @@ class StateSpacePanel(ModelView):
     def _on_fixed_clicked(self, _item, points, *_args) -> None:
         if len(points):
             self.point_box.setValue(int(points[0].data()))
-
-    def _on_mouse_moved(self, event: tuple) -> None:
-        if self.result is None or not len(self.coords):
-            return
-        pos = event[0]
-        vb = self.plot.vb
-        if not vb.sceneBoundingRect().contains(pos):
-            return
-        p = vb.mapSceneToView(pos)
-        (x0, x1), (y0, y1) = vb.viewRange()
-        dx = (self.coords[:, 0] - p.x()) / (x1 - x0) * (vb.width() or 1)
-        dy = (self.coords[:, 1] - p.y()) / (y1 - y0) * (vb.height() or 1)
-        d = dx**2 + dy**2
-        i = int(d.argmin())
-        if d[i] > 10**2:
-            self.marker.setData([], [])
-            return
-        self.show_token(i)
 
     def show_token(self, i: int) -> None:
         """Mark visited state i and name its token, its text and the text's class."""

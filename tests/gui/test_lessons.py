@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from PySide6.QtWidgets import QFileDialog
@@ -230,3 +231,32 @@ def test_switching_lessons_switches_the_task(qtbot, make_window):
     qtbot.waitUntil(lambda: window.info.task == "classify", timeout=20000)
     assert window.info.config.head == "tanh" and window.info.source == "sample:topics"
     assert not window.sample_panel.isVisible()
+
+
+def test_exploding_gradients_lesson_pauses_then_clipping_runs_on(qtbot, make_window):
+    """The lesson in the window: Train pauses with the divergence message; Clipping: norm,
+    Reset, Train runs past that step without the pause (the headless halves over the whole
+    run: tests/test_lesson_claims.py)."""
+    window = make_window(load=False)
+    window.experiments.open_lesson("exploding-gradients")
+    qtbot.waitUntil(lambda: window.info is not None, timeout=15000)
+    assert window.info.config.recurrent_gain == 3.0 and window.info.config.clip == "none"
+    from gui.window import PANELS
+
+    assert window.tabs.currentIndex() == PANELS.index("gradient_flow")
+    window.controls.train_button.click()
+    qtbot.waitUntil(lambda: bool(window.diverged_message), timeout=20000)
+    assert "loss exploded" in window.diverged_message
+    assert window.message.isVisible() and "gradient clipping" in window.message.label.text()
+    qtbot.waitUntil(lambda: not window.worker.running, timeout=5000)
+    paused_at = int(re.search(r"at step (\d+)", window.diverged_message).group(1))
+    assert paused_at <= 30
+    window.controls.clip.setCurrentText("norm")  # as the note says
+    window.controls.reset_button.click()
+    qtbot.waitUntil(lambda: window.info.config.clip == "norm", timeout=15000)
+    assert not window.diverged_message and not window.message.isVisible()
+    window.controls.train_button.click()
+    qtbot.waitUntil(lambda: window.train_history.total >= 3 * paused_at + 30, timeout=30000)
+    window.controls.train_button.click()
+    qtbot.waitUntil(window.training_stopped, timeout=5000)
+    assert not window.diverged_message and not window.last_frame.snapshot.diverged

@@ -123,26 +123,6 @@ def test_a_reset_keeps_the_embedding_rows_of_the_same_vocabulary(qtbot, make_win
     assert np.array_equal(heatmaps.top_ids, shown_before)
 
 
-def test_a_baseline_near_the_top_is_labelled_inside_the_plot(qtbot):
-    from gui.panels.curves import CurvesPanel
-
-    panel = CurvesPanel()
-    qtbot.addWidget(panel)
-    panel.resize(700, 300)
-    panel.show()
-    panel.set_baselines({"bag of words": 0.95, "majority class": 0.5})
-    qtbot.wait(50)
-    box = panel.acc_plot.vb.sceneBoundingRect()
-    for line in panel.baseline_lines.values():
-        label = line.label.sceneBoundingRect()
-        assert box.top() <= label.top() and label.bottom() <= box.bottom(), line.label.format
-    panel.set_baselines({"bag of words": 0.53, "majority class": 0.5})  # close lines
-    qtbot.wait(50)
-    bag, majority = (panel.baseline_lines[n].label.sceneBoundingRect()
-                     for n in ("bag of words", "majority class"))  # fmt: skip
-    assert not bag.intersects(majority)
-
-
 def test_compare_accuracy_is_drawn_before_two_validation_passes(qtbot):
     from gui.panels.compare import ComparePanel
 
