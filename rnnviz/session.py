@@ -305,8 +305,10 @@ class Session:
             )
         else:
             self.emit("finished", snap.stop_reason)
-            if snap.stop_reason == "early stopping":
-                self._emit_frame(capture_now=True)  # show the restored best weights
+        # The last frame says the run stopped (the one before it was sent while running);
+        # after early stopping it shows the restored best weights.
+        restored = not (snap.diverged or not snap.finite) and snap.stop_reason == "early stopping"
+        self._emit_frame(capture_now=restored)
         self._emit_resume()
 
     def _new_run(self, trainer) -> None:

@@ -86,6 +86,27 @@ def test_start_run_slice_pause_and_step():
     assert out.frames()[-1].captured and out.frames()[-1].snapshot.step == session.steps_done
 
 
+@pytest.mark.parametrize("how", ["finished", "diverged"])
+def test_the_last_frame_of_a_run_that_ends_says_it_stopped(how):
+    """A run that reaches its end or diverges sends a frame with running False after
+    the event, so a window waiting for the stopped frame is not left waiting."""
+    if how == "finished":
+        session, out = loaded(SMALL.replace(epochs=1))
+    else:  # an lr that blows the loss up within a few steps, clipping off
+        bad = SMALL.replace(optimizer="sgd", lr=500.0, clip="none", recurrent_gain=3.0)
+        session, out = loaded(bad)
+    session.start()
+    for _ in range(1000):
+        if not session.run_slice():
+            break
+    assert not session.running
+    assert out.named(how), [name for name, _ in out.events][-5:]
+    names = [name for name, _ in out.events]
+    last_event = len(names) - 1 - names[::-1].index(how)
+    assert "snapshot_ready" in names[last_event:]
+    assert not out.frames()[-1].running
+
+
 def test_live_changes_only_take_live_fields():
     session, out = loaded()
     session.update({"lr": 2e-3, "hidden_size": 99})  # hidden_size needs a reset
