@@ -137,7 +137,11 @@ def test_projection_plots_words_and_lists_neighbours(qtbot, make_window):
     window = make_window()
     train(qtbot, window)
     panel = show(qtbot, window, "projection")
-    qtbot.waitUntil(lambda: len(panel.coords) > 20, timeout=5000)
+    qtbot.waitUntil(window.training_stopped, timeout=5000)
+    # Settled on the last frame's weights (a throttled refresh of earlier ones would move
+    # the words away from under the mouse).
+    last = f"step {window.last_frame.snapshot.step:,}:"
+    qtbot.waitUntil(lambda: last in panel.summary.text() and len(panel.coords) > 20, timeout=5000)
     assert np.ptp(panel.coords, axis=0).min() > 0
     assert_meaningful(panel)
     first = panel.coords.copy()
