@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QGraphicsItem,
@@ -38,6 +38,24 @@ def nice_ceiling(value: float) -> float:
     return 10.0 ** (exp + 1)
 
 
+def _title_asks_no_width(label: pg.LabelItem) -> None:
+    """A plot title asks for its text's width as the plot's minimum width: nine titles
+    made the grid wider than the tab, and the right column's colour bars lost their
+    labels. Keep the title's height, ask for no width (pyqtgraph re-asks on every
+    resize, through `updateMin`)."""
+    ask = label.updateMin
+
+    def update_min() -> None:
+        ask()
+        height = label._sizeHint[Qt.SizeHint.MinimumSize][1]
+        label._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
+        label.setMinimumWidth(0)
+        label.updateGeometry()
+
+    label.updateMin = update_min
+    update_min()
+
+
 class HeatmapView:
     """One plot: an image (row-major), a colour bar with symmetric fixed levels, labels.
 
@@ -67,6 +85,7 @@ class HeatmapView:
             self.plot.setLabel("bottom", x_label)
         if y_label:
             self.plot.setLabel("left", y_label)
+        _title_asks_no_width(self.plot.titleLabel)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.fixed_level = fixed_level
