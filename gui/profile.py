@@ -16,6 +16,8 @@ import time
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 
+from gui import stall_trace
+
 TICK_MS = 5
 SETTLE_SECONDS = 0.5  # --profile-load: after the first paint, before the load starts
 
@@ -57,16 +59,23 @@ class StallMonitor(QObject):
         self.timer.timeout.connect(self._tick)
         self.gaps: list[float] = []
         self._last: float | None = None
+        self.trace = None  # RNNVIZ_STALL_TRACE: gui/stall_trace.py
 
     def start(self) -> None:
         self._last = time.perf_counter()
         self.timer.start()
+        self.trace = stall_trace.from_environment()
 
     def stop(self) -> None:
         self.timer.stop()
+        if self.trace is not None:
+            self.trace.stop()
+            self.trace = None
 
     def _tick(self) -> None:
         now = time.perf_counter()
+        if self.trace is not None:
+            self.trace.beat()
         if self._last is not None:
             self.gaps.append(max(0.0, (now - self._last) * 1000 - TICK_MS))
         self._last = now
