@@ -6,7 +6,8 @@ window on every load and Reset. Here each view's set-up is a step of its own: th
 views on screen are set up at once (the widgets outside the tabs are cheap, the tab in
 front is one view), each hidden tab in a later event-loop turn of its own, and a tab
 brought to the front before its turn is set up then. Each panel reads the task from the
-run's description in its own `set_info` (gui/presentation.py).
+run's description in its own `set_info` (gui/presentation.py). The steps are counted:
+`progress` says how many of them ran (the corpus tab's bar, "Preparing the views").
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from collections.abc import Callable
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from gui.insight_tabs import RECORDERS
 from gui.presentation import presentation_of
@@ -27,12 +28,16 @@ ALWAYS_SHOWN = ("curves", "prediction", "sample", "tabs")  # outside the tabs
 class RunSetup(QObject):
     """Runs a new run's per-view set-up in steps; `settling` while a shown view waits."""
 
+    progress = Signal(int, int)  # (steps run, steps in all) of the current run's set-up
+
     def __init__(self, window) -> None:
         super().__init__(window)
         self.window = window
         self.pending: dict[str, Callable[[], None]] = {}  # step name -> set-up, in order
         self.widgets: dict[str, object] = {}  # step name -> the widget it sets up
         self.steps_run = 0
+        self.steps_total = 0  # the current run's steps in all (`progress`)
+        self.steps_done = 0  # ... of them run so far
         self.seconds: dict[str, float] = {}  # the last run's set-up time per step (profiling)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -62,6 +67,8 @@ class RunSetup(QObject):
         order = [*ALWAYS_SHOWN, front, *(name for name in steps if name != front)]
         self.pending = {name: steps[name] for name in order if name in steps}
         self.seconds = {}
+        self.steps_total, self.steps_done = len(self.pending), 0
+        self.progress.emit(0, self.steps_total)
         for name in (*ALWAYS_SHOWN, front):  # what is on screen now, the hidden tabs later
             self.run(name)
         if self.pending:
@@ -89,6 +96,8 @@ class RunSetup(QObject):
         if widget is not None:
             self._style(widget)
         self.window.views_changed()
+        self.steps_done += 1
+        self.progress.emit(self.steps_done, self.steps_total)
 
     def flush(self) -> None:
         """Run every step left (tests, and before a screenshot)."""

@@ -36,6 +36,7 @@ class RunStatus(QObject):
         worker.finished.connect(self._on_finished)
         worker.error.connect(self._on_error)
         worker.saved.connect(self._on_saved)
+        window.run_setup.progress.connect(self._on_views_progress)
 
     def show_frame(self, frame, current_val_loss: float | None) -> None:
         """Speed, step, training loss, validation loss (current and best) and lr."""
@@ -69,6 +70,12 @@ class RunStatus(QObject):
         if fraction < 1.0 and text:  # seen from every tab
             self.state.setText(text)
         self.window.corpus_panel.set_loading(fraction, text)
+
+    def _on_views_progress(self, done: int, total: int) -> None:
+        """The views' set-up of a new run (gui/run_setup.py), counted in its steps: the
+        last phase of a load (and of a Reset), with its real share."""
+        fraction = done / total if done < total else 1.0
+        self.window.corpus_panel.set_loading(fraction, f"Setting up the views: {done} of {total}…")
 
     def _on_load_failed(self, text: str) -> None:
         w = self.window

@@ -42,6 +42,9 @@ HIST_TITLE = "Sequence lengths (tokens)"
 EXAMPLES_TITLE = "Examples as the model sees them (pre-padded ids):"
 LM_EXAMPLES_TITLE = "Training windows as the model sees them (input → next-token target):"
 RANK_TITLE = "Token counts by rank (most frequent first)"
+PHASE_STYLE = "color: #555"  # the message line: a load's phase, ...
+NOTES_STYLE = "color: #8a6d00"  # ... the run's warnings, ...
+ERROR_STYLE = "color: #b00020; font-weight: bold"  # ... or why a load failed
 
 
 class VocabularyModel(QAbstractTableModel):
@@ -125,7 +128,9 @@ class CorpusPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setVisible(False)
-        self.message = QLabel()
+        self.message = QLabel()  # a load's phase while one runs, else the run's warnings
+        self._notes = ""  # the run's warnings, shown when no load or set-up runs
+        self._phase_shown = False  # the message shows a phase of a load (not the notes)
         self.message.setTextFormat(Qt.PlainText)  # raw error text, never read as HTML
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -247,30 +252,32 @@ class CorpusPanel(QWidget):
             self.load_requested.emit(path)
 
     def set_loading(self, fraction: float, text: str = "") -> None:
-        """Progress of a load's phase in the worker: a fraction >= 1 hides the bar, a
-        negative one shows a phase whose share is not known (a busy bar)."""
+        """Progress of a load's phase (in the worker, or the views' set-up here): a
+        fraction >= 1 hides the bar and shows the run's warnings again, a negative one
+        shows a phase whose share is not known (a busy bar)."""
         busy = fraction < 1.0
         self.progress.setVisible(busy)
         self.progress.setRange(0, 0 if fraction < 0 else 1000)
         self.progress.setValue(int(max(fraction, 0.0) * 1000))
         if busy:
-            self.message.setStyleSheet("color: #555")
-            self.message.setText(text or "Loading…")
+            self._phase_shown = True
+            self._say(text or "Loading…", PHASE_STYLE)
+        elif self._phase_shown:
+            self._show_notes()
 
     def show_error(self, text: str) -> None:
         self.progress.setVisible(False)
-        self.message.setStyleSheet("color: #b00020; font-weight: bold")
-        self.message.setText(text)
+        self._phase_shown = False
+        self._say(text, ERROR_STYLE)
 
     def set_info(self, info) -> None:
         """Fill every view from a `gui.worker.RunInfo`."""
-        self.progress.setVisible(False)
         warnings = list(info.warnings)
-        self.message.setStyleSheet("color: #8a6d00")
-        self.message.setText(
-            "\n".join(warnings[:3])
-            + (f"\n(+{len(warnings) - 3} more)" if len(warnings) > 3 else "")
+        self._notes = "\n".join(warnings[:3]) + (
+            f"\n(+{len(warnings) - 3} more)" if len(warnings) > 3 else ""
         )
+        if not self._phase_shown:  # else when the phase ends (`set_loading`)
+            self._show_notes()
         self.set_current_source(info.source)
         if info.config.task == "lm":
             self._set_lm_info(info)
@@ -292,6 +299,17 @@ class CorpusPanel(QWidget):
         self.examples.setPlainText(drawable(_examples_text(info)))
 
     # -- internals --------------------------------------------------------------------
+    def _show_notes(self) -> None:
+        self._phase_shown = False
+        self._say(self._notes, NOTES_STYLE)
+
+    def _say(self, text: str, style: str) -> None:
+        """The message line; its style sheet set only when it changes (each setting
+        polishes the label again, and a load reports its progress a hundred times)."""
+        if self.message.styleSheet() != style:
+            self.message.setStyleSheet(style)
+        self.message.setText(text)
+
     def _set_lm_info(self, info) -> None:
         cfg = info.config
         unit = "characters" if cfg.level == "char" else "words"

@@ -81,7 +81,20 @@ def test_every_phase_of_a_load_is_shown(qtbot, make_window, tmp_path, monkeypatc
         assert shares == sorted(shares) and shares[-1] > 0.9, shares
         assert any(0 < s < 0.5 for s in shares), shares  # not a busy bar: a real share
         assert all(shown[i][1] for i in at)  # the bar stays on screen
+    # Last, the window sets its views up, a step at a time: counted, a real share each.
+    qtbot.waitUntil(lambda: not window.run_setup.pending, timeout=5000)
+    texts = [text for text, *_ in shown]
+    views = [i for i, t in enumerate(texts) if t.startswith("Setting up the views:")]
+    assert views and views[0] > building[0], texts
+    total = window.run_setup.steps_total
+    assert total >= 8 and texts[views[-1]] == f"Setting up the views: {total} of {total}…"
+    assert not shown[views[-1]][1]  # all set up: the bar is gone
+    shares = [shown[i][4] for i in views[:-1]]
+    assert all(shown[i][1] and shown[i][2] == 1000 for i in views[:-1])  # shown, not busy
+    assert shares == sorted(shares) and shares[-1] == pytest.approx((total - 1) / total, abs=1e-3)
+    assert any(0 < s < 0.5 for s in shares), shares
     assert window.corpus_panel.progress.isHidden()
+    assert "Setting up" not in window.corpus_panel.message.text()  # the run's notes again
 
 
 def test_train_pause_step_reset(qtbot, make_window):
