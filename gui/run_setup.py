@@ -2,10 +2,13 @@
 
 Setting every view up for a new run at once took 100-180 ms on a 146k-word corpus
 (the corpus histogram, top-k picks, the errors matrix, ... 10-30 ms each): a frozen
-window on every load and Reset. Here each view's set-up is a step of its own: the
-views on screen are set up at once (the widgets outside the tabs are cheap, the tab in
-front is one view), each hidden tab in a later event-loop turn of its own, and a tab
-brought to the front before its turn is set up then. Each panel reads the task from the
+window on every load and Reset. Here each view's set-up is a step of its own, in an
+event-loop turn of its own: first the views on screen (the widgets outside the tabs,
+then the tab in front), then each hidden tab; a tab brought to the front before its
+turn is set up then. One view a turn also keeps each repaint to that view: the first
+paint of a view set up anew lays its axes out again, and the relayout paints it again
+(two or three paints in the same turn, 5-20 ms each), so views set up together
+stalled the window for the sum of it. Each panel reads the task from the
 run's description in its own `set_info` (gui/presentation.py). The steps are counted:
 `progress` says how many of them ran (the corpus tab's bar, "Preparing the views").
 """
@@ -69,10 +72,7 @@ class RunSetup(QObject):
         self.seconds = {}
         self.steps_total, self.steps_done = len(self.pending), 0
         self.progress.emit(0, self.steps_total)
-        for name in (*ALWAYS_SHOWN, front):  # what is on screen now, the hidden tabs later
-            self.run(name)
-        if self.pending:
-            self._timer.start()
+        self._timer.start()  # what is on screen first, from the next turn on
 
     @property
     def settling(self) -> bool:
@@ -95,7 +95,8 @@ class RunSetup(QObject):
         widget = self.widgets.get(name)
         if widget is not None:
             self._style(widget)
-        self.window.views_changed()
+        if name in (*ALWAYS_SHOWN, self.window.current_panel()):  # a hidden view draws
+            self.window.views_changed()  # when it is shown
         self.steps_done += 1
         self.progress.emit(self.steps_done, self.steps_total)
 

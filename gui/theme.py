@@ -21,6 +21,7 @@ THEME_NAMES = {"auto": "Automatic (desktop)", "light": "Light", "dark": "Dark",
 TICK_POINTS = 8.0  # axis tick labels
 COLOUR_BAR_TEXT = 54  # pixels for a colour bar's tick labels
 SECONDARY = "color: #555"
+STYLED = "_rnnviz_theme"  # a plot item's attribute: the Theme it was last styled in
 CONTRAST_SHEET = (
     "QCheckBox::indicator { width: 14px; height: 14px; border: 2px solid #ffffff; "
     "background: #000000; } QCheckBox::indicator:checked { background: #ffd700; }"
@@ -117,11 +118,20 @@ class ThemeMenu:
 
 
 def style_plots(view: pg.GraphicsView, t: Theme) -> None:
-    """Background, axes, titles and legends of one pyqtgraph view."""
-    view.setBackground(t.plot_background)
+    """Background, axes, titles and legends of one pyqtgraph view.
+
+    Only items not yet in theme `t` are restyled: a new run styles each view's new
+    items, and restyling an axis drops its drawing (every tick label laid out again
+    at the next paint: tens of ms a view, on every load and Reset)."""
+    if getattr(view, STYLED, None) is not t:
+        view.setBackground(t.plot_background)
+        setattr(view, STYLED, t)
     text_pen = pg.mkPen(t.plot_text)
-    items = view.scene().items()
+    kinds = (pg.ColorBarItem, pg.AxisItem, pg.LabelItem, pg.LegendItem)
+    items = [item for item in view.scene().items()
+             if isinstance(item, kinds) and getattr(item, STYLED, None) is not t]  # fmt: skip
     for item in items:
+        setattr(item, STYLED, t)
         if isinstance(item, pg.ColorBarItem):  # room for "-0.002": labels never clipped
             item.axis.setWidth(int(COLOUR_BAR_TEXT * t.font_scale))
             item.updateGeometry()
@@ -141,9 +151,10 @@ def style_plots(view: pg.GraphicsView, t: Theme) -> None:
             background.setAlpha(210)
             item.setBrush(pg.mkBrush(background))
             item.setLabelTextColor(t.plot_text)
-    for item in items:  # the plots around the widened colour bars take their new sizes
-        if isinstance(item, pg.GraphicsLayout):
-            item.layout.invalidate()
+    if items:
+        for item in view.scene().items():  # the plots around widened colour bars: resized
+            if isinstance(item, pg.GraphicsLayout):
+                item.layout.invalidate()
 
 
 def _recolour_secondary(label: QWidget, t: Theme) -> None:

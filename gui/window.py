@@ -11,6 +11,7 @@ import html
 import os
 import time
 
+import numpy.random  # noqa: F401 (else first imported by a new run's first frame: ~10 ms)
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
@@ -215,7 +216,8 @@ class MainWindow(QMainWindow):
         self.controls.set_config(info.config)
         if self._loading_model:  # its max length is the model's (see `load_source`)
             self._loading_model, self._model_maxlen = False, info.config.maxlen
-        self.settings.setValue("last_corpus", info.source)
+        if self.settings.value("last_corpus") != info.source:  # each write syncs the file
+            self.settings.setValue("last_corpus", info.source)
         self.source = info.source
         self.controls.set_progress(info.epoch, info.config.epochs, 0.0, info.step)
         self.status_state.setText(f"ready: {info.source}")
@@ -292,7 +294,7 @@ class MainWindow(QMainWindow):
             self.prediction.update_params(snap.params)
 
     def views_changed(self) -> None:
-        """A view was set up for the run (gui/run_setup.py): draw the snapshot on it."""
+        """A view on screen was set up for the run (gui/run_setup.py): draw the snapshot."""
         self._captured_dirty = self.last_captured is not None
         self._dirty = True
 

@@ -257,8 +257,13 @@ class CorpusPanel(QWidget):
         shows a phase whose share is not known (a busy bar)."""
         busy = fraction < 1.0
         self.progress.setVisible(busy)
+        # QProgressBar repaints at once on a new value, and a repaint of one widget paints
+        # whatever else of the window waits to be painted (every plot of a new run): with
+        # updates off, re-enabling them asks for a paint in a later event-loop turn.
+        self.progress.setUpdatesEnabled(False)
         self.progress.setRange(0, 0 if fraction < 0 else 1000)
         self.progress.setValue(int(max(fraction, 0.0) * 1000))
+        self.progress.setUpdatesEnabled(True)
         if busy:
             self._phase_shown = True
             self._say(text or "Loading…", PHASE_STYLE)

@@ -259,6 +259,7 @@ class HeatmapsPanel(QWidget):
             columns = info.words if len(info.words) <= MAX_COLUMN_LABELS else []
         else:
             columns = info.label_names
+        self._snapshot = None  # the last run's: the new run's first frame comes next
         fingerprint = getattr(info.vocabulary, "fingerprint", None)
         same = fingerprint is not None and fingerprint == self._fingerprint
         self._fingerprint = fingerprint
@@ -315,6 +316,10 @@ class HeatmapsPanel(QWidget):
     def redraw(self) -> None:
         if self._snapshot is not None:
             self.update_snapshot(self._snapshot)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.redraw()  # the latest snapshot came while the tab was hidden: kept, not drawn
 
     def plots(self) -> dict[str, pg.PlotItem]:
         return {name: view.plot for name, view in self.views.items()}

@@ -30,6 +30,7 @@ def make_window(qtbot, tmp_path):
             qtbot.waitUntil(
                 lambda: window.info is not None and window.last_captured is not None, timeout=15000
             )
+            qtbot.waitUntil(lambda: not window.run_setup.pending, timeout=5000)  # every view
         return window
 
     yield factory

@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QEvent, QObject
 
 from gui.panels.corpus import CorpusPanel
 from rnnviz.config import Config
@@ -36,3 +37,32 @@ def test_the_message_shows_the_phase_then_the_runs_warnings(qtbot):
     panel.show_error("Could not load bad.tsv: it is empty")
     panel.set_loading(1.0)  # a phase's end does not hide why the last load failed
     assert panel.message.text() == "Could not load bad.tsv: it is empty"
+
+
+class PaintCounter(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.paints = 0
+
+    def eventFilter(self, obj, event) -> bool:
+        self.paints += event.type() == QEvent.Paint
+        return False
+
+
+def test_a_progress_step_paints_nothing_at_once(qtbot):
+    """QProgressBar.setValue repaints at once, and with it every part of the window that
+    waits to be painted (a new run's plots): progress must leave painting to the loop."""
+    panel = CorpusPanel()
+    qtbot.addWidget(panel)
+    panel.resize(800, 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_loading(0.1, "Reading…")
+    qtbot.wait(50)
+    counter = PaintCounter()
+    panel.hist_widget.viewport().installEventFilter(counter)
+    for step in range(2, 10):
+        panel.hist_widget.viewport().update()  # a plot waiting to be painted
+        panel.set_loading(step / 10, "Reading…")
+    assert counter.paints == 0
+    qtbot.waitUntil(lambda: counter.paints > 0, timeout=2000)  # painted by the event loop

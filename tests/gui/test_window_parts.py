@@ -1,6 +1,7 @@
 """Issue 14's window side: panels that know the task, glyphs no font has, the window's
 size, and issue 16's staged set-up of a new run (hidden tabs in later event-loop turns)."""
 
+import itertools
 import math
 from pathlib import Path
 from types import SimpleNamespace
@@ -8,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from gui.glyphs import can_draw, drawable, shown_token
 from gui.panels.corpus import VocabularyModel
@@ -98,11 +100,15 @@ def test_hidden_tabs_are_set_up_in_later_turns_or_when_shown(qtbot, make_window)
     original = window.insight.errors.set_data
     window.insight.errors.set_data = lambda *a: (calls.append("errors"), original(*a))
     window.run_setup.new_run(window.info)  # as a Reset's new run does
-    pending = set(window.run_setup.pending)
-    assert "network" not in pending and "curves" not in pending  # on screen: done at once
-    assert {"corpus", "errors", "neurons", "projection"} <= pending  # hidden: later
-    assert not {"compare", "gates", "gradient_flow"} & pending  # they record every frame
+    pending = list(window.run_setup.pending)
+    on_screen = ["curves", "prediction", "sample", "tabs", "network"]
+    assert pending[:5] == on_screen  # on screen first, then the hidden tabs, a turn each
+    assert {"corpus", "errors", "neurons", "projection"} <= set(pending[5:])
+    assert not {"compare", "gates", "gradient_flow"} & set(pending)  # they record every frame
     assert calls == []
+    for name in on_screen:  # (their turns)
+        window.run_setup.run(name)
+    assert not window.run_setup.settling and "errors" in window.run_setup.pending
     window.tabs.setCurrentWidget(window.insight.errors)  # shown before its turn: now
     assert calls == ["errors"] and window.run_setup.ready("errors")
     qtbot.waitUntil(lambda: not window.run_setup.pending, timeout=5000)  # the rest, later
@@ -156,3 +162,54 @@ def test_gradient_flow_log_axes_label_decades_only(qtbot):
     levels = axis._tickLevels or []  # the ticks drawn (pyqtgraph keeps set ticks here)
     assert [[v for v, _ in level] for level in levels] == [[-3, -2, -1], []]
     assert [text for _, text in levels[0]] == ["0.001", "0.01", "0.1"]  # no 0.002 ... 0.09
+
+
+def test_a_new_run_sets_up_one_view_an_event_loop_turn(qtbot, make_window):
+    window = make_window(SMALL)
+    setup = window.run_setup
+    window.show_panel("corpus")
+    setup.new_run(window.info)  # as a Reset's new run does
+    assert setup.steps_done == 0 and setup.settling  # nothing at once: from the next turn
+    done = [0]
+    for _ in range(10_000):
+        if not setup.pending:
+            break
+        QApplication.processEvents()  # one turn of the event loop
+        done.append(setup.steps_done)
+    assert done[-1] == setup.steps_total >= 8
+    assert all(b - a <= 1 for a, b in itertools.pairwise(done)), done
+
+
+def test_the_network_tab_shows_the_step_taken_while_it_was_hidden(qtbot, make_window):
+    window = make_window(SMALL)
+    window.show_panel("corpus")
+    qtbot.mouseClick(window.controls.step_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.last_captured is not None and window.last_captured.step == 1,
+                    timeout=5000)  # fmt: skip
+    window.redraw(force=True)  # the network tab is hidden: it keeps the snapshot, undrawn
+    W = window.last_captured.params["W"]
+    drawn = window.heatmaps.views["W"].data
+    assert drawn is None or not np.array_equal(drawn, W)
+    window.show_panel("network")  # paused: no frame comes to draw it
+    np.testing.assert_array_equal(window.heatmaps.views["W"].data, W)
+
+
+def test_a_reset_restyles_no_plot_item_the_theme_styled_already(qtbot, make_window, monkeypatch):
+    import pyqtgraph as pg
+
+    window = make_window(SMALL)
+    styled = []
+    original = pg.AxisItem.setTextPen
+
+    def set_text_pen(self, *args, **kwargs):
+        styled.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pg.AxisItem, "setTextPen", set_text_pen)
+    first = window.info
+    qtbot.mouseClick(window.controls.reset_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.info is not first, timeout=15000)
+    qtbot.waitUntil(lambda: not window.run_setup.pending, timeout=5000)
+    assert styled == []  # restyling an axis drops its drawing: every label laid out again
+    window.theme.actions["dark"].trigger()  # a new theme restyles them all
+    assert len(styled) > 20
