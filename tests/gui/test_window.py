@@ -279,7 +279,7 @@ def test_recurrent_gain_asks_for_a_reset_and_explodes_the_gradient_flow(qtbot, m
     click(qtbot, window.controls.step_button)
     qtbot.waitUntil(
         lambda: getattr(window.last_captured, "state_grad_norms", None) is not None, timeout=5000
-    )  # fmt: skip (None between a new run and its first frame)
+    )  # last_captured is None between a new run and its first frame
     norms = window.last_captured.state_grad_norms
     assert norms[0] > 100 * norms[-1]  # the gradient grew on its way back through time
 
@@ -306,7 +306,7 @@ def test_the_cell_asks_for_a_reset_and_the_gates_view_shows_an_lstm(qtbot, make_
     assert gates.views["f"].image.levels.tolist() == [0.0, 1.0]
     qtbot.waitUntil(
         lambda: getattr(window.last_captured, "cell_grad_norms", None) is not None, timeout=5000
-    )  # fmt: skip (None between a new run and its first frame)
+    )  # last_captured is None between a new run and its first frame
     assert window.last_captured.cell == "lstm"
     window.tabs.setCurrentWidget(window.insight.gradient_flow)
     curve = window.insight.gradient_flow.cell_curve  # ||dL/dc_t|| beside ||dL/dh_t||
