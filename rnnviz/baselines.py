@@ -58,7 +58,10 @@ class BagOfWords:
             z[:, c] = np.bincount(rows, weights=W[cols, c], minlength=n)
         return z + b
 
-    def fit(self, ids: np.ndarray, labels: np.ndarray, iterations: int = 200) -> BagOfWords:
+    def fit(
+        self, ids: np.ndarray, labels: np.ndarray, iterations: int = 200, progress=None
+    ) -> BagOfWords:
+        """`progress(fraction)`, if given, hears each L-BFGS iteration (of `iterations`)."""
         rows, cols = word_presence(ids, self.V)
         N, V, C = len(ids), self.V, self.C
         l2 = 1.0 / N if self.l2 is None else self.l2
@@ -77,7 +80,7 @@ class BagOfWords:
             dW += l2 * W
             return loss, np.concatenate([dW.ravel(), dz.sum(axis=0)])
 
-        theta = lbfgs(loss_and_grad, np.zeros(V * C + C), iterations)
+        theta = lbfgs(loss_and_grad, np.zeros(V * C + C), iterations, progress=progress)
         self.W, self.b = theta[: V * C].reshape(V, C), theta[V * C :]
         return self
 
@@ -86,12 +89,17 @@ class BagOfWords:
         return self._scores(rows, cols, len(ids), self.W, self.b).argmax(axis=1)
 
 
-def lbfgs(loss_and_grad, theta: np.ndarray, iterations: int, memory: int = 10) -> np.ndarray:
-    """Minimise a smooth function by L-BFGS (two-loop recursion, backtracking line search)."""
+def lbfgs(
+    loss_and_grad, theta: np.ndarray, iterations: int, memory: int = 10, progress=None
+) -> np.ndarray:
+    """Minimise a smooth function by L-BFGS (two-loop recursion, backtracking line search);
+    `progress(fraction)` after each iteration (of at most `iterations`), 1.0 at the end."""
     loss, grad = loss_and_grad(theta)
     s_list: list[np.ndarray] = []
     y_list: list[np.ndarray] = []
-    for _ in range(iterations):
+    for iteration in range(iterations):
+        if progress is not None:
+            progress(iteration / iterations)
         direction = -grad
         alphas = []
         for s, y in zip(reversed(s_list), reversed(y_list), strict=True):
@@ -122,6 +130,8 @@ def lbfgs(loss_and_grad, theta: np.ndarray, iterations: int, memory: int = 10) -
                 y_list.pop(0)
         if np.abs(grad).max() < 1e-6:
             break
+    if progress is not None:
+        progress(1.0)
     return theta
 
 
@@ -147,14 +157,18 @@ def compute_baselines(
     vocab_size: int,
     num_classes: int,
     sample_limit: int = SAMPLE_LIMIT,
+    progress=None,
 ) -> Baselines:
     """Both baselines on one split (None without validation examples). The majority is
-    exact; the bag of words uses at most `sample_limit` texts of each split."""
+    exact; the bag of words uses at most `sample_limit` texts of each split.
+    `progress(fraction)` hears the bag of words' fit, iteration by iteration."""
     if len(val_ids) == 0:
+        if progress is not None:
+            progress(1.0)
         return Baselines(None, None)
     majority = majority_accuracy(train_labels, val_labels)
     rng = np.random.default_rng(0)
     fit_ids, fit_labels = _bounded(train_ids, train_labels, sample_limit, rng)
     score_ids, score_labels = _bounded(val_ids, val_labels, sample_limit, rng)
-    model = BagOfWords(vocab_size, num_classes).fit(fit_ids, fit_labels)
+    model = BagOfWords(vocab_size, num_classes).fit(fit_ids, fit_labels, progress=progress)
     return Baselines(majority, float(np.mean(model.predict(score_ids) == score_labels)))

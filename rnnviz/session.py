@@ -27,6 +27,7 @@ from rnnviz.data import CorpusError, load_corpus
 from rnnviz.run_info import Frame, RunInfo, describe
 from rnnviz.snapshot import Snapshot
 from rnnviz.trainers import make_trainer, trainer_class
+from rnnviz.training import PROGRESS_PIECES
 
 SLICE_SECONDS = 0.025  # steps per run_slice() before letting queued commands in
 FRAME_SECONDS = 1 / 30  # a captured snapshot at most this often
@@ -34,6 +35,7 @@ RATE_WINDOW = 0.25  # seconds over which steps/s and tokens/s are averaged
 RESUME_SECONDS = 1.0  # with keep_resume: a resume state (weights + moments) this often
 BUSY = -1.0  # a load_progress fraction: a phase under way whose share is not known
 LAST_SHARE = 0.99  # a phase's share as shown until the next phase (1.0 ends the load)
+PREPARING = "Preparing the views: the vocabulary table and the reference baselines…"
 
 # The events a session emits, with what they carry (the Qt host declares one signal each).
 EVENTS = {
@@ -96,17 +98,16 @@ class Session:
         """Load a corpus and build a fresh trainer on it (for `config.task`)."""
         self._set_running(False)
 
-        def reading(fraction: float) -> None:
-            self.emit("load_progress", fraction, f"Reading {source}… {fraction:.0%}")
-
-        def building(text: str, fraction: float) -> None:  # (1.0 would hide the bar)
-            self.emit("load_progress", min(fraction, LAST_SHARE), text)
+        def reading(fraction: float) -> None:  # (1.0 would hide the bar)
+            self.emit(
+                "load_progress", min(fraction, LAST_SHARE), f"Reading {source}… {fraction:.0%}"
+            )
 
         try:
             corpus = load_corpus(source, task=config.task, progress=reading,
                                  cancel=lambda: self.stopping)  # fmt: skip
             self.emit("load_progress", BUSY, building_text(corpus, config))
-            trainer = make_trainer(corpus, config, progress=building)
+            trainer = make_trainer(corpus, config, progress=self._building)
         except Exception as exc:
             if isinstance(exc, CorpusError) and config.task == "classify" and _is_plain(exc):
                 self.emit("load_progress", 1.0, "")
@@ -114,13 +115,8 @@ class Session:
             else:
                 self.emit("load_failed", one_line(exc))
             return
-        self.corpus, self.trainer, self.source = corpus, trainer, source
-        self._reset_buffers()
-        self.emit("load_progress", BUSY, "Preparing the views (vocabulary table, baselines)…")
-        info = self.describe()
-        self.emit("load_progress", 1.0, "")
-        self.emit("info_ready", info)
-        self._emit_frame(capture_now=True)
+        self.corpus, self.source = corpus, source
+        self._new_run(trainer)
 
     def reset(self, config: Config) -> None:
         """Fresh weights (and shapes) with `config` on the current corpus."""
@@ -131,8 +127,9 @@ class Session:
             return
         self._set_running(False)  # a reset leaves the run paused: the user restarts it
         try:
-            trainer = make_trainer(self.corpus, config)
+            trainer = make_trainer(self.corpus, config, progress=self._building)
         except Exception as exc:
+            self.emit("load_progress", 1.0, "")
             self.emit("error", f"Reset failed: {one_line(exc)}")
             return
         self._new_run(trainer)
@@ -245,9 +242,9 @@ class Session:
         if self.trainer is not None:
             self.trainer.set_probe(ids)
 
-    def describe(self) -> RunInfo:
+    def describe(self, progress: Callable[[float], None] | None = None) -> RunInfo:
         """The one description of the current run (see rnnviz/run_info.py)."""
-        return describe(self.trainer, self.corpus)
+        return describe(self.trainer, self.corpus, progress)
 
     # -- the loop -------------------------------------------------------------------------
     def run_slice(self) -> bool:
@@ -315,8 +312,26 @@ class Session:
         """A new run on the current corpus: described, and shown at its first frame."""
         self.trainer = trainer
         self._reset_buffers()
-        self.emit("info_ready", self.describe())
+        info = self.describe(self._phase(PREPARING))
+        self.emit("load_progress", 1.0, "")  # the load's (or reset's) last phase here ended
+        self.emit("info_ready", info)
         self._emit_frame(capture_now=True)
+
+    def _building(self, text: str, fraction: float) -> None:  # (1.0 would hide the bar)
+        self.emit("load_progress", min(fraction, LAST_SHARE), text)
+
+    def _phase(self, text: str) -> Callable[[float], None]:
+        """progress(fraction) of a phase as load_progress events: one a PROGRESS_PIECES-th
+        of the way, never 1.0 (that hides the bar; the load's end says it)."""
+        shown = -1.0
+
+        def say(fraction: float) -> None:
+            nonlocal shown
+            if fraction - shown >= 1 / PROGRESS_PIECES:
+                shown = fraction
+                self.emit("load_progress", min(fraction, LAST_SHARE), text)
+
+        return say
 
     def _last_loss(self) -> float:
         return self._latest.loss if self._latest is not None else 0.0

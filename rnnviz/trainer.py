@@ -134,11 +134,17 @@ class Trainer(TrainingRun):
     def baselines(self) -> Baselines:
         """Majority-class and bag-of-words validation accuracies on this run's split
         (rnnviz/baselines.py), computed once when first asked."""
+        return self.fit_baselines()
+
+    def fit_baselines(self, progress=None) -> Baselines:
+        """`baselines`, computed now if not yet; `progress(fraction)` hears the fit."""
         if self._baselines is None:
             self._baselines = compute_baselines(
                 self.train_ids, self.train_labels, self.val_ids, self.val_labels,
-                self.tokenizer.vocab_size, self.num_classes,
+                self.tokenizer.vocab_size, self.num_classes, progress=progress,
             )  # fmt: skip
+        elif progress is not None:
+            progress(1.0)
         return self._baselines
 
     def encode(self, texts: list[str]) -> np.ndarray:

@@ -59,7 +59,7 @@ def test_the_bag_of_words_is_bounded_on_large_corpora(monkeypatch):
     monkeypatch.setattr(
         baselines.BagOfWords,
         "fit",
-        lambda self, ids, labels: seen.append(len(ids)) or fit(self, ids, labels),
+        lambda self, ids, labels, **kw: seen.append(len(ids)) or fit(self, ids, labels, **kw),
     )
     rng = np.random.default_rng(1)
     ids = rng.integers(4, 50, size=(300, 6))

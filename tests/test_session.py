@@ -187,6 +187,26 @@ def test_load_phases_report_their_shares():
         assert shares[phase] == sorted(shares[phase]) and len(shares[phase]) > 10
 
 
+def test_preparing_the_views_reports_its_share_on_load_and_on_reset():
+    from rnnviz.session import BUSY, PREPARING
+
+    out = Recorder()
+    session = Session(out)
+    session.load("sample:sentiment", SMALL)
+    session.reset(SMALL.replace(hidden_size=6))
+    first = out.events.index(("info_ready", out.named("info_ready")[0]))
+    for events in (out.events[:first], out.events[first + 1 :]):  # the load's, the reset's
+        shown = [args for name, args in events if name == "load_progress"]
+        shares = [f for f, text in shown if text == PREPARING]
+        assert shares[0] == 0.0 and shares == sorted(shares) and BUSY not in shares
+        assert max(shares) == pytest.approx(0.99) and len(shares) >= 5, shares
+        assert any(0.2 < f < 0.9 for f in shares), shares  # the bag of words' iterations
+        assert "Building the vocabulary…" in [text for _, text in shown]
+        names = [name for name, _ in events]
+        at = names.index("info_ready") if "info_ready" in names else len(names)
+        assert shown[-1] == (1.0, "") and names[at - 1] == "load_progress"  # bar hidden, then
+
+
 def test_a_language_model_encodes_in_pieces_exactly_as_whole():
     text = "The cat sat.  On the mat,\nthe cat\tslept. " * 200
     for level in ("char", "word"):

@@ -128,6 +128,11 @@ class CorpusPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setVisible(False)
+        # Its room is kept while it is hidden: a bar that comes and goes with each phase
+        # resized the plots below it, and each resize lays them out and paints them again.
+        policy = self.progress.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.progress.setSizePolicy(policy)
         self.message = QLabel()  # a load's phase while one runs, else the run's warnings
         self._notes = ""  # the run's warnings, shown when no load or set-up runs
         self._phase_shown = False  # the message shows a phase of a load (not the notes)
