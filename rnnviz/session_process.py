@@ -20,6 +20,8 @@ from multiprocessing.connection import Connection
 from rnnviz.session import Session, one_line
 
 PARENT_POLL_SECONDS = 0.1  # how often a child checks that the window's process lives
+BUILD_COMMANDS = ("load", "reset", "load_checkpoint", "restore")  # they build a new run...
+BUILD_NICE = 10  # ... on a thread this much nicer than the trainer's (see `in_background`)
 PARENT_ENV = "RNNVIZ_PARENT_PID"  # the window's process id, as the child is told
 UP_EVENT = "_up"  # the child's first message: its imports worked, commands are read
 QT_MODULES = ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "shiboken6")
@@ -97,9 +99,44 @@ def _handle(session: Session, commands: Connection, done: threading.Event) -> No
         setattr(session, args[0], args[1])
     else:
         try:
-            getattr(session, command)(*args)
+            work = getattr(session, command)
+            if command in BUILD_COMMANDS:
+                in_background(work, *args)
+            else:
+                work(*args)
         except Exception as exc:  # a bad command must not end the child (and the run)
             session.emit("error", f"{command} failed: {one_line(exc)}")
+
+
+def in_background(work, *args) -> None:
+    """work(*args) on a thread of lower priority (nice BUILD_NICE more), waited for.
+
+    Building a run (reading, the vocabulary, encoding, the description) takes a core
+    for seconds to minutes, while the window sets its views up and paints them with
+    Qt's helper threads: on two cores the window's threads waited for a core, tens of
+    ms at a time. At a lower priority the build yields to them at once. Linux sets the
+    niceness of one thread; elsewhere it would be the whole process's, training too, so
+    there the build runs as it is.
+    """
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        if sys.platform.startswith("linux"):
+            with contextlib.suppress(OSError):
+                tid = threading.get_native_id()
+                os.setpriority(
+                    os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + BUILD_NICE
+                )
+        try:
+            work(*args)
+        except BaseException as exc:  # raised again on the calling thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="rnnviz-build")
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
 
 
 def watch_parent(session: Session) -> None:

@@ -284,3 +284,42 @@ def test_a_classifier_built_in_pieces_has_the_vocabulary_of_one_fit(min_count):
     whole = Tokenizer("word", min_count=min_count).fit(pieces.train_texts)
     assert pieces.tokenizer.id_to_word == whole.id_to_word
     np.testing.assert_array_equal(pieces.train_ids, Trainer(corpus, config).train_ids)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux nices one thread")
+def test_the_child_builds_a_run_on_a_nicer_thread_and_trains_on_its_own(monkeypatch):
+    import threading
+
+    from rnnviz import session_process
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    seen = {}
+
+    def load(self, source, config):
+        seen["load"] = (niceness(), threading.current_thread().name)
+
+    def reset(self, config):
+        raise ValueError("no room for that model")
+
+    monkeypatch.setattr(Session, "load", load)
+    monkeypatch.setattr(Session, "reset", reset)
+    monkeypatch.setattr(Session, "start", lambda self: seen.setdefault("start", niceness()))
+
+    class Commands:
+        def __init__(self, *items) -> None:
+            self.items = list(items)
+
+        def recv(self):
+            return self.items.pop(0)
+
+    out = Recorder()
+    session = Session(out)
+    commands = Commands(("load", ("x.tsv", SMALL)), ("start", ()), ("reset", (SMALL,)))
+    for _ in range(3):
+        session_process._handle(session, commands, threading.Event())
+    base = niceness()
+    assert seen["load"] == (min(base + session_process.BUILD_NICE, 19), "rnnviz-build")
+    assert seen["start"] == base  # training keeps the trainer's priority
+    assert out.named("error") == [("reset failed: no room for that model",)]  # as before
