@@ -26,6 +26,7 @@ from gui.presentation import presentation_of
 from gui.theme import style_plots
 
 ALWAYS_SHOWN = ("curves", "prediction", "sample", "tabs")  # outside the tabs
+SETTLE_TURNS = 2  # see RunSetup.settling
 
 
 class RunSetup(QObject):
@@ -41,6 +42,7 @@ class RunSetup(QObject):
         self.steps_run = 0
         self.steps_total = 0  # the current run's steps in all (`progress`)
         self.steps_done = 0  # ... of them run so far
+        self._hidden_done = 0
         self.seconds: dict[str, float] = {}  # the last run's set-up time per step (profiling)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -71,14 +73,19 @@ class RunSetup(QObject):
         self.pending = {name: steps[name] for name in order if name in steps}
         self.seconds = {}
         self.steps_total, self.steps_done = len(self.pending), 0
+        self._hidden_done = 0  # hidden views set up so far (see `settling`)
         self.progress.emit(0, self.steps_total)
         self._timer.start()  # what is on screen first, from the next turn on
 
     @property
     def settling(self) -> bool:
-        """A view on screen has not been set up for the current run yet."""
+        """A view on screen has not been set up for the current run yet, or only just:
+        a view set up anew is laid out and painted again in the next turns (its axes
+        take the new labels' widths, its view range the new size), and the first frame's
+        drawing waits for turns of its own, after SETTLE_TURNS hidden views' set-ups."""
         front = self.window.current_panel()
-        return any(name in self.pending for name in (*ALWAYS_SHOWN, front))
+        on_screen = any(name in self.pending for name in (*ALWAYS_SHOWN, front))
+        return on_screen or (bool(self.pending) and self._hidden_done < SETTLE_TURNS)
 
     def ready(self, name: str) -> bool:
         return name not in self.pending
@@ -97,6 +104,8 @@ class RunSetup(QObject):
             self._style(widget)
         if name in (*ALWAYS_SHOWN, self.window.current_panel()):  # a hidden view draws
             self.window.views_changed()  # when it is shown
+        else:
+            self._hidden_done += 1
         self.steps_done += 1
         self.progress.emit(self.steps_done, self.steps_total)
 

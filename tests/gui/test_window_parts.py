@@ -108,7 +108,8 @@ def test_hidden_tabs_are_set_up_in_later_turns_or_when_shown(qtbot, make_window)
     assert calls == []
     for name in on_screen:  # (their turns)
         window.run_setup.run(name)
-    assert not window.run_setup.settling and "errors" in window.run_setup.pending
+    assert not set(on_screen) & set(window.run_setup.pending)
+    assert "errors" in window.run_setup.pending
     window.tabs.setCurrentWidget(window.insight.errors)  # shown before its turn: now
     assert calls == ["errors"] and window.run_setup.ready("errors")
     qtbot.waitUntil(lambda: not window.run_setup.pending, timeout=5000)  # the rest, later
@@ -213,3 +214,29 @@ def test_a_reset_restyles_no_plot_item_the_theme_styled_already(qtbot, make_wind
     assert styled == []  # restyling an axis drops its drawing: every label laid out again
     window.theme.actions["dark"].trigger()  # a new theme restyles them all
     assert len(styled) > 20
+
+
+def test_a_new_runs_first_frame_is_drawn_turns_after_the_views_on_screen(
+    qtbot, make_window, monkeypatch
+):
+    from gui.run_setup import ALWAYS_SHOWN, SETTLE_TURNS
+
+    window = make_window(SMALL)
+    window.show_panel("corpus")
+    setup, events = window.run_setup, []
+    run, draw = setup.run, window._draw_captured
+    monkeypatch.setattr(setup, "run", lambda name: (events.append(name), run(name)))
+    first = window.info
+
+    def record_draw() -> None:
+        if window.info is not first:  # the new run's (not the last frame of the old one)
+            events.append("draw")
+        draw()
+
+    monkeypatch.setattr(window, "_draw_captured", record_draw)
+    qtbot.mouseClick(window.controls.reset_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.info is not first and "draw" in events, timeout=15000)
+    before = events[: events.index("draw")]
+    on_screen = {*ALWAYS_SHOWN, "corpus"}
+    assert on_screen <= set(before)  # the new run's views on screen first, ...
+    assert len(set(before) - on_screen) >= SETTLE_TURNS  # ... then turns for their relayout
