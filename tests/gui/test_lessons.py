@@ -225,10 +225,12 @@ def test_switching_lessons_switches_the_task(qtbot, make_window):
     window = make_window()  # a classifier on the sentiment sample
     window.experiments.open_lesson("lm-memorise")
     qtbot.waitUntil(lambda: window.info is not None and window.info.task == "lm", timeout=20000)
+    qtbot.waitUntil(lambda: not window.run_setup.pending, timeout=5000)  # its views set up
     assert window.info.source == "sample:prose" and window.info.config.hidden_size == 256
     assert window.sample_panel.isVisible()
     window.experiments.open_lesson("tanh-head")
     qtbot.waitUntil(lambda: window.info.task == "classify", timeout=20000)
+    qtbot.waitUntil(lambda: not window.run_setup.pending, timeout=5000)  # its views set up
     assert window.info.config.head == "tanh" and window.info.source == "sample:topics"
     assert not window.sample_panel.isVisible()
 

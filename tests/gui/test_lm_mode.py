@@ -127,6 +127,7 @@ def test_task_switch_on_a_labelled_corpus(qtbot, make_window):
     window.controls.task.setFocus()
     qtbot.keyClick(window.controls.task, Qt.Key_Down)  # "Language model"
     qtbot.waitUntil(lambda: window.info.config.task == "lm", timeout=10000)
+    qtbot.waitUntil(lambda: not window.run_setup.pending, timeout=5000)  # its views set up
     assert window.curves.acc_plot.titleLabel.text == "Next-token accuracy"
     assert window.info.config.level == "char"
     assert window.sample_panel.isVisible()
@@ -136,6 +137,7 @@ def test_task_switch_on_a_labelled_corpus(qtbot, make_window):
     train(qtbot, window, 5)
     qtbot.keyClick(window.controls.task, Qt.Key_Up)  # back to "Classify"
     qtbot.waitUntil(lambda: window.info.config.task == "classify", timeout=10000)
+    qtbot.waitUntil(lambda: not window.run_setup.pending, timeout=5000)  # its views set up
     assert window.info.config.level == "word"
     assert window.curves.chance_line.value() == pytest.approx(math.log(2))
     assert not window.sample_panel.isVisible()

@@ -126,6 +126,7 @@ def test_a_reset_keeps_the_embedding_rows_of_the_same_vocabulary(qtbot, make_win
     old_info = window.info
     qtbot.mouseClick(window.controls.reset_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.info is not old_info, timeout=15000)
+    qtbot.waitUntil(lambda: not window.run_setup.pending, timeout=5000)  # its views set up
     assert picks == []  # the same words and counts: the top rows are not picked again
     assert np.array_equal(heatmaps.top_ids, shown_before)
 
