@@ -225,16 +225,17 @@ def test_a_new_runs_first_frame_is_drawn_turns_after_the_views_on_screen(
     window = make_window(SMALL)
     window.show_panel("corpus")
     setup, events = window.run_setup, []
-    run, draw = setup.run, window._draw_captured
+    run, steps = setup.run, window.snapshots.steps
     monkeypatch.setattr(setup, "run", lambda name: (events.append(name), run(name)))
     first = window.info
 
-    def record_draw() -> None:
-        if window.info is not first:  # the new run's (not the last frame of the old one)
+    def record_draw():  # the drawing of a snapshot begins (gui/staged_draw.py)
+        parts = steps()
+        if window.info is not first and parts:  # the new run's, not the old one's last
             events.append("draw")
-        draw()
+        return parts
 
-    monkeypatch.setattr(window, "_draw_captured", record_draw)
+    monkeypatch.setattr(window.snapshots, "steps", record_draw)
     qtbot.mouseClick(window.controls.reset_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.info is not first and "draw" in events, timeout=15000)
     before = events[: events.index("draw")]
