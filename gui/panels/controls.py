@@ -30,17 +30,12 @@ from rnnviz.config import (
     HEADS,
     INITS,
     LEVELS,
+    LR_SCHEDULES,
     OPTIMIZERS,
     Config,
     default_lr,
+    live_fields,
 )
-from rnnviz.lm_trainer import LIVE_FIELDS as LM_LIVE_FIELDS
-from rnnviz.lm_trainer import LR_SCHEDULES
-from rnnviz.trainer import LIVE_FIELDS as CLASSIFY_LIVE_FIELDS
-
-# Settings each task's trainer takes while it runs (the language model's add the
-# schedule and the dropouts; the classifier's trainer would refuse those).
-LIVE_FIELDS = {"classify": CLASSIFY_LIVE_FIELDS, "lm": LM_LIVE_FIELDS}
 
 LR_MIN_EXP, LR_MAX_EXP = -5.0, 0.0  # the learning-rate slider spans 1e-5 .. 1
 LR_TICKS = 100  # slider ticks per decade
@@ -433,7 +428,7 @@ class ControlsPanel(QWidget):
             return
         # The running trainer's task decides (the lm-only fields are kept for the next
         # language-model run when a classifier runs; their rows are hidden then).
-        fields = LIVE_FIELDS.get(self._applied.task, CLASSIFY_LIVE_FIELDS)
+        fields = live_fields(self._applied.task)
         live = {k: v for k, v in changed.items() if k in fields}
         if self._config.optimizer != self._applied.optimizer:
             live.pop("lr", None)  # the pending optimiser's rate: applied with it at Reset
