@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.presentation import format_setting
 from gui.tasks import TASK_NAMES, config_for_task
 from gui.widgets import LightBar
 from rnnviz.config import (
@@ -290,7 +291,7 @@ class ControlsPanel(QWidget):
             self.maxlen.setValue(config.maxlen)
             self.batch_size.setValue(config.batch_size)
             self.lr_slider.setValue(round(math.log10(config.lr) * LR_TICKS))
-            self.lr_label.setText(_format_lr(config.lr))
+            self.lr_label.setText(format_setting(config.lr))
             self.optimizer.setCurrentText(config.optimizer)
             self.head.setCurrentText(config.head)
             self.init.setCurrentText(config.init)
@@ -370,7 +371,7 @@ class ControlsPanel(QWidget):
     def _on_lr_slider(self, value: int) -> None:
         lr = 10 ** (value / LR_TICKS)
         lr = float(f"{lr:.3g}")
-        self.lr_label.setText(_format_lr(lr))
+        self.lr_label.setText(format_setting(lr))
         if not self._updating:
             self._apply({"lr": lr})
 
@@ -418,7 +419,7 @@ class ControlsPanel(QWidget):
             changed["lr"] = default_lr(changed["optimizer"], values.get("cell", "rnn"))
             self._updating = True
             self.lr_slider.setValue(round(math.log10(changed["lr"]) * LR_TICKS))
-            self.lr_label.setText(_format_lr(changed["lr"]))
+            self.lr_label.setText(format_setting(changed["lr"]))
             self._updating = False
         try:
             self._config = self._config.replace(**changed)
@@ -469,10 +470,6 @@ def _combo(items: tuple[str, ...]) -> QComboBox:
     box = QComboBox()
     box.addItems(list(items))
     return box
-
-
-def _format_lr(lr: float) -> str:
-    return f"{lr:.2e}" if lr < 1e-3 else f"{lr:.4g}"
 
 
 if __name__ == "__main__":
