@@ -9,12 +9,15 @@ twice a second.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from gui.glyphs import shown_token
 from gui.point_hover import PointHover, hover_label
 from gui.vocabulary import most_frequent
 from gui.widgets import ModelView, cache_static_parts
@@ -148,7 +151,7 @@ class ProjectionPanel(ModelView):
         shade = np.clip((np.nan_to_num(sure) * SHADES).astype(int), 0, SHADES - 1)
         brushes = [self._brush(c, s) for c, s in zip(cls.tolist(), shade.tolist(), strict=True)]
         self.scatter.setData(pos=self.coords, brush=brushes)
-        self._label_words = [self.words[i] for i in ids[:LABEL_CANDIDATES]]
+        self._label_words = [shown_token(self.words[i]) for i in ids[:LABEL_CANDIDATES]]
         self._fit_range()
         self._place_labels()
         self.summary.setText(
@@ -230,8 +233,14 @@ class ProjectionPanel(ModelView):
     def show_neighbours(self, i: int) -> None:
         """Mark shown word i and list its nearest neighbours."""
         self.marker.setData(pos=self.coords[i : i + 1])
-        near = ", ".join(f"{w} ({s:.2f})" for w, s in self.neighbours(i))
-        self.hover_label.setText(f"<b>{self.words[self.ids[i]]}</b>: nearest by cosine: {near}")
+        near = ", ".join(f"{shown(w)} ({s:.2f})" for w, s in self.neighbours(i))
+        word = shown(self.words[self.ids[i]])
+        self.hover_label.setText(f"<b>{word}</b>: nearest by cosine: {near}")
+
+
+def shown(word: str) -> str:
+    """A word for the rich-text hover line: spaces and newlines as symbols, escaped."""
+    return html.escape(shown_token(word))
 
 
 def free_boxes(boxes: np.ndarray, limit: int) -> list[int]:
