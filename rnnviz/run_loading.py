@@ -1,56 +1,13 @@
-"""Where a session's run comes from: a corpus source, or a checkpoint on the current
-corpus, turned into a trainer; with the progress lines a load shows on its way and the
-one-line text of what went wrong."""
+"""A model file made a run on the session's corpus, and the one-line texts of what went
+wrong (the session's error events; the child process's too)."""
 
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
 
 from rnnviz import checkpoint
-from rnnviz.config import Config
-from rnnviz.data import CorpusError, load_corpus
-from rnnviz.trainers import make_trainer, trainer_class
-
-BUSY = -1.0  # a load_progress fraction: a phase under way whose share is not known
-LAST_SHARE = 0.99  # a phase's share as shown until the next phase (1.0 ends the load)
-
-
-def load_run(
-    source: str,
-    config: Config,
-    progress: Callable[[float, str], None],
-    cancel: Callable[[], bool],
-):
-    """Read `source` for `config.task` and build a fresh trainer on it -> (corpus, trainer).
-
-    `progress(fraction, text)` hears each phase (reading, then the vocabulary and
-    encoding; BUSY while a share is not known); `cancel()` stops the reading.
-    Raises what the loader or the trainer raises.
-    """
-
-    def reading(fraction: float) -> None:
-        progress(fraction, f"Reading {source}… {fraction:.0%}")
-
-    def building(text: str, fraction: float) -> None:  # (1.0 would hide the bar)
-        progress(min(fraction, LAST_SHARE), text)
-
-    corpus = load_corpus(source, task=config.task, progress=reading, cancel=cancel)
-    progress(BUSY, building_text(corpus, config))
-    return corpus, make_trainer(corpus, config, progress=building)
-
-
-def is_plain_text(exc: BaseException, config: Config) -> bool:
-    """A classifier's load that met plain text (offered to the language model instead)."""
-    return isinstance(exc, CorpusError) and config.task == "classify" and "plain text" in str(exc)
-
-
-def building_text(corpus, config: Config) -> str:
-    """The load's second phase, as the progress line says it."""
-    if config.task == "lm":
-        chars = sum(len(t) for t in corpus.texts)
-        return f"Building the vocabulary and encoding {chars:,} characters of text…"
-    return f"Building the vocabulary and encoding {len(corpus.texts):,} texts…"
+from rnnviz.data import load_corpus
+from rnnviz.trainers import trainer_class
 
 
 def checkpoint_run(path: str, corpus, source: str, task_now: str):

@@ -21,22 +21,18 @@ from collections.abc import Callable
 import numpy as np
 
 from rnnviz.config import Config
+from rnnviz.data import CorpusError, load_corpus
 from rnnviz.frame_log import RATE_WINDOW, FrameLog  # noqa: F401 (RATE_WINDOW: gui.worker's)
 from rnnviz.run_info import RunInfo, describe
-from rnnviz.run_loading import (
-    BUSY,
-    checkpoint_run,
-    is_plain_text,
-    load_run,
-    one_line,
-    where,
-)
+from rnnviz.run_loading import checkpoint_run, one_line, where
 from rnnviz.snapshot import Snapshot
 from rnnviz.trainers import make_trainer
 
 SLICE_SECONDS = 0.025  # steps per run_slice() before letting queued commands in
 FRAME_SECONDS = 1 / 30  # a captured snapshot at most this often
 RESUME_SECONDS = 1.0  # with keep_resume: a resume state (weights + moments) this often
+BUSY = -1.0  # a load_progress fraction: a phase under way whose share is not known
+LAST_SHARE = 0.99  # a phase's share as shown until the next phase (1.0 ends the load)
 
 # The events a session emits, with what they carry (the Qt host declares one signal each).
 EVENTS = {
@@ -77,9 +73,9 @@ class Session:
         self.frame_seconds = FRAME_SECONDS
         self.slice_seconds = SLICE_SECONDS
         self.step_budget: int | None = None  # pause after this many steps (screenshots)
-        self._new_log()
+        self._reset_buffers()
 
-    def _new_log(self) -> None:
+    def _reset_buffers(self) -> None:
         self.log = FrameLog()  # the run's steps since its last frame, and its rate
         self._last_resume = time.perf_counter()
 
@@ -97,20 +93,26 @@ class Session:
         """Load a corpus and build a fresh trainer on it (for `config.task`)."""
         self._set_running(False)
 
-        def progress(fraction: float, text: str) -> None:
-            self.emit("load_progress", fraction, text)
+        def reading(fraction: float) -> None:
+            self.emit("load_progress", fraction, f"Reading {source}… {fraction:.0%}")
+
+        def building(text: str, fraction: float) -> None:  # (1.0 would hide the bar)
+            self.emit("load_progress", min(fraction, LAST_SHARE), text)
 
         try:
-            corpus, trainer = load_run(source, config, progress, cancel=lambda: self.stopping)
+            corpus = load_corpus(source, task=config.task, progress=reading,
+                                 cancel=lambda: self.stopping)  # fmt: skip
+            self.emit("load_progress", BUSY, building_text(corpus, config))
+            trainer = make_trainer(corpus, config, progress=building)
         except Exception as exc:
-            if is_plain_text(exc, config):
+            if isinstance(exc, CorpusError) and config.task == "classify" and _is_plain(exc):
                 self.emit("load_progress", 1.0, "")
                 self.emit("plain_text_found", source, one_line(exc))
             else:
                 self.emit("load_failed", one_line(exc))
             return
         self.corpus, self.trainer, self.source = corpus, trainer, source
-        self._new_log()
+        self._reset_buffers()
         self.emit("load_progress", BUSY, "Preparing the views (vocabulary table, baselines)…")
         info = self.describe()
         self.emit("load_progress", 1.0, "")
@@ -290,7 +292,7 @@ class Session:
     def _new_run(self, trainer) -> None:
         """A new run on the current corpus: described, and shown at its first frame."""
         self.trainer = trainer
-        self._new_log()
+        self._reset_buffers()
         self.emit("info_ready", self.describe())
         self._emit_frame(capture_now=True)
 
@@ -321,3 +323,16 @@ class Session:
         if running != self.running:
             self.running = running
             self.emit("running_changed", running)
+
+
+def building_text(corpus, config: Config) -> str:
+    """The load's second phase, as the progress line says it."""
+    if config.task == "lm":
+        chars = sum(len(t) for t in corpus.texts)
+        return f"Building the vocabulary and encoding {chars:,} characters of text…"
+    return f"Building the vocabulary and encoding {len(corpus.texts):,} texts…"
+
+
+def _is_plain(exc: BaseException) -> bool:
+    """The loader's "this is plain text (for the language model)" errors."""
+    return "plain text" in str(exc)
