@@ -24,16 +24,6 @@ import numpy as np
 from rnnviz.cells.lstm import LSTM
 
 
-def _forward_order(H: int) -> np.ndarray:
-    """W_h's columns [i, f, g, o] taken in the forward's gate order [i, f, o, g]."""
-    return np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]
-
-
-def _backward_order(H: int) -> np.ndarray:
-    """W_h's columns [i, f, g, o] taken in the backward's block order [o, i, f, g]."""
-    return np.r_[3 * H : 4 * H, 0 : 3 * H]
-
-
 class BatchLSTM(LSTM):
     """The LSTM with its states as columns; `gate_values` is made (T, B, 4H) on demand."""
 
@@ -58,13 +48,11 @@ class BatchLSTM(LSTM):
         W, W_h, b_h = self.params["W"], self.params["W_h"], self.params["b_h"]
         T, B, D = x.shape
         H, dtype = self.hidden_size, W.dtype
-        order = _forward_order(H)  # [i, f, o, g]
-        half = np.ones((4 * H, 1), dtype)  # s(a) = (1 + tanh(a / 2)) / 2: i, f, o halved
-        half[: 3 * H] = 0.5
-        S = np.empty((4 * H, H + D + 1), dtype)  # [W_h; W; b_h]^T, rows [i, f, o, g]
-        np.multiply(W_h.T[order], half, out=S[:, :H])
-        np.multiply(W.T[order], half, out=S[:, H : H + D])
-        np.multiply(b_h[order, None], half, out=S[:, H + D :])
+        stacked = np.concatenate([W_h, W, b_h[None]])  # (H+D+1, 4H), columns [i, f, g, o]
+        S = np.empty((4 * H, H + D + 1), dtype)  # its transpose, rows [i, f, o, g]
+        S[: 2 * H], S[2 * H : 3 * H] = stacked[:, : 2 * H].T, stacked[:, 3 * H :].T
+        S[3 * H :] = stacked[:, 2 * H : 3 * H].T
+        S[: 3 * H] *= 0.5  # s(a) = (1 + tanh(a / 2)) / 2: i, f, o halved
         # column t: [h_{t-1}; x_t; 1], step t's whole input (the last x is never read)
         xh = np.empty((H + D + 1, T + 1, B), dtype)
         xh[H : H + D, :T] = x.transpose(2, 0, 1)
@@ -139,38 +127,39 @@ class BatchLSTM(LSTM):
         per_dh, per_dc = self._step_coefficients()
         partial = None if pad is None else pad.any(axis=1)
         dh_seq = None if dh_seq is None else np.ascontiguousarray(dh_seq.transpose(0, 2, 1))
-        # blocks [o, i, f, g, dc_{t-1}, dh_t's part of dc_t] of the step (module docstring)
-        grad = np.empty((6, H, B), dtype)
+        # blocks [o, i, f, g, dc_{t-1}, dh_t's part of dc_t] of every step (module docstring)
+        grad = np.empty((T + 1, 6, H, B), dtype)
+        grad[T, 4] = 0.0  # no dc beyond the last step
         # dxh[t] = [dh_{t-1}; dx_t] = [W_h; W] da_t, one matmul a step; dxh[T, :H] = dh_T
         dxh = np.empty((T + 1, H + D, B), dtype)
         dxh[T, :H] = 0.0 if dh_last is None else dh_last.T
         WW = np.concatenate([W_h, W])  # (H+D, 4H)
         through = np.empty((H + D, 4 * H), dtype)  # [W_h; W], columns [o, i, f, g]
         through[:, :H], through[:, H:] = WW[:, 3 * H :], WW[:, : 3 * H]
-        da = np.empty((4 * H, T, B), dtype)  # dL/da of every step, rows [o, i, f, g]
         seen = np.zeros((T, H, B), dtype) if self.track_state_grads else None
         seen_c = np.zeros((T, H, B), dtype) if self.track_state_grads else None
         dc = np.empty((H, B), dtype)
-        grad[4] = 0.0  # no dc beyond the last step
-        dh_part, da_t = grad[0::5], grad[:4].reshape(4 * H, B)  # (views)
         dot, multiply, add = np.dot, np.multiply, np.add
         for t in range(T - 1, -1, -1):
             dh = dxh[t + 1, :H]
             if dh_seq is not None:
                 dh += dh_seq[t]
-            multiply(per_dh[t], dh, out=dh_part)  # da_o, and dh_t's part of dc_t
-            add(grad[4], grad[5], out=dc)  # dc_t
+            g_t = grad[t]  # (6, H, B)
+            multiply(per_dh[t], dh, out=g_t[0::5])  # da_o, and dh_t's part of dc_t
+            add(grad[t + 1, 4], g_t[5], out=dc)  # dc_t
             if seen is not None:
                 seen[t], seen_c[t] = dh, dc
-            multiply(per_dc[t], dc, out=grad[1:5])  # da_i, da_f, da_g, dc_{t-1}
-            dot(through, da_t, out=dxh[t])  # [dh_{t-1}; dx_t]
+            multiply(per_dc[t], dc, out=g_t[1:5])  # da_i, da_f, da_g, dc_{t-1}
+            dot(through, g_t[:4].reshape(4 * H, B), out=dxh[t])  # [dh_{t-1}; dx_t]
             if partial is not None and partial[t]:
                 dxh[t, :H] += dh * pad[t]  # [PAD] columns carry h
-            da[:, t] = da_t
         if seen is not None:
             self._record(seen.transpose(0, 2, 1))
             self.cell_grad_norms = np.sqrt(np.einsum("thb,thb->t", seen_c, seen_c))
-        da = da.reshape(4 * H, T * B)  # rows [o, i, f, g], columns t*B + b
+        # dL/da as (4H, T*B), rows [o, i, f, g], columns t*B + b: one copy, then products
+        da = np.empty((4 * H, T, B), dtype)
+        np.copyto(da, grad[:T, :4].reshape(T, 4 * H, B).transpose(1, 0, 2))
+        da = da.reshape(4 * H, T * B)
         # [dW_h; dW; db_h]^T = da [h, x, 1] in one product, rows [o, i, f, g]
         all_grads = np.dot(da, xh[:, :T].reshape(H + D + 1, T * B).T)  # (4H, H+D+1)
         for name, columns in (("W_h", all_grads[:, :H]), ("W", all_grads[:, H : H + D])):
@@ -178,5 +167,5 @@ class BatchLSTM(LSTM):
             self.grads[name][:, 3 * H :] = columns[:H].T
         self.grads["b_h"][: 3 * H] = all_grads[H:, H + D]
         self.grads["b_h"][3 * H :] = all_grads[:H, H + D]
-        d_state = np.concatenate([dxh[0, :H].T, grad[4].T], axis=1)  # (B, 2H)
+        d_state = np.concatenate([dxh[0, :H].T, grad[0, 4].T], axis=1)  # (B, 2H)
         return dxh[:T, H:].transpose(0, 2, 1), d_state  # (T, B, D), (B, 2H)
