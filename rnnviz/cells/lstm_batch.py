@@ -9,12 +9,16 @@ What it adds to the textbook cell (tests/test_cells.py checks it equal):
 - input, bias and recurrent side in one matmul a step, a_t = S @ [h_{t-1}; x_t; 1], S =
   [W_h; W; b_h]^T, and every step's column [h_{t-1}; x_t; 1] kept in one (H+D+1, T+1, B)
   array, so that [dW_h; dW; db_h] is one product over all T*B columns;
-- a backward of four NumPy calls a step. A step is linear in (dh_t, dc_t): each step's
-  coefficients are written at once into `per_dh` (T, 2, H, B), [da_o, dc_t] per unit
-  of dh_t, and `per_dc` (T, 4, H, B), [da_i, da_f, da_g, dc_{t-1}] per unit of dc_t;
-  dL/da lies in (6, H, T, B) blocks [o, i, f, g, dc_{t-1}, dh_t's part of dc_t], so that
-  one multiply by dh_t writes blocks 0 and 5, one by dc_t blocks 1-4, and blocks 0-3
-  are a (4H, B) matrix of the step ([o, i, f, g], W_h's columns taken in that order).
+- a backward of four NumPy calls a step. A step is linear in (dh_t, dc_t): every
+  step's coefficients are written at once into `per_dh` (T, 2, H, B), [da_o, dc_t] per
+  unit of dh_t, and `per_dc` (T, 4, H, B), [da_i, da_f, da_g, dc_{t-1}] per unit of
+  dc_t. A step's gradients lie in contiguous (6, H, B) blocks [o, i, f, g, dc_{t-1},
+  dh_t's part of dc_t], so that one multiply by dh_t writes blocks 0 and 5, one by dc_t
+  blocks 1-4, and blocks 0-3 are the step's dL/da, a (4H, B) matrix whose rows follow
+  W_h's columns taken as [o, i, f, g]; one matmul [W_h; W] dL/da then gives both
+  dh_{t-1} and dx_t. dL/da is copied once into (4H, T*B) for [dW_h; dW; db_h].
+Measured at the small benchmark size (B = 64, H = 128, T = 32), the step is bound by
+its matmuls (bench/README.md, "What limits the LSTM").
 """
 
 from __future__ import annotations
