@@ -59,6 +59,7 @@ class OneRowLSTMBuffers:
             self.maps = np.zeros((T, 2 * H, 5 * H), dtype)
             self.slope, self.scratch = np.empty((T, 4 * H), dtype), np.empty((T, H), dtype)
             self.dc_per_dh = np.empty((T, H), dtype)
+            self.values = np.zeros((T, 2, 5, H), dtype)  # the diagonals, contiguous
             item = self.maps.itemsize
             self.diagonals = np.lib.stride_tricks.as_strided(  # (T, 2, 5, H): the diagonals
                 self.maps, (T, 2, 5, H),
@@ -177,9 +178,10 @@ class FastLSTM(BatchLSTM):
         np.multiply(tc, tc, out=k)
         np.subtract(1.0, k, out=k)
         k *= o
-        # the maps' diagonals, written in place: [dc_{t-1}, da_i, da_f, da_g, da_o] per dh_t
-        # (per_dh) and per dc_t (per_dc)
-        per_dh, per_dc = buffers.diagonals[:, 0], buffers.diagonals[:, 1]  # (T, 5, H) each
+        # the maps' diagonals, [dc_{t-1}, da_i, da_f, da_g, da_o] per dh_t (per_dh) and per
+        # dc_t (per_dc), made contiguous and then written to the maps in one go
+        values = buffers.values  # (T, 2, 5, H)
+        per_dh, per_dc = values[:, 0], values[:, 1]
         per_dc[:, 0] = f  # through c_t = f * c_{t-1} + ...
         np.multiply(g, slope[:, :H], out=per_dc[:, 1])
         np.multiply(c_prev, slope[:, H : 2 * H], out=per_dc[:, 2])
@@ -188,6 +190,7 @@ class FastLSTM(BatchLSTM):
         np.multiply(i, scratch, out=per_dc[:, 3])  # (per_dc[:, 4], da_o, stays 0)
         np.multiply(per_dc[:, :4], k[:, None], out=per_dh[:, :4])  # through dc_t
         np.multiply(tc, slope[:, 3 * H :], out=per_dh[:, 4])  # and o
+        buffers.diagonals[...] = values
         grad = buffers.grad
         grad[T, :H] = 0.0 if dh_last is None else dh_last[0]
         grad[T, H : 2 * H] = 0.0
