@@ -172,4 +172,5 @@ class BatchLSTM(LSTM):
         self.grads["b_h"][: 3 * H] = all_grads[H:, H + D]
         self.grads["b_h"][3 * H :] = all_grads[:H, H + D]
         d_state = np.concatenate([dxh[0, :H].T, grad[0, 4].T], axis=1)  # (B, 2H)
-        return dxh[:T, H:].transpose(0, 2, 1), d_state  # (T, B, D), (B, 2H)
+        dx = np.ascontiguousarray(dxh[:T, H:].transpose(0, 2, 1))  # (T, B, D)
+        return dx, d_state
