@@ -42,6 +42,18 @@ class DecimatedHistory:
         rows = np.asarray(rows, np.float64).reshape(-1, len(COLUMNS))
         i = 0
         while i < len(rows):
+            whole = min((len(rows) - i) // self.stride, self.capacity - self._n)
+            if self._pending_count == 0 and whole > 0:  # whole bins at once
+                bins = rows[i : i + whole * self.stride].reshape(whole, self.stride, -1)
+                means = bins.sum(axis=1) / self.stride  # (whole, 4)
+                means[:, :2] = bins[:, -1, :2]  # a bin sits at its last step and epoch
+                self._data[self._n : self._n + whole] = means
+                self._n += whole
+                self._last = bins[-1, -1]
+                i += whole * self.stride
+                if self._n == self.capacity:
+                    self._merge()
+                continue
             take = min(self.stride - self._pending_count, len(rows) - i)
             chunk = rows[i : i + take]
             self._pending += chunk.sum(axis=0)

@@ -32,6 +32,7 @@ from gui.panels.sample_text import SampleTextPanel
 from gui.presentation import presentation_of
 from gui.process_worker import make_worker_thread
 from gui.run_setup import RunSetup
+from gui.staged_draw import SnapshotDrawing
 from gui.status_bar import RunStatus
 from gui.task_switch import TaskSwitch
 from gui.worker import Frame, RunInfo
@@ -39,7 +40,6 @@ from rnnviz import blas
 from rnnviz.config import Config
 
 REDRAW_MS = 33  # ~30 frames a second at most
-HEATMAP_SECONDS = 0.1  # heatmaps and the prediction box: ~10 a second (curves get 30)
 ICON = os.path.join(os.path.dirname(__file__), "resources", "rnnviz.png")  # + .svg, .desktop
 PANELS = ("network", "corpus", *INSIGHT_PANELS)  # tabs that --panel can select, in order
 __all__ = ["DEFAULT_SENTENCE", "PANELS", "MainWindow", "MessageBar"]
@@ -73,8 +73,7 @@ class MainWindow(QMainWindow):
         self._model_maxlen = 0  # the loaded model's max length, until another corpus
         self.last_captured = None  # the latest snapshot that carries arrays
         self._dirty = False
-        self._captured_dirty = False
-        self._last_heatmaps = 0.0
+        self.snapshots = SnapshotDrawing(self)  # drawn over several ticks
         self.frames_drawn = 0
         self.redraw_seconds = 0.0
         self.diverged_message = ""
@@ -220,6 +219,7 @@ class MainWindow(QMainWindow):
         self.controls.set_progress(info.epoch, info.config.epochs, 0.0, info.step)
         self.status_state.setText(f"ready: {info.source}")
         self.experiments.on_info(info)
+        self.snapshots.cancel()  # the last run's snapshot, part drawn
         self.run_setup.new_run(info)  # each view from the run's description, in steps
         self._dirty = True
 
@@ -233,13 +233,13 @@ class MainWindow(QMainWindow):
         self.last_frame = frame
         if frame.captured:
             self.last_captured = frame.snapshot
-            self._captured_dirty = True
+            self.snapshots.mark()
         self.insight.on_frame(frame)
         self.experiments.on_frame(frame)
         self._dirty = True
 
     def _on_probe_changed(self, _index: int) -> None:
-        self._draw_captured()
+        self.snapshots.draw_all()
 
     def _on_train_toggled(self, train: bool) -> None:
         self.start() if train else self.pause()
@@ -258,15 +258,13 @@ class MainWindow(QMainWindow):
         started = time.perf_counter()
         self._dirty = False
         self.curves.set_history(self.train_history, self.val_history)
-        heatmaps_due = started - self._last_heatmaps >= HEATMAP_SECONDS
         if self.run_setup.settling and not force:
             self._dirty = True  # a view on screen is not set up for this run yet
-        elif (self._captured_dirty and heatmaps_due) or force:
-            self._captured_dirty = False
-            self._last_heatmaps = started
-            self._draw_captured()
-        elif self._captured_dirty:
-            self._dirty = True  # not due yet: draw it on a later tick (e.g. the last one)
+        elif force:
+            self.snapshots.draw_all(started)
+        else:
+            self.snapshots.tick(started)  # one part of it a tick (gui/staged_draw.py)
+        self._dirty = self._dirty or self.snapshots.pending
         frame = self.last_frame
         if frame is not None:
             snap = frame.snapshot
@@ -280,20 +278,9 @@ class MainWindow(QMainWindow):
         self.redraw_seconds += time.perf_counter() - started
         self.frame_drawn.emit()
 
-    def _draw_captured(self) -> None:
-        snap = self.last_captured
-        if snap is None or not snap.params:
-            return
-        self.heatmaps.update_snapshot(snap)
-        self.insight.update_snapshot(snap)
-        frame = self.last_frame
-        self.sample_panel.update_snapshot(snap, settled=frame is not None and not frame.running)
-        if self.prediction.isVisible():
-            self.prediction.update_params(snap.params)
-
     def views_changed(self) -> None:
         """A view was set up for the run (gui/run_setup.py): draw the snapshot on it."""
-        self._captured_dirty = self.last_captured is not None
+        self.snapshots.mark()
         self._dirty = True
 
     def plots(self) -> dict[str, pg.PlotItem]:

@@ -11,7 +11,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QSlider,
@@ -23,10 +22,12 @@ from gui.help_notes import CURVES_NOTE, help_button
 from gui.history import DecimatedHistory, ema
 from gui.presentation import presentation_of
 from gui.reference_axis import ReferenceAxis
+from gui.widgets import cache_static_parts
 
 TRAIN_COLOUR = (31, 119, 180)
 VAL_COLOUR = (255, 127, 14)
 MAX_MARKED_POINTS = 60  # validation points drawn with markers up to this many
+MAX_SMOOTH_POINTS = 512  # the smoothed line (2 px wide: stroked, the costliest to paint)
 RAW_COLOUR = (190, 212, 232)  # the unsmoothed curve, faint behind the smoothed one
 LOSS_TOPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.5)  # finer: less empty room on top
 LEGEND_RISE_PX = 9  # the legend's box (40 px) up into the layout's margin: it ends at the plot
@@ -43,6 +44,14 @@ def nice_step(value: float, mantissas: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 
         if m * 10**exp >= value:
             return m * 10**exp
     return 10.0 ** (exp + 1)
+
+
+def thinned(x: np.ndarray, y: np.ndarray, most: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most `most` evenly spread points of a curve, its first and last kept."""
+    if len(x) <= most:
+        return x, y
+    keep = np.unique(np.linspace(0, len(x) - 1, most).round().astype(np.intp))
+    return x[keep], y[keep]
 
 
 class CurvesPanel(QWidget):
@@ -129,7 +138,7 @@ class CurvesPanel(QWidget):
             cursor.setVisible(False)
             plot.addItem(cursor, ignoreBounds=True)
             self.curves[key]["cursor"] = cursor
-            plot.titleLabel.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+            cache_static_parts(plot)  # axes change range rarely (1-2-5 steps): blit them
         self.chance_line = pg.InfiniteLine(
             angle=0,
             pen=pg.mkPen((200, 40, 40), width=1, style=Qt.DashLine),
@@ -251,7 +260,7 @@ class CurvesPanel(QWidget):
             y = self._values(self._train, key)
             parts = self.curves[key]
             parts["raw"].setData(steps, y)
-            parts["smooth"].setData(steps, ema(y, self._weight()))
+            parts["smooth"].setData(*thinned(steps, ema(y, self._weight()), MAX_SMOOTH_POINTS))
         n_val = len(self._val["step"]) if self._val else 0
         if n_val != self._val_drawn:  # validation points are few and change rarely
             self._val_drawn = n_val

@@ -39,21 +39,28 @@ def nice_ceiling(value: float) -> float:
 
 
 def _title_asks_no_width(label: pg.LabelItem) -> None:
-    """A plot title asks for its text's width as the plot's minimum width: nine titles
-    made the grid wider than the tab, and the right column's colour bars lost their
-    labels. Keep the title's height, ask for no width (pyqtgraph re-asks on every
-    resize, through `updateMin`)."""
+    """A plot title asks for its text's width as the plot's minimum and preferred width:
+    nine titles made the grid wider than the tab, and the right column's colour bars lost
+    their labels; and a title whose text changes (its level, "±0.05") re-laid the whole
+    grid out, every axis repainted. Keep the title's height, ask for no width (pyqtgraph
+    re-asks on every resize and every text, through `updateMin`)."""
     ask = label.updateMin
 
     def update_min() -> None:
         ask()
         height = label._sizeHint[Qt.SizeHint.MinimumSize][1]
         label._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
+        label._sizeHint[Qt.SizeHint.PreferredSize] = (0, height)
         label.setMinimumWidth(0)
         label.updateGeometry()
 
     label.updateMin = update_min
     update_min()
+
+
+# The views in the order they are drawn, in groups of about equal drawing cost: a frame
+# draws one group (gui/window.py), so no frame repaints the whole panel.
+GROUPS = (("embedding", "hidden"), ("W", "W_h", "W_out"), ("grad_W", "grad_W_h", "grad_W_out"))
 
 
 class HeatmapView:
@@ -290,31 +297,24 @@ class HeatmapsPanel(QWidget):
             view.rescale()
             view.level = view.fixed_level or 0.0
 
-    def update_snapshot(self, snapshot) -> None:
-        """Redraw from a snapshot that carries params/grads (capture=True)."""
+    def update_snapshot(self, snapshot, group: int | None = None) -> None:
+        """Redraw from a snapshot that carries params/grads (capture=True); `group`: only
+        the views of GROUPS[group] (the window spreads a snapshot over frames)."""
         self._snapshot = snapshot
         if not snapshot.params or not self.isVisible():
             return
-        p, g = snapshot.params, snapshot.grads
-        top = self.top_ids[self.top_ids < p["embedding"].shape[0]]
-        self.views["embedding"].set_data(
-            p["embedding"][top], row_labels=[self.token_label(self.words[i]) for i in top]
-        )
-        C = p["W_out"].shape[1]
-        classes = self.class_names if len(self.class_names) == C else None
-        self.views["W"].set_data(p["W"])
-        self.views["W_h"].set_data(p["W_h"])
-        self.views["W_out"].set_data(p["W_out"], col_labels=classes)
-        for name in ("W", "W_h", "W_out"):
-            if name in g:
-                self.views[f"grad_{name}"].set_data(
-                    g[name], col_labels=classes if name == "W_out" else None
-                )
-        self._draw_hidden(snapshot)
+        for name in GROUPS[group] if group is not None else sum(GROUPS, ()):
+            self._draw_view(name, snapshot)
 
     def redraw(self) -> None:
         if self._snapshot is not None:
             self.update_snapshot(self._snapshot)
+
+    def showEvent(self, event) -> None:
+        """Brought to the front: draw the snapshot that came while hidden (when paused,
+        no other will come)."""
+        super().showEvent(event)
+        self.redraw()
 
     def plots(self) -> dict[str, pg.PlotItem]:
         return {name: view.plot for name, view in self.views.items()}
@@ -325,6 +325,22 @@ class HeatmapsPanel(QWidget):
         # [PAD], [UNK] are not words (but all there is of a vocabulary of two)
         first = 2 if len(self.counts) > 2 else 0
         self.top_ids = most_frequent(self.counts, n, first)
+
+    def _draw_view(self, name: str, snapshot) -> None:
+        p, g = snapshot.params, snapshot.grads
+        if name == "hidden":
+            return self._draw_hidden(snapshot)
+        if name == "embedding":
+            top = self.top_ids[self.top_ids < p["embedding"].shape[0]]
+            labels = [self.token_label(self.words[i]) for i in top]
+            return self.views["embedding"].set_data(p["embedding"][top], row_labels=labels)
+        C = p["W_out"].shape[1]
+        classes = self.class_names if len(self.class_names) == C else None
+        source = g if name.startswith("grad_") else p
+        key = name.removeprefix("grad_")
+        if key in source:
+            columns = classes if key == "W_out" else None
+            self.views[name].set_data(source[key], col_labels=columns)
 
     def _draw_hidden(self, snapshot) -> None:
         if snapshot.probe_hidden is None or not len(snapshot.probe_hidden):

@@ -64,3 +64,21 @@ def test_ema_matches_tensorboard(weight):
 def test_ema_zero_weight_is_identity():
     y = np.arange(5.0)
     np.testing.assert_array_equal(ema(y, 0.0), y)
+
+
+@pytest.mark.parametrize("capacity", [4, 8, 64])
+def test_appending_in_blocks_equals_appending_row_by_row(capacity):
+    """Whole bins are averaged in one go (the window appends a frame's rows at once)."""
+    rng = np.random.default_rng(0)
+    blocks, by_row, start = DecimatedHistory(capacity), DecimatedHistory(capacity), 1
+    for _ in range(200):
+        n = int(rng.integers(0, 150))
+        block = rows(start, n)
+        start += n
+        blocks.append(block)
+        for row in block:
+            by_row.append(row)
+        a, b = blocks.arrays(), by_row.arrays()
+        assert blocks.stride == by_row.stride and blocks.total == by_row.total
+        for name in a:
+            np.testing.assert_allclose(a[name], b[name], rtol=1e-12, atol=1e-12)

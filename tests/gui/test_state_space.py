@@ -13,7 +13,11 @@ def test_state_space_draws_the_dynamics_and_follows_training(qtbot, make_window)
     window = make_window()
     train(qtbot, window)
     panel = show(qtbot, window, "state_space")
-    qtbot.waitUntil(lambda: panel.result is not None, timeout=20000)
+    # Settled on the last frame's weights: a later refresh would move the states away
+    # from under the mouse.
+    last = window.last_frame.snapshot.step
+    qtbot.waitUntil(lambda: panel.result is not None and panel.result.step == last
+                    and not panel.busy(), timeout=20000)  # fmt: skip
     space = panel.result.space
     H = window.info.config.hidden_size
     assert len(panel.coords) == len(space.visited_states) > 100

@@ -48,7 +48,7 @@ def test_gradient_flow_records_for_the_language_model(qtbot, make_window):
     train(qtbot, window, 10)
     flow = window.insight.gradient_flow
     qtbot.waitUntil(lambda: flow.history.n > 0, timeout=5000)
-    assert "Waiting" not in flow.summary.text()
+    qtbot.waitUntil(lambda: "Waiting" not in flow.summary.text(), timeout=5000)  # drawn
 
 
 def test_gradient_flow_over_real_tokens_on_a_fixed_scale(qtbot, make_window):
