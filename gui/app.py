@@ -249,22 +249,18 @@ def plain_text(rich: str) -> str:
 
 def run_screenshot(app, window, path: str, steps: int, panel: str, timeout: float = 120.0) -> int:
     """Train `steps` steps in the real worker, render the whole window to `path`."""
-    from PySide6.QtCore import QTimer
+    from gui.poll_loop import poll_until
 
     window.show_panel(panel)
-    state = {"started": False, "done_at": None, "code": 1}
-    started = time.monotonic()
+    state = {"started": False, "done_at": None}
     worker = window.worker
 
-    def poll() -> None:
-        if time.monotonic() - started > timeout:
-            print(f"rnnviz: screenshot timed out after {timeout:g} s", file=sys.stderr)
-            return finish(1)
+    def poll() -> int | None:
         if window.message.isVisible() and window.message.kind == "error" and window.info is None:
             print(f"rnnviz: {plain_text(window.message.label.text())}", file=sys.stderr)
-            return finish(1)
+            return 1
         if window.info is None:
-            return
+            return None
         if not state["started"]:
             state["started"] = True
             if steps > 0:
@@ -272,36 +268,27 @@ def run_screenshot(app, window, path: str, steps: int, panel: str, timeout: floa
                 window.start()
             else:
                 state["done_at"] = time.monotonic()
-            return
+            return None
         trained = window.train_history.total >= steps or window.info.step >= steps
         if state["done_at"] is None and not worker.running and (trained or window.diverged_message):
             state["done_at"] = time.monotonic()
-        if state["done_at"] is not None and time.monotonic() - state["done_at"] > 0.3:
-            if not state.get("flushed"):
-                state["flushed"] = True
-                window.redraw(force=True)
-                return
-            if window.insight.busy():  # a view still analysing the last snapshot
-                return
+        if state["done_at"] is None or time.monotonic() - state["done_at"] <= 0.3:
+            return None
+        if not state.get("flushed"):
+            state["flushed"] = True
             window.redraw(force=True)
-            app.processEvents()
-            opened = window.experiments.opened
-            if opened is not None and opened.note and not window.experiments.note.isVisible():
-                print("rnnviz: the lesson's note is not on screen", file=sys.stderr)
-                return finish(1)
-            ok = window.grab().save(path)
-            if not ok:
-                print(f"rnnviz: could not write {path}", file=sys.stderr)
-            finish(0 if ok else 1)
+            return None
+        if window.insight.busy():  # a view still analysing the last snapshot
+            return None
+        window.redraw(force=True)
+        app.processEvents()
+        opened = window.experiments.opened
+        if opened is not None and opened.note and not window.experiments.note.isVisible():
+            print("rnnviz: the lesson's note is not on screen", file=sys.stderr)
+            return 1
+        if not window.grab().save(path):
+            print(f"rnnviz: could not write {path}", file=sys.stderr)
+            return 1
+        return 0
 
-    def finish(code: int) -> None:
-        state["code"] = code
-        timer.stop()
-        window.close()
-        app.quit()
-
-    timer = QTimer()
-    timer.timeout.connect(poll)
-    timer.start(50)
-    app.exec()
-    return state["code"]
+    return poll_until(app, window, poll, 50, timeout, f"screenshot timed out after {timeout:g} s")

@@ -79,7 +79,9 @@ NOTES: dict[str, tuple[str, str]] = {
         "<b>Shows</b> the sentence coloured by one hidden unit's state h<sub>t</sub>[u] "
         "(−1 blue … +1 red), the units sorted by <i>swing</i> (the spread max − min of the "
         "unit over the sentence's real tokens: a unit that stays put says nothing about this "
-        "sentence), and the corpus tokens that drive the unit highest. <b>Healthy:</b> some "
+        "sentence; a language model's by <i>correlation</i> with its next-token guesses, "
+        "since its saturated units all swing 2.00), and the corpus tokens that drive the "
+        "unit highest. <b>Healthy:</b> some "
         "units switch on a word class (negation, a topic). <b>Broken:</b> every unit stuck at "
         "±1 (swing ≈ 0). <b>Try</b> a character-level language model: units for spaces and "
         "line ends.",

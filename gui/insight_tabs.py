@@ -127,7 +127,7 @@ class InsightViews(QObject):
             self.salience.set_text(text)
         elif name == "neurons":
             sample = data.sample_ids if data is not None else None
-            self.neurons.set_vocabulary(info.tokenizer, info.maxlen, sample)
+            self.neurons.set_vocabulary(info.tokenizer, info.maxlen, sample, info.config.task)
             self.neurons.set_text(text)
         elif name == "projection":
             self.projection.set_vocabulary(info.words, info.token_counts, info.label_names)

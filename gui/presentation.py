@@ -46,6 +46,15 @@ class Presentation:
         return f"{value} {self.status_unit}" if self.status_unit else value
 
 
+def format_setting(value) -> str:
+    """A setting's value as the controls, the status bar and Compare's legend show it:
+    numbers to four significant digits (0.0005, not 5.00e-04 in one place and 0.0005 in
+    another, nor 0.30000000000000004)."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def presentation_of(info) -> Presentation:
     """The presentation of a run from its `RunInfo` (its config, words and labels)."""
     config = info.config

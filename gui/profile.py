@@ -17,8 +17,10 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 
 from gui import stall_trace
+from gui.poll_loop import poll_until
 
 TICK_MS = 5
+POLL_MS = 20  # how often the probes look at the window
 SETTLE_SECONDS = 0.5  # --profile-load: after the first paint, before the load starts
 
 
@@ -101,15 +103,10 @@ def run_profile(app, window, source: str, config, seconds: float, t0: float) -> 
     first_paint = FirstPaint(t0)
     window.installEventFilter(first_paint)
     monitor = StallMonitor()
-    state: dict = {"phase": "loading", "code": 0}
+    state: dict = {"phase": "loading"}
     worker = window.worker
-    deadline = time.monotonic() + seconds + 60
 
-    def poll() -> None:
-        if time.monotonic() > deadline:
-            print("rnnviz: --profile-ui timed out", file=sys.stderr)
-            state["code"] = 1
-            return finish()
+    def poll() -> int | None:
         if state["phase"] == "loading" and window.info is not None:
             state["phase"] = "warmup"
             window.start()
@@ -134,21 +131,14 @@ def run_profile(app, window, source: str, config, seconds: float, t0: float) -> 
                 elapsed=elapsed,
                 gui_cpu=(time.thread_time() - state["cpu"]) / elapsed,
             )
-            finish()
+            return 0
+        return None
 
-    def finish() -> None:
-        poll_timer.stop()
-        window.close()
-        app.quit()
-
-    poll_timer = QTimer()
-    poll_timer.timeout.connect(poll)
-    poll_timer.start(20)
     window.show()
     window.load_source(source)
-    app.exec()
-    if state["code"] or "gui_rate" not in state:
-        return state["code"] or 1
+    code = poll_until(app, window, poll, POLL_MS, seconds + 60, "--profile-ui timed out")
+    if code:
+        return code
     gaps = np.array(monitor.gaps or [0.0])
     cfg = window.info.config if window.info is not None else config
     headless = headless_rate(source, cfg, min(max(seconds / 2, 2.0), 10.0))
@@ -187,8 +177,7 @@ def run_load_profile(app, window, source: str, timeout: float = 600.0) -> int:
     monitor = StallMonitor()
     first_paint = FirstPaint(time.perf_counter())
     window.installEventFilter(first_paint)
-    state: dict = {"phase": "show", "code": 0, "phases": {}}
-    deadline = time.monotonic() + timeout
+    state: dict = {"phase": "show", "phases": {}}
 
     def begin(phase: str) -> None:
         state.update(phase=phase, t=time.perf_counter(), info=window.info, gaps=len(monitor.gaps))
@@ -206,22 +195,17 @@ def run_load_profile(app, window, source: str, timeout: float = 600.0) -> int:
             "slowest_setup_ms": round(steps.get(slowest, 0.0) * 1000, 1),
         }
 
-    def poll() -> None:
+    def poll() -> int | None:
         phase = state["phase"]
-        if time.monotonic() > deadline:
-            print("rnnviz: --profile-load timed out", file=sys.stderr)
-            state["code"] = 1
-            return finish()
         if window.message.isVisible() and window.message.kind == "error":
             print(f"rnnviz: {window.message.label.text()}", file=sys.stderr)
-            state["code"] = 1
-            return finish()
+            return 1
         if phase == "show":  # the window's first paint is not the load's: let it settle
             if first_paint.seconds is None:
-                return
+                return None
             state.setdefault("painted", time.perf_counter())
             if time.perf_counter() - state["painted"] < SETTLE_SECONDS:
-                return
+                return None
             monitor.start()
             begin("load")
             window.load_source(source)
@@ -231,21 +215,15 @@ def run_load_profile(app, window, source: str, timeout: float = 600.0) -> int:
                 begin("reset")
                 window.reset()
             else:
-                finish()
+                monitor.stop()
+                return 0
+        return None
 
-    def finish() -> None:
-        monitor.stop()
-        poll_timer.stop()
-        window.close()
-        app.quit()
-
-    poll_timer = QTimer()
-    poll_timer.timeout.connect(poll)
-    poll_timer.start(20)
     window.show()
-    app.exec()
-    if state["code"] or "reset" not in state["phases"]:
-        return state["code"] or 1
+    code = poll_until(app, window, poll, POLL_MS, timeout, "--profile-load timed out")
+    monitor.stop()
+    if code:
+        return code
     info = window.info
     result = {"data": source, "texts": info.num_texts, "vocabulary": len(info.words)}
     for phase, figures in state["phases"].items():

@@ -9,7 +9,7 @@ import math
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QLabel
 
-from gui.presentation import NO_RUN, Presentation
+from gui.presentation import NO_RUN, Presentation, format_setting
 
 
 class RunStatus(QObject):
@@ -53,7 +53,7 @@ class RunStatus(QObject):
         if current_val_loss is not None and best is not None:
             fmt = p.format_loss
             val = f" · val loss: current {fmt(current_val_loss)}, best {fmt(best)}"
-        self.loss.setText(f"step {snap.step:,} · loss {loss}{val} · lr {snap.lr:.3g}")
+        self.loss.setText(f"step {snap.step:,} · loss {loss}{val} · lr {format_setting(snap.lr)}")
 
     # -- the worker's events ---------------------------------------------------------------
     def _on_error(self, text: str) -> None:

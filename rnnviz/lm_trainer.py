@@ -22,7 +22,6 @@ from rnnviz.config import (  # noqa: F401 (LM_DEFAULTS, LM_PRESETS, lm_defaults:
     LM_PRESETS,
     LR_SCHEDULES,
     Config,
-    live_fields,
     lm_defaults,
 )
 from rnnviz.language_model import RNNLanguageModel
@@ -30,7 +29,6 @@ from rnnviz.parallel import BatchSplit, even_slices
 from rnnviz.tokenizer import Tokenizer
 from rnnviz.training import Batch, TrainingRun, in_pieces, tune_process
 
-LIVE_FIELDS = live_fields("lm")  # (declared in rnnviz/config.py)
 PLATEAU_FLOOR = 1 / 32  # the plateau schedule never takes lr below config.lr / 32
 EVAL_LANES = 16  # the validation tail runs as this many parallel streams
 EVAL_ELEMENTS = 2_000_000  # logits per evaluation chunk (lanes * window * V)

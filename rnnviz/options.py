@@ -24,60 +24,68 @@ from rnnviz.config import (
     TASKS,
 )
 
-# (flags, Config field, argparse keywords); the first flag is the one --help shows first.
-SETTING_OPTIONS: tuple[tuple[tuple[str, ...], str, dict], ...] = (
-    (("--task",), "task", dict(choices=TASKS, help="classify (default) or lm: a language model")),
-    (("--level",), "level", dict(choices=LEVELS, help="word, or char (the default for --task lm)")),
-    (("--epochs",), "epochs", dict(type=int, help="passes over the data (0: until stopped)")),
-    (("--hidden", "--hidden-size"), "hidden_size", dict(type=int, help="hidden size H")),
-    (("--embed", "--embed-dim"), "embed_dim", dict(type=int, help="embedding size D")),
-    (("--batch-size",), "batch_size", dict(type=int, help="batch size B")),
-    (("--maxlen",), "maxlen", dict(type=int, help="padded length T (0 = auto)")),
-    (("--lr",), "lr", dict(type=float, help="learning rate")),
-    (("--optimizer",), "optimizer", dict(choices=OPTIMIZERS, help="adam (default), sgd, momentum")),
-    (("--momentum",), "momentum", dict(type=float, help="momentum; Adam's beta1")),
-    (("--head",), "head", dict(choices=HEADS, help="softmax (default) or the seed's tanh")),
-    (("--init",), "init", dict(choices=INITS, help="xavier (default), uniform, orthogonal")),
-    (("--cell",), "cell", dict(choices=CELLS, help="rnn (the seed's tanh RNN), gru, lstm")),
-    (("--gate-init",), "gate_init",
-     dict(choices=GATE_INITS, help="gated cells' biases: chrono (default) or zero")),
-    (("--recurrent-gain",), "recurrent_gain",
-     dict(type=float, help="scale W_h after init (>1 explodes)")),
-    (("--clip",), "clip", dict(choices=CLIPS, help="gradient clipping: norm, value or none")),
-    (("--clip-value",), "clip_value", dict(type=float, help="the clipping threshold")),
-    (("--no-mask",), "mask_padding",
-     dict(action="store_const", const=False, help="do not mask [PAD] steps")),
-    (("--patience",), "patience", dict(type=int, help="early stopping patience (0 = off)")),
-    (("--early-stop-metric",), "early_stop_metric",
-     dict(choices=EARLY_STOP_METRICS, help="best evaluation: lowest val loss or top accuracy")),
-    (("--keep-best",), "keep_best",
-     dict(action=argparse.BooleanOptionalAction,
-          help="end the run on the best evaluation's weights (default: on)")),
-    (("--min-count",), "min_count",
-     dict(type=int, help="words seen fewer times in training become [UNK]")),
-    (("--word-dropout",), "word_dropout",
-     dict(type=float, help="share of training tokens replaced by [UNK] in each batch")),
-    (("--label-names",), "label_names",
-     dict(help="class names in label order: negative,positive")),
-    (("--val-fraction",), "val_fraction", dict(type=float, help="held-out share")),
-    (("--eval-every",), "eval_every",
-     dict(type=int, help="steps between validation passes (0 = once per epoch)")),
-    (("--bptt",), "bptt", dict(type=int, help="lm: truncated BPTT length")),
-    (("--dropout",), "embed_dropout",
-     dict(type=float, help="dropout on the input vectors while training")),
-    (("--output-dropout",), "output_dropout",
-     dict(type=float, help="dropout on the state(s) feeding the output head")),
-    (("--lr-schedule",), "lr_schedule",
-     dict(choices=LR_SCHEDULES, help="lm: constant, plateau (decay on stalls), exponential")),
-    (("--lr-decay",), "lr_decay", dict(type=float, help="lm: the schedule's factor")),
-    (("--weight-decay",), "weight_decay", dict(type=float, help="decoupled weight decay")),
-    (("--weight-average",), "weight_average",
-     dict(type=float, help="evaluate and save a moving average of the weights (e.g. 0.999)")),
-    (("--threads",), "blas_threads",
-     dict(type=int, help="BLAS threads (default 1; 0 = NumPy's own choice)")),
-    (("--batch-threads",), "batch_threads",
-     dict(type=int, help="split each batch over N threads (one BLAS thread each)")),
-    (("--seed",), "seed", dict(type=int, help="one seed for init, split and batch order")),
+
+def setting(flags: str, kind, help: str, field: str = "") -> tuple[tuple[str, ...], str, dict]:
+    """One settings option -> (flags, Config field, argparse keywords).
+
+    `flags` are space-separated, the one --help shows first first; `kind` is int or float
+    (a number: N or X), a tuple (the choices), str (free text) or a dict of argparse
+    keywords; the field is the first flag's name (`--batch-size`: batch_size) unless given.
+    """
+    names = tuple(flags.split())
+    field = field or names[0].removeprefix("--").replace("-", "_")
+    if isinstance(kind, tuple):
+        keywords = {"choices": kind}
+    elif kind in (int, float):
+        keywords = {"metavar": "N" if kind is int else "X", "type": kind}
+    elif kind is str:
+        keywords = {}
+    else:
+        keywords = dict(kind)
+    return names, field, {**keywords, "help": help}
+
+
+SETTING_OPTIONS = (
+    setting("--task", TASKS, "classify (default) or lm: a language model"),
+    setting("--level", LEVELS, "word, or char (the default for --task lm)"),
+    setting("--epochs", int, "passes over the data (0: until stopped)"),
+    setting("--hidden --hidden-size", int, "hidden size H", "hidden_size"),
+    setting("--embed --embed-dim", int, "embedding size D", "embed_dim"),
+    setting("--batch-size", int, "batch size B"),
+    setting("--maxlen", int, "padded length T (0 = auto)"),
+    setting("--lr", float, "learning rate"),
+    setting("--optimizer", OPTIMIZERS, "adam (default), sgd, momentum"),
+    setting("--momentum", float, "momentum; Adam's beta1"),
+    setting("--head", HEADS, "softmax (default) or the seed's tanh"),
+    setting("--init", INITS, "xavier (default), uniform, orthogonal"),
+    setting("--cell", CELLS, "rnn (the seed's tanh RNN), gru, lstm"),
+    setting("--gate-init", GATE_INITS, "gated cells' biases: chrono (default) or zero"),
+    setting("--recurrent-gain", float, "scale W_h after init (>1 explodes)"),
+    setting("--clip", CLIPS, "gradient clipping: norm, value or none"),
+    setting("--clip-value", float, "the clipping threshold"),
+    setting("--no-mask", dict(action="store_const", const=False), "do not mask [PAD] steps",
+            "mask_padding"),
+    setting("--patience", int, "early stopping patience (0 = off)"),
+    setting("--early-stop-metric", EARLY_STOP_METRICS,
+            "best evaluation: lowest val loss or top accuracy"),
+    setting("--keep-best", dict(action=argparse.BooleanOptionalAction),
+            "end the run on the best evaluation's weights (default: on)"),
+    setting("--min-count", int, "words seen fewer times in training become [UNK]"),
+    setting("--word-dropout", float, "share of training tokens replaced by [UNK] in each batch"),
+    setting("--label-names", str, "class names in label order: negative,positive"),
+    setting("--val-fraction", float, "held-out share"),
+    setting("--eval-every", int, "steps between validation passes (0 = once per epoch)"),
+    setting("--bptt", int, "lm: truncated BPTT length"),
+    setting("--dropout", float, "dropout on the input vectors while training", "embed_dropout"),
+    setting("--output-dropout", float, "dropout on the state(s) feeding the output head"),
+    setting("--lr-schedule", LR_SCHEDULES, "lm: constant, plateau (decay on stalls), exponential"),
+    setting("--lr-decay", float, "lm: the schedule's factor"),
+    setting("--weight-decay", float, "decoupled weight decay"),
+    setting("--weight-average", float,
+            "evaluate and save a moving average of the weights (e.g. 0.999)"),
+    setting("--threads", int, "BLAS threads (default 1; 0 = NumPy's own choice)", "blas_threads"),
+    setting("--batch-threads", int, "split each batch over N threads (one BLAS thread each)"),
+    setting("--seed", int, "one seed for init, split and batch order"),
 )  # fmt: skip
 
 
@@ -85,8 +93,6 @@ def add_setting_options(parser: argparse.ArgumentParser) -> None:
     """The settings (Config fields) as options, in a group of their own."""
     group = parser.add_argument_group("settings (unset ones keep their defaults)")
     for flags, dest, keywords in SETTING_OPTIONS:
-        if "type" in keywords:  # --hidden N, --lr X
-            keywords = {"metavar": "N" if keywords["type"] is int else "X", **keywords}
         group.add_argument(*flags, dest=dest, default=None, **keywords)
 
 

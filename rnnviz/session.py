@@ -16,22 +16,21 @@ over a pipe (rnnviz/session_process.py, with no Qt in it).
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable
 
 import numpy as np
 
-from rnnviz import checkpoint
 from rnnviz.config import Config
 from rnnviz.data import CorpusError, load_corpus
-from rnnviz.run_info import Frame, RunInfo, describe
+from rnnviz.frame_log import RATE_WINDOW, FrameLog  # noqa: F401 (RATE_WINDOW: gui.worker's)
+from rnnviz.run_info import RunInfo, describe
+from rnnviz.run_loading import checkpoint_run, one_line, where
 from rnnviz.snapshot import Snapshot
-from rnnviz.trainers import make_trainer, trainer_class
+from rnnviz.trainers import make_trainer
 from rnnviz.training import PROGRESS_PIECES
 
 SLICE_SECONDS = 0.025  # steps per run_slice() before letting queued commands in
 FRAME_SECONDS = 1 / 30  # a captured snapshot at most this often
-RATE_WINDOW = 0.25  # seconds over which steps/s and tokens/s are averaged
 RESUME_SECONDS = 1.0  # with keep_resume: a resume state (weights + moments) this often
 BUSY = -1.0  # a load_progress fraction: a phase under way whose share is not known
 LAST_SHARE = 0.99  # a phase's share as shown until the next phase (1.0 ends the load)
@@ -79,15 +78,13 @@ class Session:
         self._reset_buffers()
 
     def _reset_buffers(self) -> None:
-        self._rows: list[tuple[float, float, float, float]] = []
-        self._val_rows: list[tuple[float, float, float, float]] = []
-        self._last_frame = 0.0
+        self.log = FrameLog()  # the run's steps since its last frame, and its rate
         self._last_resume = time.perf_counter()
-        self._rate_mark = (time.perf_counter(), 0, 0)  # (time, steps, tokens) at window start
-        self._rate = (0.0, 0.0)
-        self.steps_done = 0
-        self._tokens_done = 0
-        self._latest: Snapshot | None = None
+
+    @property
+    def steps_done(self) -> int:
+        """Steps trained in this run by this session (what --profile-ui counts)."""
+        return self.log.steps_done
 
     # -- commands ----------------------------------------------------------------------
     def stop(self) -> None:
@@ -141,22 +138,11 @@ class Session:
             self.emit("error", "Load a corpus first: a model continues training on a corpus")
             return
         try:
-            ck = checkpoint.load(path)
-            meta, task = ck.meta, ck.config.task
-            corpus = self.corpus
-            if task != self.trainer.config.task:
-                try:
-                    corpus = load_corpus(self.source, task=task)
-                except Exception as exc:
-                    kind = "a language model" if task == "lm" else "a classifier"
-                    raise ValueError(f"it is {kind}, and {one_line(exc)}") from None
-            trainer = trainer_class(task).load(path, corpus=corpus)
+            task_now = self.trainer.config.task
+            corpus, trainer = checkpoint_run(path, self.corpus, self.source, task_now)
         except Exception as exc:
             self.emit("error", f"Could not load the model: {one_line(exc)}")
             return
-        # Trainer.load starts counting at 0; the checkpoint knows where it was.
-        trainer.step_count = int(meta.get("step", 0))
-        trainer.epoch = int(meta.get("epoch", 0))
         self.corpus = corpus
         self._new_run(trainer)
 
@@ -173,9 +159,7 @@ class Session:
             self.emit("error", "The last weights do not fit the new model: it starts afresh")
             return
         self._new_run(self.trainer)
-        for target, given in ((self._rows, rows), (self._val_rows, val_rows)):
-            if given is not None and len(given):
-                target.extend(map(tuple, np.asarray(given, np.float64).reshape(-1, 4)))
+        self.log.extend(rows, val_rows)
         self._emit_frame(capture_now=True)
 
     def save(self, path: str) -> None:
@@ -199,7 +183,7 @@ class Session:
                 self.emit("finished", self.trainer.stop_reason)
             self._set_running(False)
             return
-        self._rate_mark = (time.perf_counter(), self.steps_done, self._tokens_done)
+        self.log.start_rate_window()
         self._set_running(True)
 
     def pause(self) -> None:
@@ -254,7 +238,7 @@ class Session:
         now = time.perf_counter()
         deadline = now + self.slice_seconds
         while self.running and not self.stopping:
-            capture = now - self._last_frame >= self.frame_seconds
+            capture = now - self.log.last_frame >= self.frame_seconds
             snap = self._safe_step(capture)
             if snap is None:
                 return False  # the error was reported and the run paused
@@ -283,15 +267,9 @@ class Session:
                 snap = self.trainer.step(capture=capture)
         except Exception as exc:
             self._set_running(False)
-            self.emit("error", f"Training step failed: {one_line(exc)}\n{_where(exc)}")
+            self.emit("error", f"Training step failed: {one_line(exc)}\n{where(exc)}")
             return None
-        epoch = snap.epoch + snap.epoch_progress
-        self._rows.append((snap.step, epoch, snap.loss, snap.accuracy))
-        if snap.val_loss is not None:
-            self._val_rows.append((snap.step, epoch, snap.val_loss, snap.val_accuracy))
-        self.steps_done += 1
-        self._tokens_done += snap.tokens
-        self._latest = snap
+        self.log.record(snap)
         return snap
 
     def _on_finished(self, snap: Snapshot) -> None:
@@ -334,11 +312,11 @@ class Session:
         return say
 
     def _last_loss(self) -> float:
-        return self._latest.loss if self._latest is not None else 0.0
+        return self.log.latest.loss if self.log.latest is not None else 0.0
 
     def _emit_resume(self) -> None:
         if self.keep_resume and self.trainer is not None:
-            if self._rows or self._val_rows:  # the curves first: as far as the resume state
+            if self.log.unsent:  # the curves first: as far as the resume state
                 self._emit_frame(capture_now=False)
             self._last_resume = time.perf_counter()
             self.emit("resume_ready", self.trainer.resume_state())
@@ -346,32 +324,15 @@ class Session:
     def _emit_frame(
         self, capture_now: bool, snapshot: Snapshot | None = None, captured: bool = False
     ) -> None:
+        """Send the steps since the last frame with `snapshot`, or the latest one
+        (captured afresh when `capture_now`)."""
         if capture_now and self.trainer is not None:
-            snapshot, captured = self.trainer.capture(self._latest), True
+            snapshot, captured = self.trainer.capture(self.log.latest), True
         if snapshot is None:
-            snapshot = self._latest
+            snapshot = self.log.latest
         if snapshot is None:
             return
-        now = time.perf_counter()
-        t0, s0, k0 = self._rate_mark
-        # A full window, or a short run that just stopped (it would otherwise show 0/s).
-        stopped_short = not self.running and self.steps_done > s0
-        if now - t0 >= RATE_WINDOW or (stopped_short and now > t0):
-            dt = now - t0
-            self._rate = ((self.steps_done - s0) / dt, (self._tokens_done - k0) / dt)
-            self._rate_mark = (now, self.steps_done, self._tokens_done)
-        self._last_frame = now
-        frame = Frame(
-            rows=np.array(self._rows, np.float64).reshape(-1, 4),
-            val_rows=np.array(self._val_rows, np.float64).reshape(-1, 4),
-            snapshot=snapshot,
-            captured=captured,
-            steps_per_second=self._rate[0],  # the last measured rate, also when paused
-            tokens_per_second=self._rate[1],
-            running=self.running,
-        )
-        self._rows, self._val_rows = [], []
-        self.emit("snapshot_ready", frame)
+        self.emit("snapshot_ready", self.log.frame(snapshot, captured, self.running))
 
     def _set_running(self, running: bool) -> None:
         if running != self.running:
@@ -390,16 +351,3 @@ def building_text(corpus, config: Config) -> str:
 def _is_plain(exc: BaseException) -> bool:
     """The loader's "this is plain text (for the language model)" errors."""
     return "plain text" in str(exc)
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def _where(exc: BaseException) -> str:
-    tb = traceback.extract_tb(exc.__traceback__)
-    if not tb:
-        return ""
-    last = tb[-1]
-    return f"({type(exc).__name__} in {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"

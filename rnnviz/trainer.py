@@ -14,7 +14,7 @@ import numpy as np
 
 from rnnviz import budget, checkpoint
 from rnnviz.baselines import Baselines, compute_baselines
-from rnnviz.config import Config, live_fields
+from rnnviz.config import Config
 from rnnviz.data import Corpus, rename_labels, stratified_split
 from rnnviz.dropout import word_dropout
 from rnnviz.losses import softmax_cross_entropy, tanh_squared_error
@@ -25,7 +25,6 @@ from rnnviz.training import Batch, TrainingRun, in_pieces, sample_indices, tune_
 # maxlen=0 means the longest training text, but at most this for a real corpus (a
 # synthetic task's texts are never cut: its answer may sit in the first token)
 AUTO_MAXLEN_CAP = 100
-LIVE_FIELDS = live_fields("classify")  # (declared in rnnviz/config.py)
 EVAL_CHUNK = 512  # rows per forward pass when evaluating
 
 

@@ -47,3 +47,20 @@ def test_the_app_accepts_every_train_option_with_the_same_name():
         a, t = app[flag], train[flag]
         assert (a.dest, a.type, a.choices, a.nargs) == (t.dest, t.type, t.choices, t.nargs), flag
     assert not set(ONLY_APP) & set(train) and not set(ONLY_TRAIN) & set(app)
+
+
+def test_each_setting_option_fills_a_config_field():
+    """The field is derived from the first flag (--batch-size: batch_size) unless named."""
+    import dataclasses
+
+    from rnnviz.config import Config
+    from rnnviz.options import SETTING_OPTIONS, setting
+
+    fields = {f.name for f in dataclasses.fields(Config)}
+    dests = [dest for _, dest, _ in SETTING_OPTIONS]
+    assert set(dests) <= fields, sorted(set(dests) - fields)
+    assert len(dests) == len(set(dests))
+    assert setting("--hidden --hidden-size", int, "H", "hidden_size") == (
+        ("--hidden", "--hidden-size"), "hidden_size", {"metavar": "N", "type": int, "help": "H"}
+    )  # fmt: skip
+    assert setting("--lr-decay", float, "factor")[1] == "lr_decay"

@@ -442,3 +442,22 @@ def test_trainers_capture_the_cell_for_the_views(cell):
             assert snap.probe_gates is None
         assert (snap.probe_cells is not None) == (cell == "lstm")
         assert (snap.cell_grad_norms is not None) == (cell == "lstm")
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru"])
+def test_one_row_buffers_fit_their_sizes_and_know_when_held(cell):
+    """rnnviz.cells.base.OneRowRows, shared by the tanh RNN's and the GRU's buffers."""
+    from rnnviz.cells.gru_one_row import OneRowGRUBuffers
+    from rnnviz.cells.rnn_fast import OneRowBuffers
+
+    buffers = {"rnn": OneRowBuffers, "gru": OneRowGRUBuffers}[cell](5, 3, 4, np.float32)
+    assert buffers.rows.shape == (6, 8) and np.all(buffers.rows[:, -1] == 1.0)
+    assert buffers.fits(5, 3, 4, np.dtype(np.float32))
+    assert not buffers.fits(6, 3, 4, np.float32)  # another length
+    assert not buffers.fits(5, 4, 3, np.float32)  # the same D + H, split otherwise
+    assert not buffers.fits(5, 3, 4, np.float64)
+    assert not buffers.in_use()
+    held = buffers.rows[1:, 3:7]  # states handed out
+    assert buffers.in_use()
+    del held
+    assert not buffers.in_use()

@@ -72,13 +72,13 @@ def test_numbers_at_the_edges_are_accepted(changes):
 
 def test_live_fields_are_declared_once_in_config_and_used_by_both_trainers():
     from rnnviz.config import LIVE, live_fields
-    from rnnviz.lm_trainer import LIVE_FIELDS as LM_LIVE
-    from rnnviz.trainer import LIVE_FIELDS as CLASSIFY_LIVE
 
-    assert set(live_fields("classify")) | set(live_fields("lm")) == set(LIVE)
-    assert "word_dropout" in CLASSIFY_LIVE and "word_dropout" not in LM_LIVE
-    assert "lr_schedule" in LM_LIVE and "lr_schedule" not in CLASSIFY_LIVE
-    assert Config().live_fields() == CLASSIFY_LIVE
+    classify, lm = live_fields("classify"), live_fields("lm")
+    assert set(classify) | set(lm) == set(LIVE)
+    assert "word_dropout" in classify and "word_dropout" not in lm
+    assert "lr_schedule" in lm and "lr_schedule" not in classify
+    assert Config().live_fields() == classify
+    assert Config.for_task("lm").live_fields() == lm
     assert not set(LIVE) & set(Config.SHAPE_FIELDS)  # a live field never needs a reset
 
 

@@ -323,3 +323,24 @@ def test_the_child_builds_a_run_on_a_nicer_thread_and_trains_on_its_own(monkeypa
     assert seen["load"] == (min(base + session_process.BUILD_NICE, 19), "rnnviz-build")
     assert seen["start"] == base  # training keeps the trainer's priority
     assert out.named("error") == [("reset failed: no room for that model",)]  # as before
+
+
+def test_a_checkpoint_goes_on_at_its_step_and_plain_text_is_offered_to_the_lm(tmp_path):
+    session, out = loaded()
+    session.step()
+    session.step()
+    path = tmp_path / "model.npz"
+    session.save(str(path))
+    assert out.named("saved") == [(str(path),)]
+    session.reset(SMALL)
+    assert out.named("info_ready")[-1][0].step == 0
+    session.load_checkpoint(str(path))
+    assert out.named("info_ready")[-1][0].step == 2 and session.trainer.step_count == 2
+    session.load_checkpoint(str(tmp_path / "missing.npz"))
+    assert out.named("error")[-1][0].startswith("Could not load the model: ")
+    assert "\n" not in out.named("error")[-1][0]
+
+    plain, out = loaded(SMALL, "sample:prose")  # a classifier asked to read plain text
+    assert plain.trainer is None and not out.named("load_failed")
+    ((source, message),) = out.named("plain_text_found")
+    assert source == "sample:prose" and "plain text" in message

@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gui.history import DecimatedHistory, ema
+from gui.presentation import format_setting
 from gui.widgets import cache_static_parts
 
 MAX_RUNS = 8
@@ -52,7 +53,9 @@ def run_label(index: int, settings: dict, keys: list[str], started: dict | None 
     (`lr=0.01→0.002` for a setting changed during the run)."""
     started = started or {}
     parts = [
-        f"{k}={started[k]}→{settings.get(k)}" if k in started else f"{k}={settings.get(k)}"
+        f"{k}={format_setting(started[k])}→{format_setting(settings.get(k))}"
+        if k in started
+        else f"{k}={format_setting(settings.get(k))}"
         for k in [*keys, *(k for k in started if k not in keys)]
         if k not in ("source", "cell")
     ]

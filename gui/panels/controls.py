@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.presentation import format_setting
 from gui.tasks import TASK_NAMES, config_for_task
 from gui.widgets import LightBar
 from rnnviz.config import (
@@ -30,17 +31,12 @@ from rnnviz.config import (
     HEADS,
     INITS,
     LEVELS,
+    LR_SCHEDULES,
     OPTIMIZERS,
     Config,
     default_lr,
+    live_fields,
 )
-from rnnviz.lm_trainer import LIVE_FIELDS as LM_LIVE_FIELDS
-from rnnviz.lm_trainer import LR_SCHEDULES
-from rnnviz.trainer import LIVE_FIELDS as CLASSIFY_LIVE_FIELDS
-
-# Settings each task's trainer takes while it runs (the language model's add the
-# schedule and the dropouts; the classifier's trainer would refuse those).
-LIVE_FIELDS = {"classify": CLASSIFY_LIVE_FIELDS, "lm": LM_LIVE_FIELDS}
 
 LR_MIN_EXP, LR_MAX_EXP = -5.0, 0.0  # the learning-rate slider spans 1e-5 .. 1
 LR_TICKS = 100  # slider ticks per decade
@@ -295,7 +291,7 @@ class ControlsPanel(QWidget):
             self.maxlen.setValue(config.maxlen)
             self.batch_size.setValue(config.batch_size)
             self.lr_slider.setValue(round(math.log10(config.lr) * LR_TICKS))
-            self.lr_label.setText(_format_lr(config.lr))
+            self.lr_label.setText(format_setting(config.lr))
             self.optimizer.setCurrentText(config.optimizer)
             self.head.setCurrentText(config.head)
             self.init.setCurrentText(config.init)
@@ -375,7 +371,7 @@ class ControlsPanel(QWidget):
     def _on_lr_slider(self, value: int) -> None:
         lr = 10 ** (value / LR_TICKS)
         lr = float(f"{lr:.3g}")
-        self.lr_label.setText(_format_lr(lr))
+        self.lr_label.setText(format_setting(lr))
         if not self._updating:
             self._apply({"lr": lr})
 
@@ -423,7 +419,7 @@ class ControlsPanel(QWidget):
             changed["lr"] = default_lr(changed["optimizer"], values.get("cell", "rnn"))
             self._updating = True
             self.lr_slider.setValue(round(math.log10(changed["lr"]) * LR_TICKS))
-            self.lr_label.setText(_format_lr(changed["lr"]))
+            self.lr_label.setText(format_setting(changed["lr"]))
             self._updating = False
         try:
             self._config = self._config.replace(**changed)
@@ -433,7 +429,7 @@ class ControlsPanel(QWidget):
             return
         # The running trainer's task decides (the lm-only fields are kept for the next
         # language-model run when a classifier runs; their rows are hidden then).
-        fields = LIVE_FIELDS.get(self._applied.task, CLASSIFY_LIVE_FIELDS)
+        fields = live_fields(self._applied.task)
         live = {k: v for k, v in changed.items() if k in fields}
         if self._config.optimizer != self._applied.optimizer:
             live.pop("lr", None)  # the pending optimiser's rate: applied with it at Reset
@@ -474,10 +470,6 @@ def _combo(items: tuple[str, ...]) -> QComboBox:
     box = QComboBox()
     box.addItems(list(items))
     return box
-
-
-def _format_lr(lr: float) -> str:
-    return f"{lr:.2e}" if lr < 1e-3 else f"{lr:.4g}"
 
 
 if __name__ == "__main__":

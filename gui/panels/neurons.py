@@ -5,7 +5,9 @@ h_t[u] (-1..1). The units are listed by how strongly they swing over the sentenc
 by their variance over the text (the corpus sample, else the sentence), or by their
 largest |correlation| with an output (the class probabilities over the sample; a
 language model's ten likeliest next tokens over the sentence): in a saturated network
-every unit swings the full 2.00, and only the other two orders tell them apart.
+every unit swings the full 2.00, and only the other two orders tell them apart, so a
+language model (its units saturate within a few hundred steps) lists them by correlation
+until the user picks an order.
 Clicking a unit selects it. The reverse view lists the tokens of a corpus sample that
 drive the unit highest (one batched forward pass over the sample, at most once a
 second).
@@ -40,6 +42,7 @@ from rnnviz.insight import (
     unit_strength,
     unit_variance,
 )
+from rnnviz.losses import softmax
 from rnnviz.tokenizer import PAD_ID
 
 SENTENCE_SECONDS = 0.1  # the sentence view: at most 10 times a second
@@ -51,6 +54,16 @@ SORTS = {  # key: (menu text, list column name)
     "variance": ("variance over the text", "var"),
     "correlation": ("correlation with the output", "|corr|"),
 }
+SORT_TIPS = {
+    "swing": "Units sorted by swing: the spread (max − min) of the unit's state over the "
+    "sentence's real tokens; a unit that stays put says nothing about this sentence",
+    "variance": "Units sorted by the variance of their state over the text (a sample of "
+    "the training texts, else the sentence): the ones that switch often come first",
+    "correlation": "Units sorted by their largest |correlation| with an output (a class's "
+    "probability, or one of the language model's ten likeliest next tokens): the units "
+    "the prediction follows come first",
+}
+DEFAULT_SORT = {"classify": "swing", "lm": "correlation"}  # until the user picks one
 LM_OUTPUTS = 10  # a language model's outputs correlated: its likeliest next tokens
 
 
@@ -78,16 +91,14 @@ class NeuronsPanel(ModelView):
         for key, (text, _) in SORTS.items():
             self.sort.addItem(text, key)
         self.sort.setToolTip("The order of the units in the list")
+        self._sort_picked = False  # the user chose an order: kept for the next runs
         self.scores: np.ndarray | None = None  # (H,) the list's sort key per unit
         self._sample_scores: dict | None = None  # variance and correlation over the sample
 
         self.units = QListWidget()
         self.units.setStyleSheet("font-family: monospace")
-        self._fit_list_width("unit 999   swing 0.00")  # widened to the real items when filled
-        self.units.setToolTip(
-            "Units sorted by swing: the spread (max − min) of the unit's state over the "
-            "sentence's real tokens; a unit that stays put says nothing about this sentence"
-        )
+        self._fit_list_width("unit 999   |corr| 0.00")  # widened to the real items when filled
+        self.units.setToolTip(SORT_TIPS["swing"])
         self.title = QLabel("<i>Load a corpus to start.</i>")
         self.title.setWordWrap(True)
         self.strip = TokenStrip(18)
@@ -136,8 +147,15 @@ class NeuronsPanel(ModelView):
         self.sort.currentIndexChanged.connect(self._on_sort_changed)
 
     # -- public API -------------------------------------------------------------------
-    def set_vocabulary(self, tokenizer, maxlen: int, sample_ids: np.ndarray | None) -> None:
-        """A new run: its tokenizer, padded length and a sample of training rows."""
+    def set_vocabulary(
+        self, tokenizer, maxlen: int, sample_ids: np.ndarray | None, task: str = "classify"
+    ) -> None:
+        """A new run: its tokenizer, padded length, a sample of training rows, its task."""
+        if not self._sort_picked:  # the task's default order
+            self.sort.blockSignals(True)
+            self.sort.setCurrentIndex(self.sort.findData(DEFAULT_SORT[task]))
+            self.sort.blockSignals(False)
+            self.units.setToolTip(SORT_TIPS[self.sort.currentData()])
         self.tokenizer, self.maxlen = tokenizer, maxlen
         self.words = list(tokenizer.id_to_word)
         self.sample_ids = sample_ids
@@ -187,7 +205,7 @@ class NeuronsPanel(ModelView):
         hidden = out.hidden[0]  # (T, H)
         self.tokens = [shown_token(self.words[t]) for t in enc.ids[real]]
         self.activations = hidden[real]  # (n, H)
-        strength = self._scores(hidden, enc.ids, out.proba)
+        strength = self._scores(hidden, enc.ids)
         order = [int(u) for u in np.argsort(-strength, kind="stable")]
         if not self._chosen:  # until the user picks one, follow the strongest unit
             self.unit = order[0]
@@ -195,7 +213,7 @@ class NeuronsPanel(ModelView):
         self._fill_list(order, strength)
         self._draw_unit()
 
-    def _scores(self, hidden: np.ndarray, ids: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    def _scores(self, hidden: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """(H,) the chosen sort key: the sample's when there is one, else the sentence's."""
         key = self.sort.currentData()
         sample = self._sample_scores
@@ -205,17 +223,23 @@ class NeuronsPanel(ModelView):
             scores = sample[key]
         elif key == "variance":
             scores = unit_variance(self.activations)
-        else:  # a language model: its states against its ten likeliest next tokens
-            real = ids != PAD_ID
-            p = proba[0][real] if proba.ndim == 3 else np.zeros((int(real.sum()), 0))  # (n, V)
-            likeliest = np.argsort(-p.mean(axis=0))[:LM_OUTPUTS] if p.size else []
+        elif not len(self.activations):
+            scores = np.zeros(hidden.shape[1])
+        else:  # no sample (a language model): the head's guess after every real token
+            # (the window's model of a language model is a classifier on its weights, whose
+            # forward gives the last step's output only: the head is applied here)
+            params = self._model.params
+            with np.errstate(all="ignore"):
+                p = softmax(self.activations @ params["W_out"] + params["b_out"])  # (n, V)
+            likeliest = np.argsort(-p.mean(axis=0))[:LM_OUTPUTS]  # its ten likeliest outputs
             scores = unit_output_correlation(self.activations, p[:, likeliest])
         self.scores = scores
         return scores
 
     def _on_sort_changed(self, _index: int) -> None:
+        self._sort_picked = True
         self._chosen = False  # follow the top unit of the new order
-        self.units.setToolTip(self.sort.currentText())
+        self.units.setToolTip(SORT_TIPS[self.sort.currentData()])
         if self._model is not None:
             self.refresh(corpus=False)
 

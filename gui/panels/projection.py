@@ -1,23 +1,34 @@
 """Embedding projection: the word vectors on their first two principal components, live.
 
 Points are the most frequent words, coloured by the class the model gives each word
-alone (deeper colour = surer); the most frequent are labelled. Hovering a point lists
-its nearest neighbours by cosine similarity. Recomputed at most twice a second.
+alone (deeper colour = surer). Labels go to the most frequent words first, each where it
+covers no label placed before it (in the dense centre only the commonest words get one).
+Hovering a point lists its nearest neighbours by cosine similarity. Recomputed at most
+twice a second.
 """
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from gui.glyphs import shown_token
 from gui.point_hover import PointHover, hover_label
 from gui.vocabulary import most_frequent
 from gui.widgets import ModelView, cache_static_parts
 from rnnviz.projection import cosine_neighbours, pca_2d, unit_rows, word_lean
 
 UPDATE_SECONDS = 0.5
-LABELS = 40  # words with a text label
+LABELS = 40  # words with a text label, at most
+LABEL_CANDIDATES = 200  # the most frequent words offered a label, in that order
+LABEL_ANCHOR = (0.5, 1.2)  # a label's box: centred above its point
+LABEL_GAP = 2.0  # pixels kept free between two labels
+RELABEL_MS = 50  # after a resize, once the plot is laid out
 CLASS_COLOURS = ((214, 39, 40), (31, 119, 180), (44, 160, 44), (255, 127, 14), (148, 103, 189),
                  (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34),
                  (23, 190, 207))  # fmt: skip
@@ -39,6 +50,8 @@ class ProjectionPanel(ModelView):
         self._unit: np.ndarray | None = None
         self._range: tuple | None = None
         self._brushes: dict[tuple[int, int], object] = {}
+        self._label_words: list[str] = []  # the candidates' words, most frequent first
+        self.labelled: list[int] = []  # the shown words' indices that carry a label
 
         self.count_box = QSpinBox()
         self.count_box.setRange(10, 5000)
@@ -69,12 +82,20 @@ class ProjectionPanel(ModelView):
             self.plot.getAxis(name).enableAutoSIPrefix(False)
         self.scatter = pg.ScatterPlotItem(size=8, pen=pg.mkPen((90, 90, 90), width=0.5))
         self.plot.addItem(self.scatter)
-        self.texts = [pg.TextItem("", color=(30, 30, 30), anchor=(0.5, 1.2)) for _ in range(LABELS)]
+        self.texts = [
+            pg.TextItem("", color=(30, 30, 30), anchor=LABEL_ANCHOR) for _ in range(LABELS)
+        ]
         for item in self.texts:
             self.plot.addItem(item)
         self.marker = pg.ScatterPlotItem(size=16, pen=pg.mkPen((0, 0, 0), width=2), brush=None)
         self.plot.addItem(self.marker)
         cache_static_parts(self.plot)
+        # Labels are placed in pixels: again after a resize, from a timer that dies with
+        # the panel (no slot on the view box's signals: see gui/panels/errors.py).
+        self._relabel = QTimer(self)
+        self._relabel.setSingleShot(True)
+        self._relabel.setInterval(RELABEL_MS)
+        self._relabel.timeout.connect(self._place_labels)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -130,18 +151,52 @@ class ProjectionPanel(ModelView):
         shade = np.clip((np.nan_to_num(sure) * SHADES).astype(int), 0, SHADES - 1)
         brushes = [self._brush(c, s) for c, s in zip(cls.tolist(), shade.tolist(), strict=True)]
         self.scatter.setData(pos=self.coords, brush=brushes)
-        for i, item in enumerate(self.texts):
-            if i < len(ids):
-                item.setText(self.words[ids[i]])
-                item.setPos(*self.coords[i])
-                item.show()
-            else:
-                item.hide()
+        self._label_words = [shown_token(self.words[i]) for i in ids[:LABEL_CANDIDATES]]
         self._fit_range()
+        self._place_labels()
         self.summary.setText(
             f"step {self._step:,}: {len(ids)} words; PC 1 and 2 explain "
             f"{explained[0]:.0%} and {explained[1]:.0%} of the variance"
         )
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._relabel.start()
+
+    def _place_labels(self) -> None:
+        """Label the most frequent words whose label covers none placed before it."""
+        n = min(len(self._label_words), len(self.coords))
+        boxes = self._label_boxes(self.coords[:n], self._label_words[:n])
+        if boxes is None and n and self.isVisible():
+            self._relabel.start()  # not laid out yet: again once it is
+        self.labelled = free_boxes(boxes, LABELS) if boxes is not None else []
+        for k, item in enumerate(self.texts):
+            if k < len(self.labelled):
+                i = self.labelled[k]
+                item.setText(self._label_words[i])
+                item.setPos(*self.coords[i])
+                item.show()
+            else:
+                item.hide()
+
+    def _label_boxes(self, coords: np.ndarray, words: list[str]) -> np.ndarray | None:
+        """(N, 4) the labels' boxes in the view's pixels, [left, top, right, bottom],
+        LABEL_GAP wider and taller; None while the plot is not laid out."""
+        vb = self.plot.vb
+        width, height = vb.width(), vb.height()
+        if width < 10 or height < 10 or not len(words):
+            return None
+        (x0, x1), (y0, y1) = vb.viewRange()
+        px = (coords[:, 0] - x0) / (x1 - x0) * width
+        py = (y1 - coords[:, 1]) / (y1 - y0) * height  # pixels grow downwards
+        text = self.texts[0].textItem
+        metrics = QFontMetricsF(text.font())
+        margin = 2 * text.document().documentMargin()
+        w = np.array([metrics.horizontalAdvance(word) for word in words]) + margin + LABEL_GAP
+        h = metrics.height() + margin + LABEL_GAP
+        left = px - LABEL_ANCHOR[0] * w
+        top = py - LABEL_ANCHOR[1] * h
+        return np.stack([left, top, left + w, np.broadcast_to(top + h, left.shape)], axis=1)
 
     def _brush(self, cls: int, shade: int):
         key = (cls, shade)
@@ -178,8 +233,28 @@ class ProjectionPanel(ModelView):
     def show_neighbours(self, i: int) -> None:
         """Mark shown word i and list its nearest neighbours."""
         self.marker.setData(pos=self.coords[i : i + 1])
-        near = ", ".join(f"{w} ({s:.2f})" for w, s in self.neighbours(i))
-        self.hover_label.setText(f"<b>{self.words[self.ids[i]]}</b>: nearest by cosine: {near}")
+        near = ", ".join(f"{shown(w)} ({s:.2f})" for w, s in self.neighbours(i))
+        word = shown(self.words[self.ids[i]])
+        self.hover_label.setText(f"<b>{word}</b>: nearest by cosine: {near}")
+
+
+def shown(word: str) -> str:
+    """A word for the rich-text hover line: spaces and newlines as symbols, escaped."""
+    return html.escape(shown_token(word))
+
+
+def free_boxes(boxes: np.ndarray, limit: int) -> list[int]:
+    """Greedy placement: (N, 4) boxes [left, top, right, bottom] in order of priority ->
+    the indices of at most `limit` of them, each overlapping none taken before it."""
+    taken: list[tuple[float, float, float, float]] = []
+    chosen: list[int] = []
+    for i, (left, top, right, bottom) in enumerate(boxes.tolist()):
+        if all(right <= x0 or left >= x1 or bottom <= y0 or top >= y1 for x0, y0, x1, y1 in taken):
+            taken.append((left, top, right, bottom))
+            chosen.append(i)
+            if len(chosen) == limit:
+                break
+    return chosen
 
 
 if __name__ == "__main__":

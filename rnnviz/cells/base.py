@@ -19,6 +19,8 @@ Each cell module also has the pure functions `step(params, h, x)` (one step of a
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 
@@ -29,6 +31,38 @@ def sigmoid(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     out *= 0.5
     out += 0.5
     return out
+
+
+class OneRowRows:
+    """What the one-row paths (B = 1) keep between calls: rows [x_t, h_{t-1}, 1] (T+1,
+    D+H+1), so that input, bias and recurrent side are one matmul a step, and h_t is
+    written into the next row; plus a subclass's arrays and per-step views of them.
+
+    At the interactive size a step costs a few NumPy calls of ~0.5 us, and making the
+    views costs about as much again: they are made once per length T and kept. A cell
+    reuses them while nothing outside holds the rows or a view of them (the states it
+    returned, say): `in_use` compares the reference count with the one `_seal` took once
+    the subclass had made its views.
+    """
+
+    def __init__(self, steps: int, embed_dim: int, hidden_size: int, dtype) -> None:
+        T, D, H = steps, embed_dim, hidden_size
+        self.made_for = (T, D, H, dtype)  # what fits() compares
+        self.rows = np.empty((T + 1, D + H + 1), dtype)  # row t: [x_t, h_{t-1}, 1]
+        self.rows[:, D + H] = 1.0
+        self._refs = 0
+
+    def _seal(self) -> None:
+        """Take the reference count of the rows with all the subclass's views made (and
+        no local names of its own left holding them)."""
+        self._refs = sys.getrefcount(self.rows)
+
+    def fits(self, steps: int, embed_dim: int, hidden_size: int, dtype) -> bool:
+        return self.made_for == (steps, embed_dim, hidden_size, dtype)
+
+    def in_use(self) -> bool:
+        """Whether anything beyond these buffers' own views refers to them."""
+        return sys.getrefcount(self.rows) != self._refs
 
 
 class Cell:

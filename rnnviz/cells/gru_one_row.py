@@ -16,20 +16,20 @@ Tested equal to the textbook GRU (tests/test_cells.py).
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
+
+from rnnviz.cells.base import OneRowRows
 
 MAX_MAP_SIZE = 1 << 21  # numbers in the backward's step maps (8 MB in float32)
 
 
-class OneRowGRUBuffers:
-    """The one-row path's arrays and their per-step views, made once per length T."""
+class OneRowGRUBuffers(OneRowRows):
+    """The GRU's one-row arrays and per-step views (rnnviz.cells.base.OneRowRows)."""
 
     def __init__(self, steps: int, embed_dim: int, hidden_size: int, dtype) -> None:
+        super().__init__(steps, embed_dim, hidden_size, dtype)
         T, D, H = steps, embed_dim, hidden_size
-        self.rows = rows = np.empty((T + 1, D + H + 1), dtype)  # row t: [x_t, h_{t-1}, 1]
-        rows[:, D + H] = 1.0
+        rows = self.rows
         self.act = act = np.empty((T, 4 * H), dtype)  # row t: [a_xn, r, z, a_hn]
         self.n = n = np.empty((T, H), dtype)
         self.stacked = np.zeros((D + H + 1, 4 * H), dtype)  # S (module docstring)
@@ -55,19 +55,7 @@ class OneRowGRUBuffers:
                 for t in reversed(range(T))
             ]
         del rows, act, n, grad  # (the count below must see only the kept views)
-        self._refs = sys.getrefcount(self.rows)
-
-    def fits(self, steps: int, embed_dim: int, hidden_size: int, dtype) -> bool:
-        T, D, H = steps, embed_dim, hidden_size
-        return (
-            self.rows.shape == (T + 1, D + H + 1)
-            and self.act.shape == (T, 4 * H)
-            and (self.rows.dtype == dtype)
-        )
-
-    def in_use(self) -> bool:
-        """Whether anything beyond these buffers' own views refers to them."""
-        return sys.getrefcount(self.rows) != self._refs
+        self._seal()
 
 
 def forward(buffers: OneRowGRUBuffers, params: dict, x: np.ndarray, h0) -> None:

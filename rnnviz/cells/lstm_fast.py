@@ -57,7 +57,9 @@ class OneRowLSTMBuffers:
         self.grad = grad = np.zeros((T + 1, 6 * H), dtype)
         if 10 * T * H * H <= MAX_MAP_SIZE:
             self.maps = np.zeros((T, 2 * H, 5 * H), dtype)
-            self.map_values = np.zeros((T, 2, 5, H), dtype)
+            self.slope, self.scratch = np.empty((T, 4 * H), dtype), np.empty((T, H), dtype)
+            self.dc_per_dh = np.empty((T, H), dtype)
+            self.values = np.zeros((T, 2, 5, H), dtype)  # the diagonals, contiguous
             item = self.maps.itemsize
             self.diagonals = np.lib.stride_tricks.as_strided(  # (T, 2, 5, H): the diagonals
                 self.maps, (T, 2, 5, H),
@@ -169,17 +171,26 @@ class FastLSTM(BatchLSTM):
         c_prev, i, f = act[:, :H], act[:, H : 2 * H], act[:, 2 * H : 3 * H]  # (T, H) each
         g, o = act[:, 3 * H : 4 * H], act[:, 4 * H :]
         # Every step's map at once, from the textbook backward's local derivatives
-        slope = act[:, H:] * (1.0 - act[:, H:])  # s (1 - s) of i, f, (g), o
-        k = o * (1.0 - tc * tc)  # dc_t += dh_t o (1 - tanh^2 c_t)
-        per = buffers.map_values  # (T, 2, 5, H): maps' diagonals, written to them at once
-        per_dh, per_dc = per[:, 0], per[:, 1]  # [dc_{t-1}, da_i, da_f, da_g, da_o] per dh_t, dc_t
+        slope, scratch = buffers.slope, buffers.scratch  # (T, 4H), (T, H)
+        np.subtract(1.0, act[:, H:], out=slope)
+        slope *= act[:, H:]  # s (1 - s) of i, f, (g), o
+        k = buffers.dc_per_dh  # (T, H): dc_t += dh_t o (1 - tanh^2 c_t)
+        np.multiply(tc, tc, out=k)
+        np.subtract(1.0, k, out=k)
+        k *= o
+        # the maps' diagonals, [dc_{t-1}, da_i, da_f, da_g, da_o] per dh_t (per_dh) and per
+        # dc_t (per_dc), made contiguous and then written to the maps in one go
+        values = buffers.values  # (T, 2, 5, H)
+        per_dh, per_dc = values[:, 0], values[:, 1]
         per_dc[:, 0] = f  # through c_t = f * c_{t-1} + ...
         np.multiply(g, slope[:, :H], out=per_dc[:, 1])
         np.multiply(c_prev, slope[:, H : 2 * H], out=per_dc[:, 2])
-        np.multiply(i, 1.0 - g * g, out=per_dc[:, 3])  # (per_dc[:, 4], da_o, stays 0)
+        np.multiply(g, g, out=scratch)
+        np.subtract(1.0, scratch, out=scratch)
+        np.multiply(i, scratch, out=per_dc[:, 3])  # (per_dc[:, 4], da_o, stays 0)
         np.multiply(per_dc[:, :4], k[:, None], out=per_dh[:, :4])  # through dc_t
         np.multiply(tc, slope[:, 3 * H :], out=per_dh[:, 4])  # and o
-        buffers.diagonals[...] = per
+        buffers.diagonals[...] = values
         grad = buffers.grad
         grad[T, :H] = 0.0 if dh_last is None else dh_last[0]
         grad[T, H : 2 * H] = 0.0

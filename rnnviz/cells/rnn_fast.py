@@ -10,42 +10,25 @@ What it adds to the textbook cell (tests/test_cells.py checks it equal):
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
-from rnnviz.cells.base import Cell
+from rnnviz.cells.base import Cell, OneRowRows
 from rnnviz.layers import DistinctTokens, scatter_add_rows
 from rnnviz.params import ParamDict
 
 
-class OneRowBuffers:
-    """The one-row path's arrays and their per-step views, made once per length T.
-
-    At the interactive size a step costs a few NumPy calls of ~0.5 us, and making the
-    views a Python loop walks (two a step each way) costs about as much again as one of
-    them; so they are made once and kept. The layer reuses them while nothing outside it
-    holds the arrays or a view of them (the states it returned, say): `in_use` compares
-    the reference count with the one taken when they were new.
-    """
+class OneRowBuffers(OneRowRows):
+    """The tanh RNN's one-row arrays and per-step views (rnnviz.cells.base.OneRowRows)."""
 
     def __init__(self, steps: int, embed_dim: int, hidden_size: int, dtype) -> None:
+        super().__init__(steps, embed_dim, hidden_size, dtype)
         T, D, H = steps, embed_dim, hidden_size
-        self.rows = np.empty((T + 1, D + H + 1), dtype)  # row t: [x_t, h_{t-1}, 1]
-        self.rows[:, D + H] = 1.0
         self.pre = np.empty(H, dtype)  # one step's pre-activation
         self.slopes = np.empty((T, 1, H), dtype)  # tanh' = 1 - h_t^2
         self.da = np.empty((T, 1, H), dtype)  # dL/da_t
         self.forward_steps = list(zip(self.rows[:T], self.rows[1:, D : D + H], strict=True))
         self.backward_steps = list(zip(self.da[::-1], self.slopes[::-1], strict=True))
-        self._refs = sys.getrefcount(self.rows)
-
-    def fits(self, steps: int, width: int, dtype) -> bool:
-        return self.rows.shape == (steps + 1, width) and self.rows.dtype == dtype
-
-    def in_use(self) -> bool:
-        """Whether anything beyond these buffers' own views refers to them."""
-        return sys.getrefcount(self.rows) != self._refs
+        self._seal()
 
 
 class FastRNN(Cell):
@@ -132,7 +115,7 @@ class FastRNN(Cell):
         T, _, D = x.shape
         H = W_h.shape[0]
         buffers = self._one_row
-        if buffers is None or not buffers.fits(T, D + H + 1, W.dtype) or buffers.in_use():
+        if buffers is None or not buffers.fits(T, D, H, W.dtype) or buffers.in_use():
             self._one_row = None
             self._one_row = buffers = OneRowBuffers(T, D, H, W.dtype)
         rows = buffers.rows

@@ -175,3 +175,16 @@ def test_exponential_schedule_decays_the_rate_of_the_run(qtbot, make_window):
     # Halved once per epoch: below the plateau's floor (lr / 32), by a power of two.
     halvings = math.log2(SMALL.lr / snap.lr)
     assert halvings > 5 and halvings == pytest.approx(round(halvings))
+
+
+def test_the_learning_rate_reads_the_same_in_controls_status_bar_and_compare(qtbot, make_window):
+    """One formatter for a setting's value: the slider's label, the status bar and
+    Compare's legend all read 0.0005 (the label read 5.00e-04 beside the bar's 0.0005)."""
+    from gui.panels.compare import run_label
+
+    window = make_window(Config(epochs=0, lr=0.0005))
+    qtbot.waitUntil(lambda: "lr " in window.status_loss.text(), timeout=5000)
+    assert window.controls.lr_label.text() == "0.0005"
+    assert window.status_loss.text().endswith("lr 0.0005"), window.status_loss.text()
+    label = run_label(0, {"lr": 0.1 + 0.2}, ["lr"], started={"lr": 0.0005})
+    assert label == "run 1: lr=0.0005→0.3", label

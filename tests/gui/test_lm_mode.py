@@ -262,3 +262,37 @@ def test_command_line_settings_survive_the_switch_to_lm(qtbot, make_window):
     window.load_source("sample:prose")  # plain text: switches to the language model
     qtbot.waitUntil(lambda: window.info is not None, timeout=10000)
     assert window.info.config.task == "lm" and window.info.config.hidden_size == 64
+
+
+def test_neurons_of_a_language_model_are_sorted_by_correlation(qtbot, make_window):
+    """Its units saturate and all read "swing 2.00": the language model's default order
+    is the correlation with its next-token guesses, which tells them apart; a sort the
+    user picks is kept for the next run."""
+    from gui.panels.neurons import SORT_TIPS
+
+    window = lm_window(make_window)
+    window.show_panel("neurons")
+    neurons = window.insight.neurons
+    qtbot.waitUntil(neurons.isVisible, timeout=2000)
+    assert neurons.sort.currentData() == "correlation"
+    assert neurons.units.toolTip() == SORT_TIPS["correlation"]
+    train(qtbot, window, 60)
+    H = window.info.config.hidden_size
+    last = window.last_captured.step
+    qtbot.waitUntil(lambda: neurons._step == last and neurons.units.count() == H, timeout=5000)
+    texts = [neurons.units.item(r).text() for r in range(H)]
+    assert all("|corr| " in t for t in texts), texts[:3]
+    scores = neurons.scores
+    assert np.all((scores >= 0) & (scores <= 1 + 1e-9)) and np.ptp(scores) > 0.1
+    shown = [neurons.units.item(r).data(Qt.UserRole) for r in range(H)]
+    assert list(np.argsort(-scores, kind="stable")) == shown
+    # The user's pick outlives a Reset; the classifier's default is swing.
+    neurons.sort.setCurrentIndex(neurons.sort.findData("variance"))
+    click(qtbot, window.controls.reset_button)
+    qtbot.waitUntil(lambda: window.info.step == 0 and window.info is not None, timeout=10000)
+    qtbot.waitUntil(lambda: neurons.units.count() and "var " in neurons.units.item(0).text(),
+                    timeout=5000)  # fmt: skip
+    assert neurons.sort.currentData() == "variance"
+    classify = make_window(SMALL)
+    classify.show_panel("neurons")
+    assert classify.insight.neurons.sort.currentData() == "swing"
