@@ -21,6 +21,7 @@ from rnnviz.session import Session, one_line
 
 PARENT_POLL_SECONDS = 0.1  # how often a child checks that the window's process lives
 BUILD_COMMANDS = ("load", "reset", "load_checkpoint", "restore")  # they build a new run...
+RECEIVE_CHUNK = 1 << 20  # bytes read (and copied under the GIL) at a time
 BUILD_NICE = 10  # ... on a thread this much nicer than the trainer's (see `in_background`)
 PARENT_ENV = "RNNVIZ_PARENT_PID"  # the window's process id, as the child is told
 UP_EVENT = "_up"  # the child's first message: its imports worked, commands are read
@@ -41,20 +42,48 @@ def send_event(connection: Connection, name: str, args: tuple) -> None:
 
 def receive_event(connection: Connection) -> tuple[str, tuple]:
     """The other end of `send_event`. Arrays land in writable memory received straight
-    into place, so unpickling copies no array data: a frame carrying a 146k-row
-    embedding and its gradient (37 MB) no longer holds the GIL for tens of ms."""
+    into place, a chunk at a time (`_receive_into`), so neither receiving nor unpickling
+    holds the GIL for long: a frame carrying a 146k-row embedding and its gradient
+    (37 MB) took 66-81 ms of the reader thread's time, most of it under the GIL."""
     message = connection.recv_bytes()
     (count,) = struct.unpack_from("!I", message)
     sizes = struct.unpack_from(f"!{count}Q", message, 4)
     buffers = []
     for size in sizes:
         buffer = bytearray(size)
-        if size:
-            connection.recv_bytes_into(buffer)
-        else:
-            connection.recv_bytes()
+        _receive_into(connection, buffer)
         buffers.append(buffer)
     return pickle.loads(memoryview(message)[4 + 8 * count :], buffers=buffers)
+
+
+def _receive_into(connection: Connection, buffer: bytearray) -> None:
+    """One `send_bytes` message read into `buffer` (exactly its size), RECEIVE_CHUNK
+    bytes at a time. `Connection.recv_bytes_into` gathers the whole message in a BytesIO
+    first and then copies it in one call under the GIL; here the GIL is free while the
+    kernel copies and held for one chunk's copy at most."""
+    fd = connection.fileno()
+    (size,) = struct.unpack("!i", _read_exactly(fd, 4))
+    if size == -1:  # over 2 GB: multiprocessing sends a second, 8-byte header
+        (size,) = struct.unpack("!Q", _read_exactly(fd, 8))
+    if size != len(buffer):
+        raise OSError(f"expected {len(buffer)} bytes, the message has {size}")
+    view, done = memoryview(buffer), 0
+    while done < size:
+        chunk = os.read(fd, min(size - done, RECEIVE_CHUNK))
+        if not chunk:
+            raise EOFError("the other process closed the pipe")
+        view[done : done + len(chunk)] = chunk
+        done += len(chunk)
+
+
+def _read_exactly(fd: int, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = os.read(fd, n - len(data))
+        if not chunk:
+            raise EOFError("the other process closed the pipe")
+        data += chunk
+    return data
 
 
 def child_entry(commands_fd: int, events_fd: int) -> None:

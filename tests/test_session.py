@@ -17,7 +17,7 @@ from rnnviz.config import Config
 from rnnviz.lm_trainer import LanguageModelTrainer, text_pieces
 from rnnviz.run_info import Frame, RunInfo
 from rnnviz.session import EVENTS, Session
-from rnnviz.session_process import UP_EVENT, receive_event
+from rnnviz.session_process import UP_EVENT, receive_event, send_event
 from rnnviz.tokenizer import Tokenizer
 from rnnviz.trainer import Trainer
 
@@ -48,6 +48,28 @@ def loaded(config: Config = SMALL, source: str = "sample:sentiment", **kwargs):
     session = Session(out, **kwargs)
     session.load(source, config)
     return session, out
+
+
+def test_events_carry_their_arrays_out_of_band_into_writable_memory():
+    """send_event / receive_event over a socket pair: arrays of every size (one over
+    the 1 MB chunk of `_receive_into`, one empty) come back equal and writable."""
+    import threading
+
+    left, right = socket.socketpair()
+    sender, receiver = Connection(os.dup(left.fileno())), Connection(os.dup(right.fileno()))
+    left.close()
+    right.close()
+    big = np.arange(3_000_000, dtype=np.float32).reshape(1000, 3000)  # 12 MB
+    arrays = [big, np.zeros(0), np.ones(3), big[:, ::3]]
+    thread = threading.Thread(target=send_event, args=(sender, "frame", (arrays, "words")))
+    thread.start()
+    name, (received, text) = receive_event(receiver)
+    thread.join()
+    sender.close()
+    receiver.close()
+    assert name == "frame" and text == "words"
+    for sent, got in zip(arrays, received, strict=True):
+        assert got.shape == sent.shape and np.array_equal(got, sent) and got.flags.writeable
 
 
 def test_load_describes_the_run_and_shows_its_first_frame():
