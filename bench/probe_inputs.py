@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -170,6 +171,11 @@ def cases(f: dict[str, str], tmp: Path) -> list[Case]:
     return out
 
 
+def _progress(line: str) -> bool:
+    line = line.rsplit("\r", 1)[-1].rstrip()
+    return line.endswith((": done", "…")) or re.search(r": +\d+%$", line) is not None
+
+
 def _json(run) -> dict:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
@@ -198,7 +204,9 @@ def run_case(case: Case, tmp: Path, timeout: float, root: Path = ROOT) -> tuple[
         proc.communicate()
         return "hang", f"no exit within {timeout:.0f} s"
     run = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-    lines = [line for line in err.splitlines() if line.strip()]
+    # Progress lines (rnnviz.data.Progress on a log: "reading X: done", a phase that
+    # ends in "…", "label:  42%" on a terminal) are not part of an error's text.
+    lines = [line for line in err.splitlines() if line.strip() and not _progress(line)]
     last = lines[-1] if lines else ""
     if "Traceback" in err:
         return "traceback", last
