@@ -39,7 +39,6 @@ class RunSetup(QObject):
         self.window = window
         self.pending: dict[str, Callable[[], None]] = {}  # step name -> set-up, in order
         self.widgets: dict[str, object] = {}  # step name -> the widget it sets up
-        self.steps_run = 0
         self.steps_total = 0  # the current run's steps in all (`progress`)
         self.steps_done = 0  # ... of them run so far
         self._hidden_done = 0
@@ -98,7 +97,6 @@ class RunSetup(QObject):
         started = time.perf_counter()
         step()
         self.seconds[name] = time.perf_counter() - started
-        self.steps_run += 1
         widget = self.widgets.get(name)
         if widget is not None:
             self._style(widget)
